@@ -1,0 +1,22 @@
+"""The `netcalc` command. Commands import the core and rich only when they run, so that
+`netcalc --help` costs little more than importing typer."""
+
+from __future__ import annotations
+
+import typer
+
+from .commands import report, zoo
+
+app = typer.Typer(
+    name="netcalc",
+    help="Inspect a neural-network architecture from a spec file: shapes, parameters, MACs/FLOPs, memory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for command in (report.shapes, report.params, report.flops, report.summary, zoo.zoo):
+    app.command()(command)
+
+
+def main() -> None:
+    app()

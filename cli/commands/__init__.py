@@ -1,0 +1,1 @@
+"""One module per command: parse arguments, call netcalc.core.api, render, exit."""

@@ -1,0 +1,47 @@
+"""`shapes`, `params`, `flops` and `summary`: one per-layer table, different columns."""
+
+from __future__ import annotations
+
+from ..options import Batch, Depth, DtypeOpt, Dtype, Format, FormatOpt, Inputs, Spec
+from ._report import run
+
+SHAPES = ("name", "type", "inputs", "shape")
+PARAMS = ("name", "type", "shape", "params", "buffers")
+FLOPS = ("name", "type", "shape", "macs", "flops")
+SUMMARY = ("name", "type", "shape", "params", "buffers", "macs", "flops", "activation_bytes")
+
+
+def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+           depth: Depth = None, format: FormatOpt = Format.table) -> None:
+    """Output shape of every layer.
+
+    Example: netcalc shapes resnet18 --input 3x512x512
+    """
+    run(spec, input, batch, dtype.value, depth, format.value, SHAPES)
+
+
+def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+           depth: Depth = None, format: FormatOpt = Format.table) -> None:
+    """Parameters and buffers of every layer, as PyTorch counts them.
+
+    Example: netcalc params resnet50 --depth 1
+    """
+    run(spec, input, batch, dtype.value, depth, format.value, PARAMS)
+
+
+def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+          depth: Depth = None, format: FormatOpt = Format.table) -> None:
+    """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see the README).
+
+    Example: netcalc flops mobilenet_v2 --batch 8 --format csv
+    """
+    run(spec, input, batch, dtype.value, depth, format.value, FLOPS)
+
+
+def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+            depth: Depth = None, format: FormatOpt = Format.table) -> None:
+    """Every column and a totals and memory footer, like torchinfo's summary.
+
+    Example: netcalc summary resnet50 --depth 2 --dtype float16
+    """
+    run(spec, input, batch, dtype.value, depth, format.value, SUMMARY)

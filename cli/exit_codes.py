@@ -1,0 +1,5 @@
+"""Exit statuses, the same for every command (yamllint's semantics)."""
+
+OK = 0  # clean
+FINDINGS = 1  # a check or budget failed
+USAGE_OR_INVALID = 2  # bad usage, unreadable or invalid spec

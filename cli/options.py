@@ -1,0 +1,36 @@
+"""Options shared by the report commands."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import List, Optional
+
+import typer
+from typing import Annotated
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Dtype(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    int8 = "int8"
+
+
+Spec = Annotated[str, typer.Argument(help="A spec file (.yaml, .yml or text), or a built-in spec name (see `netcalc zoo`).")]
+Inputs = Annotated[
+    Optional[List[str]],
+    typer.Option("--input", "-i", help="Override the input shape: 3x512x512, or NAME=3x512x512 for a named input."),
+]
+Batch = Annotated[int, typer.Option(min=1, help="Batch size: multiplies activations, memory, MACs and FLOPs.")]
+DtypeOpt = Annotated[Dtype, typer.Option(help="Element type for byte counts.")]
+Depth = Annotated[
+    Optional[int], typer.Option(min=0, help="Fold rows nested deeper than N blocks into their block (like torchinfo).")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]

@@ -1,0 +1,153 @@
+"""Report -> output, one function per format in FORMATS. Every number comes from
+`Report.as_records`; nothing is computed here but the layout."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+HEADERS = {
+    "name": "Layer",
+    "type": "Type",
+    "inputs": "Inputs",
+    "shape": "Output shape",
+    "params": "Params",
+    "buffers": "Buffers",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "activation_bytes": "Activation bytes",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    columns: tuple[str, ...]
+    batch: int = 1
+    dtype: str = "float32"
+    depth: int | None = None
+
+
+def cell(key: str, value: Any) -> str:
+    if key == "shape":
+        return "x".join(map(str, value))
+    if key == "inputs":
+        return ", ".join(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _records(report: Any, view: View) -> dict[str, Any]:
+    return report.as_records(view.batch, view.dtype, view.depth)
+
+
+def to_json(report: Any, view: View) -> str:
+    return json.dumps(_records(report, view), indent=2) + "\n"
+
+
+def to_csv(report: Any, view: View) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(view.columns)
+    for layer in _records(report, view)["layers"]:
+        writer.writerow([cell(k, layer[k]).replace(",", "") if k not in ("inputs",) else cell(k, layer[k])
+                         for k in view.columns])
+    return out.getvalue()
+
+
+def to_markdown(report: Any, view: View) -> str:
+    records = _records(report, view)
+    lines = ["| " + " | ".join(HEADERS[k] for k in view.columns) + " |",
+             "|" + "|".join("---" if k in ("name", "type", "inputs", "shape") else "---:" for k in view.columns) + "|"]
+    for layer in records["layers"]:
+        lines.append("| " + " | ".join(cell(k, layer[k]) for k in view.columns) + " |")
+    lines.append("")
+    lines += [f"- {label}: {text}" for label, text in footer(records)]
+    return "\n".join(lines) + "\n"
+
+
+def human(n: int, unit: str = "") -> str:
+    for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if n >= size:
+            return f"{n / size:.2f} {suffix}{unit}"
+    return f"{n} {unit}".rstrip()
+
+
+def footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+    t = records["totals"]
+    per = f"batch {records['batch']}, {records['dtype']}"
+    return [
+        ("Layers", f"{t['layers']:,}"),
+        ("Total params", f"{t['params']:,}"),
+        ("Buffers", f"{t['buffers']:,}"),
+        ("MACs", f"{t['macs']:,} ({human(t['macs'])})"),
+        ("FLOPs", f"{t['flops']:,} ({human(t['flops'])})"),
+        (f"Input size ({per})", human(t["input_bytes"], "B")),
+        ("Forward activations (every layer's output, no gradients)", human(t["activation_bytes"], "B")),
+        ("Params size", human(t["param_bytes"], "B")),
+        ("Buffers size", human(t["buffer_bytes"], "B")),
+        ("Estimated total", human(t["total_bytes"], "B")),
+    ]
+
+
+def to_table(report: Any, view: View) -> Any:
+    from rich.console import Group
+    from rich.table import Table
+
+    records = _records(report, view)
+    title = f"{records['name']}: " + ", ".join(f"{k} {cell('shape', v)}" for k, v in records["input"].items())
+    table = Table(title=title, title_justify="left")
+    for key in view.columns:
+        table.add_column(HEADERS[key], justify="left" if key in ("name", "type", "inputs", "shape") else "right")
+    for layer in records["layers"]:
+        values = [cell(k, layer[k]) for k in view.columns]
+        values[0] = "  " * layer["depth"] + values[0]
+        table.add_row(*values)
+    totals = Table.grid(padding=(0, 2))
+    totals.add_column()
+    totals.add_column(justify="right")
+    for label, text in footer(records):
+        totals.add_row(label, text)
+    return Group(table, totals)
+
+
+FORMATS: dict[str, Callable[[Any, View], Any]] = {
+    "table": to_table,
+    "json": to_json,
+    "csv": to_csv,
+    "markdown": to_markdown,
+}
+
+
+def emit(fmt: str, report: Any, view: View) -> None:
+    rendered = FORMATS[fmt](report, view)
+    if isinstance(rendered, str):
+        sys.stdout.write(rendered)
+    else:
+        from rich.console import Console
+
+        Console().print(rendered)
+
+
+def zoo_table(specs: Mapping[str, Path]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from netcalc.core.api import analyze
+
+    table = Table(title="Built-in specs")
+    for header in ("Name", "Input", "Output", "Layers", "Params", "MACs"):
+        table.add_column(header, justify="left" if header in ("Name", "Input", "Output") else "right")
+    for name in specs:
+        report = analyze(name)
+        t = report.totals() if report.ok else None
+        rec = report.as_records() if report.ok else None
+        table.add_row(name, ", ".join(cell("shape", v) for v in rec["input"].values()) if rec else "?",
+                      cell("shape", rec["output"]) if rec else "invalid",
+                      f"{t['layers']:,}" if t else "", f"{t['params']:,}" if t else "", human(t["macs"]) if t else "")
+    Console().print(table)

@@ -1,0 +1,1 @@
+"""Graph -> per-layer results, each pass a walk in topological order."""

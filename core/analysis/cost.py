@@ -1,0 +1,47 @@
+"""Cost: parameters, buffers, MACs, FLOPs and activation elements of each layer.
+
+Conventions, stated once here:
+
+- params are `sum(p.numel() for p in model.parameters())`, buffers likewise for
+  `model.buffers()`; `counters` are the int64 buffers (BatchNorm's num_batches_tracked).
+- MACs are the multiply-accumulates of conv, convT and linear only (torchvision's "GFLOPS").
+- FLOPs = 2 x MACs + the op's `other_flops` (bias adds, elementwise and window work).
+- activations are the elements of the layer's output, for one sample.
+Batch size and dtype are applied when the figures are reported, never here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import Layer, Shape
+from ..ops.registry import LOOKUP
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    params: int = 0
+    buffers: int = 0
+    counters: int = 0
+    macs: int = 0
+    flops: int = 0
+    activations: int = 0
+
+    def __add__(self, other: "Cost") -> "Cost":
+        return Cost(
+            self.params + other.params,
+            self.buffers + other.buffers,
+            self.counters + other.counters,
+            self.macs + other.macs,
+            self.flops + other.flops,
+            self.activations + other.activations,
+        )
+
+
+def layer_cost(layer: Layer, ins: tuple[Shape, ...], out: Shape) -> Cost:
+    opdef = LOOKUP[layer.op]
+    a = layer.attrs or {}
+    weights = opdef.count_params(a, ins)
+    macs = opdef.count_macs(a, ins, out)
+    flops = 2 * macs + opdef.other_flops(a, ins, out)
+    return Cost(weights.params, weights.buffers, weights.counters, macs, flops, out.numel)

@@ -1,0 +1,41 @@
+"""Output shapes: each layer's `OpDef.infer_shape` on its inputs' shapes.
+
+A layer whose inputs failed gets no shape and no further diagnostic, so one mistake is
+reported once, where it was made.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic, error
+from ..ir import Input, Layer, Shape
+from ..ops.registry import LOOKUP, OpError
+
+
+class ShapePass:
+    """Infers shapes one layer at a time, in topological order."""
+
+    def __init__(self, inputs: tuple[Input, ...]) -> None:
+        self.shapes: dict[str, Shape | None] = {i.name: i.shape for i in inputs}
+        self.diags: list[Diagnostic] = []
+
+    def shape_of(self, name: str) -> Shape | None:
+        return self.shapes.get(name)
+
+    def add(self, layer: Layer) -> None:
+        self.shapes[layer.name] = self.infer(layer)
+
+    def infer(self, layer: Layer) -> Shape | None:
+        ins = tuple(self.shapes.get(name) for name in layer.inputs)
+        if layer.attrs is None or any(s is None for s in ins):
+            return None
+        opdef = LOOKUP[layer.op]
+        try:
+            out = opdef.infer_shape(layer.attrs, ins)  # type: ignore[arg-type]
+        except OpError as exc:
+            given = " and ".join(str(s) for s in ins)
+            self.diags.append(error(exc.id, f"layer '{layer.name}' ({layer.op}) on {given}: {exc.message}", layer.span))
+            return None
+        if min(out.dims) < 1:
+            self.diags.append(error("non-positive-size", f"layer '{layer.name}' ({layer.op}) would output {out}", layer.span))
+            return None
+        return out

@@ -1,0 +1,116 @@
+"""The one door the command line uses: spec in, `Report` out."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+from .analysis.cost import layer_cost
+from .analysis.shapes import ShapePass
+from .build import Builder, unused_layers
+from .diagnostics import Diagnostic, Span, error, has_errors, sort_key
+from .ir import Graph, Input, Layer, Shape
+from .parse.document import Document
+from .parse.text_spec import parse_text
+from .parse.values import parse_shape
+from .parse.yaml_spec import parse_yaml
+from .report import Report
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class SpecNotFound(Exception):
+    """The spec is neither a readable file nor a built-in spec name."""
+
+
+def builtin_specs() -> dict[str, Path]:
+    """Built-in spec name -> file (the `specs/` folder, installed as netcalc.specs)."""
+    folder = resources.files("netcalc.specs")
+    found = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        suffix = Path(entry.name).suffix
+        if suffix in YAML_SUFFIXES + (".net",):
+            found[Path(entry.name).stem] = Path(str(entry))
+    return found
+
+
+def load(spec: str) -> tuple[str, str, str]:
+    """(source text, file name for messages, stem) of a path or a built-in spec name."""
+    path = Path(spec)
+    if not path.is_file():
+        builtin = builtin_specs().get(spec)
+        if builtin is None:
+            raise SpecNotFound(f"no spec file '{spec}' and no built-in spec of that name (see `netcalc zoo`)")
+        path = builtin
+    try:
+        return path.read_text(encoding="utf-8"), str(spec if path.name == Path(spec).name else path), path.stem
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecNotFound(f"cannot read '{spec}': {exc}") from None
+
+
+def parse(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
+    reader = parse_yaml if file.endswith(YAML_SUFFIXES) else parse_text
+    return reader(source, file, stem)
+
+
+def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...]]:
+    """`3x512x512` or `NAME=3x512x512` (the --input option); raises ValueError."""
+    name, sep, shape = text.rpartition("=")
+    return (name if sep else None), parse_shape(shape)
+
+
+def analyze(spec: str, inputs: Sequence[str] = ()) -> Report:
+    source, file, stem = load(spec)
+    return analyze_source(source, file, stem, inputs)
+
+
+def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[str] = ()) -> Report:
+    doc, diags = parse(source, file, stem)
+    declared = _inputs(doc, inputs, diags)
+    shapes = ShapePass(declared)
+    layers: list[Layer] = []
+    builder = Builder(doc, declared, shapes.shape_of)
+    if declared:
+        for layer in builder.expand():
+            shapes.add(layer)
+            layers.append(layer)
+    diags += builder.diags + shapes.diags
+    output = builder.output or ""
+    if not has_errors(diags) and declared and not output:
+        diags.append(error("no-layers", "the spec has no layers", doc.span))
+    if not has_errors(diags):
+        diags += unused_layers(tuple(layers), output)
+    graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks)
+    costs = {} if has_errors(diags) else _costs(graph, shapes.shapes)
+    return Report(graph, shapes.shapes, costs, tuple(sorted(diags, key=sort_key)))
+
+
+def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> tuple[Input, ...]:
+    declared = {d.name: Input(d.name, Shape(d.dims), d.span) for d in doc.inputs}
+    for text in options:
+        where = Span("--input", 1, 1)
+        try:
+            name, dims = parse_input_option(text)
+        except ValueError as exc:
+            diags.append(error("invalid-input", f"--input {text}: {exc}", where))
+            continue
+        name = name or (next(iter(declared)) if declared else "input")
+        if declared and name not in declared:
+            diags.append(error("invalid-input", f"--input {text}: the spec has no input '{name}' "
+                               f"(it has {', '.join(declared)})", where))
+            continue
+        old = declared.get(name)
+        declared[name] = Input(name, Shape(dims), old.span if old else doc.span)
+    if not declared:
+        diags.append(error("missing-input", "the spec declares no input shape (add `input: 3x224x224` "
+                           "or pass --input)", doc.span))
+    return tuple(declared.values())
+
+
+def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, "object"]:
+    costs = {}
+    for layer in graph.layers:
+        ins = tuple(shapes[name] for name in layer.inputs)
+        costs[layer.name] = layer_cost(layer, ins, shapes[layer.name])  # type: ignore[arg-type]
+    return costs

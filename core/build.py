@@ -1,0 +1,306 @@
+"""Document -> Graph: expand blocks and repeats, resolve `from`, evaluate `$` expressions,
+normalise attributes through the op table, and name every layer like a PyTorch module.
+
+`expand` is a generator that yields layers in topological order. `$in` (the channel
+count of a block's input) is answered by the `shape_of` callback, which the caller keeps
+up to date by inferring each layer's shape as it is yielded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Callable, Generator, Iterable, Mapping
+
+from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
+from .ir import BlockInstance, Input, Layer, Shape
+from .ops.registry import LOOKUP, OpDef, normalize_attrs
+from .parse.document import REQUIRED, BlockDef, Document, Entry
+from .parse.expr import ExprError, evaluate, names
+from .parse.values import Expr
+
+MAX_LAYERS = 1_000_000
+
+ShapeOf = Callable[[str], "Shape | None"]
+Out = str | None  # the node an entry's output is, or None when it could not be built
+Expansion = Generator[Layer, None, Out]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    prefix: str  # qualified name of the enclosing block instance, plus "."
+    inputs: Mapping[str, str]  # local input names (`in`, `x`, `input`) -> nodes
+    first_input: str
+    env: Mapping[str, Any]  # bound arguments
+    block_path: tuple[str, ...]
+    stack: tuple[str, ...]  # blocks being expanded, to catch block cycles
+
+
+class Builder:
+    def __init__(self, doc: Document, inputs: tuple[Input, ...], shape_of: ShapeOf) -> None:
+        self.doc, self.inputs, self.shape_of = doc, inputs, shape_of
+        self.diags: list[Diagnostic] = []
+        self.blocks: list[BlockInstance] = []
+        self.count = 0
+        self.output: str | None = None
+        self._sizes: dict[str, int] = {}
+
+    def fail(self, id: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diags.append(error(id, message, span, hint))
+
+    # --- sequences ----------------------------------------------------------------
+
+    def expand(self) -> Generator[Layer, None, None]:
+        inputs = {i.name: i.name for i in self.inputs}
+        first = self.inputs[0].name
+        inputs.setdefault("input", first)
+        scope = _Scope("", inputs, first, {}, (), ())
+        out = yield from self.sequence(self.doc.layers, scope)
+        if self.doc.layers and out not in inputs.values():
+            self.output = out
+
+    def sequence(self, entries: Iterable[Entry], scope: _Scope) -> Expansion:
+        entries = tuple(entries)
+        explicit = {e.name for e in entries if e.name}
+        local_names = _auto_names(entries, explicit | set(scope.inputs))
+        known: dict[str, Out] = dict(scope.inputs)
+        history: list[Out] = []
+        for index, entry in enumerate(entries):
+            local = local_names[index]
+            if local in known:
+                self.fail("duplicate-name", f"name '{local}' is already used in this scope", entry.span)
+            sources = self.resolve(entry, index, history, known, explicit, scope)
+            out = None if sources is None else (yield from self.entry(entry, scope.prefix + local, sources, scope))
+            known[local] = out
+            history.append(out)
+        return history[-1] if history else scope.first_input
+
+    def resolve(
+        self, entry: Entry, index: int, history: list[Out], known: dict[str, Out], explicit: set[str], scope: _Scope
+    ) -> tuple[str, ...] | None:
+        """The nodes an entry reads, or None when one is missing (reported, or poisoned upstream)."""
+        if entry.sources is None:
+            previous = history[-1] if history else scope.first_input
+            return None if previous is None else (previous,)
+        nodes: list[str] = []
+        for ref in entry.sources:
+            node: Out = None
+            if ref.name is not None and ref.name in known:
+                node = known[ref.name]
+            elif ref.name is not None and ref.name in explicit:
+                self.fail("forward-reference", f"'{entry.type}' reads '{ref.name}', which comes later "
+                          "(a layer may only read earlier layers: is there a cycle?)", entry.span)
+            elif ref.name is not None:
+                hint = did_you_mean(ref.name, [k for k in known if k])
+                self.fail("unknown-reference", f"'{entry.type}' reads '{ref.name}', which is not defined here",
+                          entry.span, hint)
+            elif index - ref.back >= 0:
+                node = history[index - ref.back]
+            elif index - ref.back == -1:
+                node = scope.first_input
+            else:
+                self.fail("unknown-reference", f"from -{ref.back} reaches before the first layer", entry.span)
+            if node is None:
+                return None
+            nodes.append(node)
+        return tuple(nodes)
+
+    # --- one entry: a layer or a block use, maybe repeated or conditional --------------
+
+    def entry(self, entry: Entry, qualified: str, sources: tuple[str, ...], scope: _Scope) -> Expansion:
+        env = self.env_with_in(scope, entry)
+        if env is None:
+            return None
+        if entry.condition is not None:
+            keep = self.value(entry.condition, env, entry, "if")
+            if not isinstance(keep, bool):
+                if keep is not None:
+                    self.fail("invalid-argument", f"if needs true or false, got {keep!r}", entry.span)
+                return None
+            if not keep:
+                return sources[0]  # a dropped layer passes its first input through
+        opdef = LOOKUP.get(entry.type)
+        block = self.doc.blocks.get(entry.type)
+        if opdef is None and block is None:
+            hint = did_you_mean(entry.type, list(LOOKUP) + list(self.doc.blocks))
+            self.fail("unknown-type", f"unknown layer type '{entry.type}'", entry.span, hint)
+            return None
+        count = self.repeat_count(entry, env)
+        if count == 0:
+            return None
+        instances = [(qualified, env)] if count is None else [
+            (f"{qualified}.{i}", {**env, "i": i}) for i in range(count)
+        ]
+        path = scope.block_path
+        if count is not None:
+            self.blocks.append(BlockInstance(qualified, entry.type, entry.span))
+            path = path + (qualified,)
+        out: Out = None
+        for i, (name, instance_env) in enumerate(instances):
+            reads = sources if i == 0 else (out, *sources[1:]) if block else (out,)
+            if block is not None:
+                out = yield from self.block_use(block, entry, name, reads, instance_env, scope, path)
+            else:
+                out = yield from self.layer(opdef, entry, name, reads, instance_env, path)
+            if out is None:
+                return None
+        return out
+
+    def repeat_count(self, entry: Entry, env: Mapping[str, Any]) -> int | None | Any:
+        """None when not repeated; 0 after an error."""
+        if entry.repeat is None:
+            return None
+        n = self.value(entry.repeat, env, entry, "repeat")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            if n is not None:
+                self.fail("invalid-argument", f"repeat must be a positive integer, got {n!r}", entry.span)
+            return 0
+        if self.count + n * self.static_size(entry.type) > MAX_LAYERS:
+            self.fail("too-large", f"repeat={n} would expand past {MAX_LAYERS:,} layers", entry.span)
+            return 0
+        return n
+
+    def block_use(
+        self, block: BlockDef, entry: Entry, name: str, sources: tuple[str, ...], env: Mapping[str, Any],
+        scope: _Scope, path: tuple[str, ...],
+    ) -> Expansion:
+        if block.name in scope.stack:
+            chain = " -> ".join(scope.stack + (block.name,))
+            self.fail("block-cycle", f"block '{block.name}' uses itself ({chain})", entry.span)
+            return None
+        if len(sources) != len(block.inputs):
+            self.fail("wrong-input-count", f"block '{block.name}' takes {len(block.inputs)} input(s) "
+                      f"({', '.join(block.inputs)}), got {len(sources)}", entry.span)
+            return None
+        args = self.bind(block, entry, env)
+        if args is None:
+            return None
+        self.blocks.append(BlockInstance(name, block.name, entry.span))
+        inner = _Scope(name + ".", dict(zip(block.inputs, sources)), sources[0], args,
+                       path + (name,), scope.stack + (block.name,))
+        return (yield from self.sequence(block.layers, inner))
+
+    def bind(self, block: BlockDef, entry: Entry, env: Mapping[str, Any]) -> dict[str, Any] | None:
+        args: dict[str, Any] = {}
+        ok = True
+        for key, raw in entry.args.items():
+            span = entry.arg_spans.get(key, entry.span)
+            if key not in block.params:
+                hint = did_you_mean(key, list(block.params))
+                self.fail("unknown-argument", f"block '{block.name}' has no argument '{key}'", span, hint)
+                ok = False
+                continue
+            args[key] = self.value(raw, env, entry, key)
+            ok = ok and args[key] is not None
+        for key, default in block.params.items():
+            if key in args:
+                continue
+            if default is REQUIRED:
+                self.fail("missing-argument", f"block '{block.name}' needs argument '{key}'", entry.span)
+                ok = False
+            else:
+                args[key] = self.value(default, args, entry, key)
+                ok = ok and args[key] is not None
+        return args if ok else None
+
+    def layer(
+        self, opdef: OpDef, entry: Entry, name: str, sources: tuple[str, ...], env: Mapping[str, Any],
+        path: tuple[str, ...],
+    ) -> Expansion:
+        least, most = opdef.inputs
+        if len(sources) < least or (most is not None and len(sources) > most):
+            wanted = f"{least}" if least == most else f"at least {least}"
+            self.fail("wrong-input-count", f"layer '{name}' ({opdef.name}) takes {wanted} input(s), "
+                      f"got {len(sources)}", entry.span)
+            return None
+        given = {key: self.value(raw, env, entry, key) for key, raw in entry.args.items()}
+        if any(v is None for v in given.values()):
+            return None
+        attrs, problems = normalize_attrs(opdef, given)
+        for key, id, message in problems:
+            self.fail(id, f"layer '{name}': {message}", entry.arg_spans.get(key, entry.span),
+                      did_you_mean(key, list(opdef.attrs)) if id == "unknown-argument" else None)
+        if problems:
+            return None
+        self.count += 1
+        if self.count > MAX_LAYERS:
+            self.fail("too-large", f"the spec expands past {MAX_LAYERS:,} layers", entry.span)
+            return None
+        yield Layer(name, opdef.name, MappingProxyType(attrs), sources, entry.span, path)
+        return name
+
+    # --- values ---------------------------------------------------------------------
+
+    def value(self, raw: Any, env: Mapping[str, Any], entry: Entry, key: str) -> Any:
+        """A raw value with its expressions evaluated; None after an error."""
+        if isinstance(raw, list):
+            items = [self.value(item, env, entry, key) for item in raw]
+            return None if any(i is None for i in items) else items
+        if not isinstance(raw, Expr):
+            return raw
+        try:
+            return evaluate(raw.source, env)
+        except ExprError as exc:
+            self.fail("invalid-expression", f"{key}={raw.source}: {exc}", entry.arg_spans.get(key, entry.span))
+            return None
+
+    def env_with_in(self, scope: _Scope, entry: Entry) -> Mapping[str, Any] | None:
+        """The scope's arguments, plus `$in` when the entry uses it and we are in a block."""
+        uses_in = any("in" in names(v.source) for v in _exprs(entry))
+        if not uses_in or not scope.stack:
+            return scope.env
+        shape = self.shape_of(scope.first_input)
+        if shape is None:
+            return None  # the input itself failed; that error is already reported
+        return {**scope.env, "in": shape.channels}
+
+    def static_size(self, type_: str) -> int:
+        """Layers in one use of `type_`, counting literal repeats (to refuse absurd specs early)."""
+        block = self.doc.blocks.get(type_)
+        if block is None:
+            return 1
+        if type_ not in self._sizes:
+            self._sizes[type_] = 1  # provisional, so that a block cycle terminates here
+            total = 0
+            for e in block.layers:
+                times = e.repeat if isinstance(e.repeat, int) and not isinstance(e.repeat, bool) else 1
+                total += times * self.static_size(e.type)
+            self._sizes[type_] = max(total, 1)
+        return self._sizes[type_]
+
+
+def _exprs(entry: Entry) -> Iterable[Expr]:
+    values: list[Any] = list(entry.args.values()) + [entry.repeat, entry.condition]
+    while values:
+        v = values.pop()
+        if isinstance(v, Expr):
+            yield v
+        elif isinstance(v, list):
+            values.extend(v)
+
+
+def _auto_names(entries: tuple[Entry, ...], taken: set[str]) -> list[str]:
+    """Explicit names, and `type_N` (N counting that type from 1) for unnamed entries."""
+    counters: dict[str, int] = {}
+    result = []
+    for e in entries:
+        if e.name:
+            result.append(e.name)
+            continue
+        while True:
+            counters[e.type] = counters.get(e.type, 0) + 1
+            candidate = f"{e.type}_{counters[e.type]}"
+            if candidate not in taken:
+                break
+        result.append(candidate)
+    return result
+
+
+def unused_layers(layers: tuple[Layer, ...], output: str) -> list[Diagnostic]:
+    """Warnings for layers whose output reaches nothing (the network output excepted)."""
+    read = {source for layer in layers for source in layer.inputs}
+    return [
+        warning("unused-layer", f"the output of layer '{layer.name}' ({layer.op}) is never used", layer.span)
+        for layer in layers
+        if layer.name not in read and layer.name != output
+    ]

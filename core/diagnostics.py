@@ -1,0 +1,64 @@
+"""Diagnostics: errors and warnings as values with source positions.
+
+Parsers and passes collect `Diagnostic`s instead of raising, so that one run reports every
+problem in a file. They are rendered in one place (`netcalc.cli.render`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A 1-based position in a source file."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    id: str
+    severity: Severity
+    message: str
+    span: Span
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.span}: {self.severity.value}: {self.message} [{self.id}]"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+def error(id: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(id, Severity.ERROR, message, span, hint)
+
+
+def warning(id: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(id, Severity.WARNING, message, span, hint)
+
+
+def has_errors(diagnostics: list[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int]:
+    return (d.span.file, d.span.line, d.span.col)
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """A spelling suggestion for an unknown name, or None."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

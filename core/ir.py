@@ -1,0 +1,85 @@
+"""The IR: a spec with its blocks expanded into a DAG of layers in topological order.
+
+Everything here is a frozen dataclass; analyses read the IR and return new results keyed
+by layer name, never changing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .diagnostics import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A tensor shape without the batch axis: (C, *spatial), or (F,) for flat features."""
+
+    dims: tuple[int, ...]
+
+    @property
+    def channels(self) -> int:
+        return self.dims[0]
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return self.dims[1:]
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+    @property
+    def numel(self) -> int:
+        return prod(self.dims)
+
+    def __str__(self) -> str:
+        return "x".join(map(str, self.dims))
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    name: str
+    shape: Shape
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One node of the graph.
+
+    `name` is qualified like a PyTorch module path (`layer1.0.conv1`); `inputs` name earlier
+    layers or network inputs; `attrs` are normalised by the op's schema (defaults filled,
+    aliases resolved), or None when they could not be (a diagnostic says why);
+    `block_path` lists the enclosing block instances, outermost first.
+    """
+
+    name: str
+    op: str
+    attrs: Mapping[str, Any] | None
+    inputs: tuple[str, ...]
+    span: Span
+    block_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInstance:
+    """A use of a block (or a repeated layer) that groups the layers named under it."""
+
+    name: str
+    block: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    name: str
+    file: str
+    inputs: tuple[Input, ...]
+    layers: tuple[Layer, ...]
+    output: str
+    blocks: tuple[BlockInstance, ...] = ()
+    checks: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

@@ -1,0 +1,60 @@
+"""Sliding-window arithmetic shared by convolutions and pools (as in ONNX's
+convPoolShapeInference), exact integers throughout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .registry import OpError, per_axis
+
+
+def effective_kernel(k: int, d: int) -> int:
+    return d * (k - 1) + 1
+
+
+def same_padding(n: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """TensorFlow's SAME: output ceil(n / s), extra pixel after (bottom/right).
+
+    For stride 1 it equals PyTorch's padding='same' (total d*(k-1), extra on the right).
+    """
+    out = -(-n // s)
+    total = max((out - 1) * s + effective_kernel(k, d) - n, 0)
+    return total // 2, total - total // 2
+
+
+def side_padding(p: Any, n: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """The (before, after) padding actually applied on each spatial axis."""
+    rank = len(n)
+    if p == "same":
+        return tuple(same_padding(*axis) for axis in zip(n, k, s, d))
+    if isinstance(p, tuple) and p and isinstance(p[0], tuple):
+        if len(p) != rank:
+            raise OpError("invalid-argument", f"p gives {len(p)} [before, after] pairs but the input has {rank} spatial axes")
+        return p
+    return tuple((x, x) for x in per_axis(p, rank, "p"))
+
+
+def window_output(n: int, k_eff: int, s: int, before: int, after: int) -> int:
+    """floor((n + before + after - k_eff) / s) + 1, or an error when the window does not fit."""
+    padded = n + before + after
+    if padded < k_eff:
+        raise OpError(
+            "kernel-exceeds-input",
+            f"the window ({k_eff}) is larger than the padded input ({n} + {before} + {after} = {padded})",
+        )
+    return (padded - k_eff) // s + 1
+
+
+def pool_output(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
+    """PyTorch's pooling_output_shape: with ceil_mode, a last window that would start in
+    the right padding is dropped."""
+    if 2 * p > k:
+        raise OpError("invalid-argument", f"padding {p} is more than half the kernel size {k} (PyTorch's limit)")
+    k_eff = effective_kernel(k, d)
+    top = n + 2 * p - k_eff + ((s - 1) if ceil else 0)
+    out = top // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    if out < 1:
+        raise OpError("kernel-exceeds-input", f"the window ({k_eff}) is larger than the padded input ({n} + 2*{p})")
+    return out

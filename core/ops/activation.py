@@ -1,0 +1,54 @@
+"""Activations: shape unchanged; one FLOP per output element (softmax: three, for the
+exponential, the sum and the division). Only `prelu` has parameters."""
+
+from __future__ import annotations
+
+from ..ir import Shape
+from .registry import BOOLEAN, INTEGER, NUMBER, Attr, Attrs, OpDef, OpError, Shapes, Weights, choice, numel, op, table
+
+
+def _same(a: Attrs, ins: Shapes) -> Shape:
+    return ins[0]
+
+
+def _per_element(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return numel(out)
+
+
+def _softmax_shape(a: Attrs, ins: Shapes) -> Shape:
+    rank = ins[0].rank + 1  # PyTorch counts the batch axis
+    if not -rank <= a["dim"] < rank:
+        raise OpError("invalid-argument", f"dim={a['dim']} is outside the {rank} axes (batch included) of the input")
+    return ins[0]
+
+
+def _softmax_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return 3 * numel(out)
+
+
+def _prelu_params(a: Attrs, ins: Shapes) -> Weights:
+    return Weights(ins[0].channels if a["per_channel"] else 1)
+
+
+def _activation(name: str, doc: str, **fields: object) -> OpDef:
+    return op(name, doc, fields.pop("infer_shape", _same), other_flops=fields.pop("other_flops", _per_element),
+              flops_rule=str(fields.pop("flops_rule", "1 per element")), **fields)
+
+
+OPS = table(
+    _activation("relu", "ReLU."),
+    _activation("relu6", "ReLU6."),
+    _activation("leakyrelu", "LeakyReLU.", attrs={"slope": Attr(NUMBER, 0.01, aliases=("negative_slope",))}),
+    _activation("prelu", "PReLU: one parameter, or one per channel with per_channel=true.",
+                attrs={"per_channel": Attr(BOOLEAN, False)}, count_params=_prelu_params),
+    _activation("elu", "ELU.", attrs={"alpha": Attr(NUMBER, 1.0)}),
+    _activation("gelu", "GELU.", attrs={"approximate": Attr(choice("none", "tanh"), "none")}),
+    _activation("silu", "SiLU (swish)."),
+    _activation("sigmoid", "Sigmoid."),
+    _activation("hardsigmoid", "Hardsigmoid."),
+    _activation("hardswish", "Hardswish."),
+    _activation("tanh", "Tanh."),
+    _activation("softmax", "Softmax over `dim` (PyTorch's convention: 1 = channels).",
+                attrs={"dim": Attr(INTEGER, 1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
+                flops_rule="3 per element"),
+)

@@ -1,0 +1,146 @@
+"""Convolutions: `conv`, `dwconv`, `convT` (`deconv`), N-d by the input's rank.
+
+conv:  out = floor((n + before + after - d*(k-1) - 1) / s) + 1
+convT: out = (n - 1)*s - 2p + d*(k-1) + op + 1
+Parameters are PyTorch's weight (out x in/g x k...) plus bias. MACs of conv count output
+positions; MACs of convT count INPUT positions (in_elems x out/g x prod(k)), which is
+the work actually done: each input value is scattered through the whole kernel.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from ..ir import Shape
+from ._window import effective_kernel, side_padding, window_output
+from .registry import (
+    AXES,
+    AXES0,
+    BOOLEAN,
+    PADDING,
+    POSITIVE,
+    Attr,
+    Attrs,
+    OpError,
+    Shapes,
+    Weights,
+    numel,
+    op,
+    optional,
+    per_axis,
+    spatial_input,
+    table,
+)
+
+_WINDOW = {
+    "k": Attr(AXES, aliases=("kernel_size",)),
+    "s": Attr(AXES, 1, aliases=("stride",)),
+    "p": Attr(PADDING, 0, aliases=("padding",)),
+    "d": Attr(AXES, 1, aliases=("dilation",)),
+    "bias": Attr(BOOLEAN, True),
+}
+
+
+def groups(a: Attrs, ins: Shapes) -> int:
+    return ins[0].channels if a.get("g") is None else a["g"]
+
+
+def out_channels(a: Attrs, ins: Shapes) -> int:
+    return ins[0].channels if a.get("out") is None else a["out"]
+
+
+def _check_groups(a: Attrs, ins: Shapes) -> int:
+    g, c, out = groups(a, ins), ins[0].channels, out_channels(a, ins)
+    if c % g or out % g:
+        raise OpError("groups-mismatch", f"groups={g} must divide both input channels {c} and out={out}")
+    return g
+
+
+def conv_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    _check_groups(a, ins)
+    rank = x.rank - 1
+    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
+    pads = side_padding(a["p"], x.spatial, k, s, d)
+    sizes = tuple(
+        window_output(n, effective_kernel(ki, di), si, b, e) for n, ki, si, di, (b, e) in zip(x.spatial, k, s, d, pads)
+    )
+    return Shape((out_channels(a, ins), *sizes))
+
+
+def conv_params(a: Attrs, ins: Shapes) -> Weights:
+    out, g = out_channels(a, ins), groups(a, ins)
+    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
+    return Weights(out * (ins[0].channels // g) * kernel + (out if a["bias"] else 0))
+
+
+def conv_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
+    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
+    return numel(out) * (ins[0].channels // groups(a, ins)) * kernel
+
+
+def bias_adds(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return numel(out) if a["bias"] else 0
+
+
+def convt_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    _check_groups(a, ins)
+    rank = x.rank - 1
+    k, s, d, p, o = (per_axis(a[key], rank, key) for key in ("k", "s", "d", "p", "op"))
+    if any(oi >= si and oi >= di for oi, si, di in zip(o, s, d)):
+        raise OpError("invalid-argument", f"op (output_padding) {a['op']} must be smaller than the stride or the dilation")
+    sizes = tuple((n - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for n, ki, si, di, pi, oi in zip(x.spatial, k, s, d, p, o))
+    if min(sizes) < 1:
+        raise OpError("non-positive-size", f"the output size would be {'x'.join(map(str, sizes))}")
+    return Shape((a["out"], *sizes))
+
+
+def convt_params(a: Attrs, ins: Shapes) -> Weights:
+    out, g = a["out"], groups(a, ins)
+    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
+    return Weights(ins[0].channels * (out // g) * kernel + (out if a["bias"] else 0))
+
+
+def convt_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
+    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
+    return numel(ins[0]) * (a["out"] // groups(a, ins)) * kernel
+
+
+_CONV_FIELDS = dict(
+    count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds, flops_rule="output elements (bias), if bias"
+)
+
+OPS = table(
+    op(
+        "conv",
+        "Convolution (Conv1d/2d/3d by input rank); p may be per side, `same` or `valid`.",
+        conv_shape,
+        attrs={"out": Attr(POSITIVE, aliases=("out_channels",)), **_WINDOW, "g": Attr(POSITIVE, 1, aliases=("groups",))},
+        **_CONV_FIELDS,
+    ),
+    op(
+        "dwconv",
+        "Depthwise convolution: groups = input channels; `out` defaults to the input channels.",
+        conv_shape,
+        attrs={"out": Attr(optional(POSITIVE), None, aliases=("out_channels",)), **_WINDOW},
+        **_CONV_FIELDS,
+    ),
+    op(
+        "convT",
+        "Transposed convolution (ConvTranspose1d/2d/3d), with output padding `op`.",
+        convt_shape,
+        attrs={
+            "out": Attr(POSITIVE, aliases=("out_channels",)),
+            **_WINDOW,
+            "p": Attr(AXES0, 0, aliases=("padding",)),
+            "op": Attr(AXES0, 0, aliases=("output_padding",)),
+            "g": Attr(POSITIVE, 1, aliases=("groups",)),
+        },
+        aliases=("deconv",),
+        count_params=convt_params,
+        count_macs=convt_macs,
+        other_flops=bias_adds,
+        flops_rule="output elements (bias), if bias",
+    ),
+)

@@ -1,0 +1,30 @@
+"""`linear` (`fc`): a fully connected layer on the last axis, as PyTorch applies it."""
+
+from __future__ import annotations
+
+from ..ir import Shape
+from .registry import BOOLEAN, POSITIVE, Attr, Attrs, Shapes, Weights, numel, op, table
+
+
+def _shape(a: Attrs, ins: Shapes) -> Shape:
+    return Shape(ins[0].dims[:-1] + (a["out"],))
+
+
+def _params(a: Attrs, ins: Shapes) -> Weights:
+    return Weights(ins[0].dims[-1] * a["out"] + (a["out"] if a["bias"] else 0))
+
+
+def _macs(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return numel(out) * ins[0].dims[-1]
+
+
+def _bias(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return numel(out) if a["bias"] else 0
+
+
+OPS = table(
+    op("linear", "Fully connected layer on the last axis (nn.Linear).", _shape,
+       attrs={"out": Attr(POSITIVE, aliases=("out_features",)), "bias": Attr(BOOLEAN, True)},
+       aliases=("fc",), count_params=_params, count_macs=_macs, other_flops=_bias,
+       flops_rule="output elements (bias), if bias"),
+)

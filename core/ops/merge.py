@@ -1,0 +1,55 @@
+"""Merges of two or more inputs: `add`, `mul` (PyTorch broadcasting between shapes of
+equal rank, e.g. C x 1 x 1 against C x H x W) and `concat` along `dim`."""
+
+from __future__ import annotations
+
+from ..ir import Shape
+from .registry import INTEGER, Attr, Attrs, OpError, Shapes, numel, op, table
+
+
+def _broadcast(a: Attrs, ins: Shapes) -> Shape:
+    ranks = {x.rank for x in ins}
+    if len(ranks) != 1:
+        raise OpError("shape-mismatch", "cannot broadcast " + " and ".join(map(str, ins)) + " (ranks differ)")
+    dims = []
+    for sizes in zip(*(x.dims for x in ins)):
+        wide = {n for n in sizes if n != 1}
+        if len(wide) > 1:
+            raise OpError("shape-mismatch", "cannot broadcast " + " and ".join(map(str, ins)))
+        dims.append(wide.pop() if wide else 1)
+    return Shape(tuple(dims))
+
+
+def _elementwise(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return numel(out) * (len(ins) - 1)
+
+
+def axis_of(dim: int, rank: int) -> int:
+    """PyTorch's `dim` (batch included, negative from the end) as an index into our dims."""
+    axis = dim + rank + 1 if dim < 0 else dim
+    if not 1 <= axis <= rank:
+        raise OpError("invalid-argument", f"dim={dim} is not a non-batch axis of a {rank}-axis input")
+    return axis - 1
+
+
+def _concat(a: Attrs, ins: Shapes) -> Shape:
+    rank = ins[0].rank
+    if any(x.rank != rank for x in ins):
+        raise OpError("shape-mismatch", "cannot concatenate " + " and ".join(map(str, ins)) + " (ranks differ)")
+    axis = axis_of(a["dim"], rank)
+    others = {x.dims[:axis] + x.dims[axis + 1:] for x in ins}
+    if len(others) > 1:
+        raise OpError("shape-mismatch", f"cannot concatenate {' and '.join(map(str, ins))} along dim={a['dim']}")
+    return Shape(ins[0].dims[:axis] + (sum(x.dims[axis] for x in ins),) + ins[0].dims[axis + 1:])
+
+
+_MERGE = {"inputs": (2, None)}
+
+OPS = table(
+    op("add", "Elementwise sum of two or more inputs, with broadcasting.", _broadcast,
+       other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE),
+    op("mul", "Elementwise product of two or more inputs, with broadcasting (a gate).", _broadcast,
+       other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE),
+    op("concat", "Concatenation along `dim` (PyTorch's convention: 1 = channels).", _concat,
+       attrs={"dim": Attr(INTEGER, 1)}, flops_rule="0 (a copy)", **_MERGE),
+)

@@ -1,0 +1,92 @@
+"""Normalisation: `bn`, `ln`, `gn`, `instancenorm`, `lrn`, with PyTorch's parameters and
+buffers (BatchNorm's running mean, running variance and int64 num_batches_tracked)."""
+
+from __future__ import annotations
+
+from math import prod
+
+from ..ir import Shape
+from .registry import (
+    BOOLEAN,
+    NUMBER,
+    POSITIVE,
+    Attr,
+    Attrs,
+    OpError,
+    Shapes,
+    Weights,
+    numel,
+    op,
+    spatial_input,
+    table,
+)
+
+
+def _channel_weights(a: Attrs, ins: Shapes) -> Weights:
+    c = ins[0].channels
+    affine = 2 * c if a["affine"] else 0
+    tracked = 2 * c + 1 if a.get("track") else 0
+    return Weights(affine, tracked, 1 if tracked else 0)
+
+
+def _bn_shape(a: Attrs, ins: Shapes) -> Shape:
+    return spatial_input(ins, 0, 3)
+
+
+def _instance_shape(a: Attrs, ins: Shapes) -> Shape:
+    return spatial_input(ins, 1, 3)
+
+
+def _gn_shape(a: Attrs, ins: Shapes) -> Shape:
+    if ins[0].channels % a["groups"]:
+        raise OpError("groups-mismatch", f"groups={a['groups']} must divide the channels {ins[0].channels}")
+    return ins[0]
+
+
+def _ln_shape(a: Attrs, ins: Shapes) -> Shape:
+    if a["dims"] > ins[0].rank:
+        raise OpError("invalid-argument", f"dims={a['dims']} but the input {ins[0]} has only {ins[0].rank} axes")
+    return ins[0]
+
+
+def _ln_weights(a: Attrs, ins: Shapes) -> Weights:
+    return Weights(2 * prod(ins[0].dims[-a["dims"]:]) if a["affine"] else 0)
+
+
+def _bn_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return 2 * numel(out)
+
+
+def _statistics_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return (4 + (2 if a["affine"] else 0)) * numel(out)
+
+
+def _lrn_shape(a: Attrs, ins: Shapes) -> Shape:
+    return spatial_input(ins, 1, 3)
+
+
+def _lrn_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return (a["size"] + 3) * numel(out)
+
+
+_AFFINE = Attr(BOOLEAN, True)
+_STATS_RULE = "4 per element (mean, variance, normalise), +2 if affine"
+
+OPS = table(
+    op("bn", "Batch normalisation (BatchNorm1d/2d/3d), inference mode.", _bn_shape,
+       attrs={"affine": _AFFINE, "track": Attr(BOOLEAN, True, aliases=("track_running_stats",))},
+       count_params=_channel_weights, other_flops=_bn_flops, flops_rule="2 per element (scale and shift)"),
+    op("ln", "Layer normalisation over the last `dims` axes.", _ln_shape,
+       attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",))},
+       count_params=_ln_weights, other_flops=_statistics_flops, flops_rule=_STATS_RULE),
+    op("gn", "Group normalisation.", _gn_shape,
+       attrs={"groups": Attr(POSITIVE, aliases=("num_groups",)), "affine": _AFFINE},
+       count_params=_channel_weights, other_flops=_statistics_flops, flops_rule=_STATS_RULE),
+    op("instancenorm", "Instance normalisation (InstanceNorm1d/2d/3d); PyTorch's defaults keep no parameters.",
+       _instance_shape,
+       attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",))},
+       count_params=_channel_weights, other_flops=_statistics_flops, flops_rule=_STATS_RULE),
+    op("lrn", "Local response normalisation across channels; no parameters.", _lrn_shape,
+       attrs={"size": Attr(POSITIVE), "alpha": Attr(NUMBER, 1e-4), "beta": Attr(NUMBER, 0.75), "k": Attr(NUMBER, 1.0)},
+       other_flops=_lrn_flops, flops_rule="(size + 3) per element"),
+)

@@ -1,0 +1,94 @@
+"""Pooling: `maxpool`, `avgpool` (with PyTorch's ceil_mode rule), the adaptive pools and
+`gap`. No parameters and no MACs; FLOPs count the window work."""
+
+from __future__ import annotations
+
+from math import prod
+
+from ..ir import Shape
+from ._window import pool_output
+from .registry import (
+    AXES,
+    AXES0,
+    BOOLEAN,
+    Attr,
+    Attrs,
+    OpError,
+    Shapes,
+    numel,
+    op,
+    optional,
+    per_axis,
+    spatial_input,
+    table,
+)
+
+
+def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    rank = x.rank - 1
+    k = per_axis(a["k"], rank, "k")
+    s = per_axis(a["s"] if a["s"] is not None else a["k"], rank, "s")
+    p = per_axis(a["p"], rank, "p")
+    d = per_axis(a.get("d", 1), rank, "d")
+    sizes = tuple(pool_output(*axis, a["ceil"]) for axis in zip(x.spatial, k, s, p, d))
+    return Shape((x.channels, *sizes))
+
+
+def _window_work(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return numel(out) * prod(per_axis(a["k"], out.rank - 1, "k"))
+
+
+def adaptive_windows(n: int, out: int) -> int:
+    """Total length of PyTorch's adaptive windows [floor(i*n/out), ceil((i+1)*n/out))."""
+    return sum(-(-(i + 1) * n // out) - (i * n // out) for i in range(out))
+
+
+def _adaptive_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    return Shape((x.channels, *per_axis(a["out"], x.rank - 1, "out")))
+
+
+def _adaptive_work(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return out.channels * prod(adaptive_windows(n, o) for n, o in zip(ins[0].spatial, out.spatial))
+
+
+def _gap_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    return Shape((x.channels,) + (1,) * (x.rank - 1))
+
+
+def _gap_work(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return numel(ins[0])
+
+
+def _window_attrs(dilation: bool) -> dict[str, Attr]:
+    attrs = {
+        "k": Attr(AXES, aliases=("kernel_size",)),
+        "s": Attr(optional(AXES), None, aliases=("stride",)),
+        "p": Attr(AXES0, 0, aliases=("padding",)),
+        "ceil": Attr(BOOLEAN, False, aliases=("ceil_mode",)),
+    }
+    if dilation:
+        attrs["d"] = Attr(AXES, 1, aliases=("dilation",))
+    return attrs
+
+
+_ADAPTIVE = {"out": Attr(AXES, aliases=("output_size",))}
+_WINDOW_RULE = "output elements x prod(k) (one comparison or add per window element)"
+_ADAPTIVE_RULE = "channels x the summed window sizes of PyTorch's adaptive bins"
+
+OPS = table(
+    op("maxpool", "Max pooling (MaxPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
+       attrs=_window_attrs(dilation=True), other_flops=_window_work, flops_rule=_WINDOW_RULE),
+    op("avgpool", "Average pooling (AvgPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
+       attrs=_window_attrs(dilation=False), other_flops=_window_work, flops_rule=_WINDOW_RULE),
+    op("adaptiveavgpool", "Adaptive average pooling to `out` per axis.", _adaptive_shape,
+       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE),
+    op("adaptivemaxpool", "Adaptive max pooling to `out` per axis.", _adaptive_shape,
+       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE),
+    op("gap", "Global average pooling to C x 1 x 1 (AdaptiveAvgPool to 1).", _gap_shape,
+       other_flops=_gap_work, flops_rule="input elements"),
+)
+
+__all__ = ["OPS", "OpError", "adaptive_windows"]

@@ -1,0 +1,264 @@
+"""The op table: one `OpDef` per layer type, its rules side by side.
+
+Each rule is a pure function of the normalised attributes and the input shapes:
+
+- `infer_shape(a, ins) -> Shape` raises `OpError` for input the op cannot take;
+- `count_params(a, ins) -> Weights` (parameters and buffers, as PyTorch counts them);
+- `count_macs(a, ins, out) -> int`: multiply-accumulates (conv, convT, linear only);
+- `other_flops(a, ins, out) -> int`: FLOPs beyond 2 x MACs (bias adds, elementwise work).
+
+Ops register themselves with `@register`-free explicit tables in each family module;
+`OPS` maps every type name and alias to its `OpDef`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any, Callable, Mapping, NamedTuple
+
+from ..ir import Shape
+
+REQUIRED: Any = object()
+
+
+class OpError(Exception):
+    """Raised by a rule for input the op cannot take; becomes a diagnostic at the layer."""
+
+    def __init__(self, id: str, message: str) -> None:
+        super().__init__(message)
+        self.id, self.message = id, message
+
+
+class Weights(NamedTuple):
+    params: int = 0
+    buffers: int = 0
+    counters: int = 0  # int64 buffers (BatchNorm's num_batches_tracked), part of `buffers`
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """An attribute type: what it accepts (`expected`, for messages) and how it reads it."""
+
+    expected: str
+    read: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    kind: Kind
+    default: Any = REQUIRED
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+
+Attrs = Mapping[str, Any]
+Shapes = tuple[Shape, ...]
+
+
+def _no_weights(a: Attrs, ins: Shapes) -> Weights:
+    return Weights()
+
+
+def _zero(a: Attrs, ins: Shapes, out: Shape) -> int:
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class OpDef:
+    name: str
+    doc: str
+    attrs: Mapping[str, Attr]
+    infer_shape: Callable[[Attrs, Shapes], Shape]
+    count_params: Callable[[Attrs, Shapes], Weights] = _no_weights
+    count_macs: Callable[[Attrs, Shapes, Shape], int] = _zero
+    other_flops: Callable[[Attrs, Shapes, Shape], int] = _zero
+    aliases: tuple[str, ...] = ()
+    inputs: tuple[int, int | None] = (1, 1)  # least and most inputs (None: any number)
+    flops_rule: str = "0"  # the other_flops rule in words, for the README's table
+
+
+# --- attribute kinds ----------------------------------------------------------------
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int_at_least(low: int) -> Callable[[Any], int]:
+    def read(v: Any) -> int:
+        if not _is_int(v) or v < low:
+            raise ValueError
+        return int(v)
+
+    return read
+
+
+def _axes_at_least(low: int) -> Callable[[Any], Any]:
+    one = _int_at_least(low)
+
+    def read(v: Any) -> Any:
+        if isinstance(v, (tuple, list)):
+            if not v:
+                raise ValueError
+            return tuple(one(x) for x in v)
+        return one(v)
+
+    return read
+
+
+def _boolean(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError
+    return v
+
+
+def _number(v: Any) -> float | int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError
+    return v
+
+
+def _probability(v: Any) -> float | int:
+    if not 0 <= _number(v) <= 1:
+        raise ValueError
+    return v
+
+
+def _positive_numbers(v: Any) -> Any:
+    def one(x: Any) -> float | int:
+        if _number(x) <= 0:
+            raise ValueError
+        return x
+
+    if isinstance(v, (tuple, list)):
+        return tuple(one(x) for x in v)
+    return one(v)
+
+
+def _padding(v: Any) -> Any:
+    """int | per-axis tuple | per-side ((before, after), ...) | 'same'; 'valid' is 0."""
+    if v == "valid":
+        return 0
+    if v == "same":
+        return "same"
+    if isinstance(v, list) and v and all(isinstance(x, (list, tuple)) for x in v):
+        if not all(len(x) == 2 for x in v):
+            raise ValueError
+        return tuple((_int_at_least(0)(b), _int_at_least(0)(e)) for b, e in v)
+    return _axes_at_least(0)(v)
+
+
+def choice(*words: str) -> Kind:
+    def read(v: Any) -> str:
+        if v not in words:
+            raise ValueError
+        return str(v)
+
+    return Kind("one of " + ", ".join(words), read)
+
+
+def optional(kind: Kind) -> Kind:
+    return Kind(kind.expected, lambda v: None if v is None else kind.read(v))
+
+
+POSITIVE = Kind("a positive integer", _int_at_least(1))
+NONNEGATIVE = Kind("a non-negative integer", _int_at_least(0))
+INTEGER = Kind("an integer", _int_at_least(-(2**63)))
+BOOLEAN = Kind("true or false", _boolean)
+NUMBER = Kind("a number", _number)
+PROBABILITY = Kind("a number from 0 to 1", _probability)
+AXES = Kind("a positive integer or one per axis, like 5x3", _axes_at_least(1))
+AXES0 = Kind("a non-negative integer or one per axis, like 2x1", _axes_at_least(0))
+PADDING = Kind(
+    "a non-negative integer, one per axis (2x1), per side ([[1,2],[0,1]]), same or valid", _padding
+)
+SCALE = Kind("a positive number or one per axis", _positive_numbers)
+
+
+# --- shared helpers for rules -------------------------------------------------------
+
+
+def per_axis(value: Any, rank: int, what: str) -> tuple[Any, ...]:
+    """An attribute broadcast to one value per spatial axis."""
+    if isinstance(value, tuple):
+        if len(value) != rank:
+            raise OpError("invalid-argument", f"{what} has {len(value)} values but the input has {rank} spatial axes")
+        return value
+    return (value,) * rank
+
+
+def spatial_input(ins: Shapes, low: int = 1, high: int = 3) -> Shape:
+    """The single input, checked to have between `low` and `high` spatial axes."""
+    x = ins[0]
+    if not low <= x.rank - 1 <= high:
+        raise OpError(
+            "invalid-rank", f"expects an input with {low} to {high} spatial axes (C x H x W ...), got {x}"
+        )
+    return x
+
+
+def numel(shape: Shape) -> int:
+    return prod(shape.dims)
+
+
+def op(name: str, doc: str, infer_shape: Callable[[Attrs, Shapes], Shape], **fields: Any) -> OpDef:
+    return OpDef(name=name, doc=doc, attrs=fields.pop("attrs", {}), infer_shape=infer_shape, **fields)
+
+
+def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """Fill defaults, resolve aliases and type-check. Problems: (key, id, message)."""
+    alias_of = {alias: key for key, attr in opdef.attrs.items() for alias in attr.aliases}
+    values: dict[str, Any] = {}
+    problems = []
+    for key, value in given.items():
+        canonical = alias_of.get(key, key)
+        attr = opdef.attrs.get(canonical)
+        if attr is None:
+            problems.append((key, "unknown-argument", f"'{opdef.name}' has no argument '{key}'"))
+            continue
+        try:
+            values[canonical] = attr.kind.read(value)
+        except ValueError:
+            problems.append((key, "invalid-argument", f"'{key}' of '{opdef.name}' must be {attr.kind.expected}, got {value!r}"))
+    for key, attr in opdef.attrs.items():
+        if key not in values and not any(k == key for k, _, _ in problems):
+            if attr.default is REQUIRED:
+                problems.append((key, "missing-argument", f"'{opdef.name}' needs argument '{key}' ({attr.kind.expected})"))
+            else:
+                values[key] = attr.default
+    return values, problems
+
+
+def table(*ops: OpDef) -> dict[str, OpDef]:
+    return {o.name: o for o in ops}
+
+
+_FAMILIES = ("activation", "conv", "linear", "merge", "norm", "pool", "reshape")
+
+
+def _load() -> tuple[dict[str, OpDef], dict[str, OpDef]]:
+    from importlib import import_module
+
+    ops: dict[str, OpDef] = {}
+    for family in _FAMILIES:
+        ops.update(import_module(f"{__package__}.{family}").OPS)
+    lookup = dict(ops)
+    for o in ops.values():
+        lookup.update({alias: o for alias in o.aliases})
+    return ops, lookup
+
+
+OPS: dict[str, OpDef]
+LOOKUP: dict[str, OpDef]  # type names and aliases -> OpDef
+
+
+def __getattr__(name: str) -> Any:
+    # the family modules import this one, so the table is built on first use
+    if name in ("OPS", "LOOKUP"):
+        global OPS, LOOKUP
+        OPS, LOOKUP = _load()
+        return globals()[name]
+    raise AttributeError(name)
+
+

@@ -1,0 +1,121 @@
+"""Layers that move values without weights: `flatten`, `identity`, `dropout`, `pad`,
+`upsample`, `channelshuffle`, `pixelshuffle`."""
+
+from __future__ import annotations
+
+from math import floor, prod
+
+from ..ir import Shape
+from .merge import axis_of
+from .pool import adaptive_windows
+from .registry import (
+    BOOLEAN,
+    INTEGER,
+    PADDING,
+    POSITIVE,
+    PROBABILITY,
+    SCALE,
+    AXES,
+    Attr,
+    Attrs,
+    OpError,
+    Shapes,
+    choice,
+    numel,
+    op,
+    optional,
+    per_axis,
+    spatial_input,
+    table,
+)
+
+
+def _same(a: Attrs, ins: Shapes) -> Shape:
+    return ins[0]
+
+
+def _flatten(a: Attrs, ins: Shapes) -> Shape:
+    x = ins[0]
+    first, last = axis_of(a["start"], x.rank), axis_of(a["end"], x.rank)
+    if first > last:
+        raise OpError("invalid-argument", f"start={a['start']} comes after end={a['end']}")
+    return Shape(x.dims[:first] + (prod(x.dims[first:last + 1]),) + x.dims[last + 1:])
+
+
+def _pad_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    if a["p"] == "same":
+        raise OpError("invalid-argument", "pad takes explicit padding, not 'same'")
+    p = a["p"] if isinstance(a["p"], tuple) and isinstance(a["p"][0], tuple) else None
+    sides = p or tuple((v, v) for v in per_axis(a["p"], x.rank - 1, "p"))
+    if len(sides) != x.rank - 1:
+        raise OpError("invalid-argument", f"p gives {len(sides)} [before, after] pairs for {x.rank - 1} spatial axes")
+    for n, (b, e) in zip(x.spatial, sides):
+        if a["mode"] == "reflect" and max(b, e) >= n:
+            raise OpError("invalid-argument", f"reflect padding {max(b, e)} must be smaller than the input size {n}")
+        if a["mode"] == "circular" and max(b, e) > n:
+            raise OpError("invalid-argument", f"circular padding {max(b, e)} must not exceed the input size {n}")
+    return Shape((x.channels, *(n + b + e for n, (b, e) in zip(x.spatial, sides))))
+
+
+_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_TAPS = {"linear": 2, "bilinear": 2, "bicubic": 4, "trilinear": 2}
+
+
+def _upsample_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    rank, mode = x.rank - 1, a["mode"]
+    if _MODE_RANK.get(mode, rank) != rank:
+        raise OpError("invalid-argument", f"mode {mode} needs {_MODE_RANK[mode]} spatial axes, the input has {rank}")
+    if a["align_corners"] and mode not in _MODE_RANK:
+        raise OpError("invalid-argument", "align_corners can only be set with linear, bilinear, bicubic or trilinear")
+    if (a["scale"] is None) == (a["size"] is None):
+        raise OpError("invalid-argument", "give exactly one of scale and size")
+    if a["size"] is not None:
+        return Shape((x.channels, *per_axis(a["size"], rank, "size")))
+    # PyTorch computes floor(double(n) * scale); float arithmetic here reproduces it bit for bit
+    sizes = tuple(floor(float(n) * float(f)) for n, f in zip(x.spatial, per_axis(a["scale"], rank, "scale")))
+    if min(sizes) < 1:
+        raise OpError("non-positive-size", f"the output size would be {'x'.join(map(str, sizes))}")
+    return Shape((x.channels, *sizes))
+
+
+def _upsample_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
+    if a["mode"] == "area":
+        return out.channels * prod(adaptive_windows(n, o) for n, o in zip(ins[0].spatial, out.spatial))
+    taps = _TAPS.get(a["mode"], 0) ** (out.rank - 1)
+    return 2 * taps * numel(out)
+
+
+def _channel_shuffle(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    if x.channels % a["g"]:
+        raise OpError("groups-mismatch", f"g={a['g']} must divide the channels {x.channels}")
+    return x
+
+
+def _pixel_shuffle(a: Attrs, ins: Shapes) -> Shape:
+    x, r = spatial_input(ins, 2, 2), a["r"]
+    if x.channels % (r * r):
+        raise OpError("groups-mismatch", f"r*r={r * r} must divide the channels {x.channels}")
+    return Shape((x.channels // (r * r), x.dims[1] * r, x.dims[2] * r))
+
+
+OPS = table(
+    op("identity", "Passes its input through.", _same),
+    op("dropout", "Dropout; a no-op for shapes and at inference.", _same, attrs={"p": Attr(PROBABILITY, 0.5)}),
+    op("flatten", "Flatten axes `start`..`end` (PyTorch's dims: batch included, so start=1 keeps the batch).",
+       _flatten, attrs={"start": Attr(INTEGER, 1, aliases=("start_dim",)), "end": Attr(INTEGER, -1, aliases=("end_dim",))}),
+    op("pad", "Explicit padding (per axis or per side), zeros/reflect/replicate/circular.", _pad_shape,
+       attrs={"p": Attr(PADDING, aliases=("padding",)), "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros")}),
+    op("upsample", "Upsampling by `scale` or to `size` (nn.Upsample).", _upsample_shape,
+       attrs={"scale": Attr(optional(SCALE), None, aliases=("scale_factor",)),
+              "size": Attr(optional(AXES), None),
+              "mode": Attr(choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"), "nearest"),
+              "align_corners": Attr(BOOLEAN, False)},
+       other_flops=_upsample_flops,
+       flops_rule="2 per tap per output element (linear modes 2 taps per axis, bicubic 4; nearest 0; area as adaptive pooling)"),
+    op("channelshuffle", "Channel shuffle in `g` groups.", _channel_shuffle, attrs={"g": Attr(POSITIVE, aliases=("groups",))}),
+    op("pixelshuffle", "Pixel shuffle: C x H x W -> C/r^2 x rH x rW.", _pixel_shuffle,
+       attrs={"r": Attr(POSITIVE, aliases=("upscale_factor",))}),
+)

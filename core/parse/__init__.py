@@ -1,0 +1,1 @@
+"""Source text -> Document (the spec as written, with positions) for both syntaxes."""

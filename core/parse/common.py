@@ -1,0 +1,137 @@
+"""What both syntaxes share: the layer line, `from` lists and the `check` keys."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from ..diagnostics import Diagnostic, Span, did_you_mean, error
+from .document import Entry, Ref
+from .values import Expr, parse_count, parse_shape, parse_value
+
+NAME = re.compile(r"\w+\Z")
+_KEY = re.compile(r"[A-Za-z_]\w*\Z")
+
+# check key -> reader of its value
+CHECK_KEYS: dict[str, Callable[[Any], Any]] = {
+    "max_params": parse_count,
+    "max_macs": parse_count,
+    "max_flops": parse_count,
+    "max_activation_bytes": parse_count,
+    "min_rf": parse_count,
+    "output": parse_shape,
+}
+
+
+def split_tokens(line: str) -> list[tuple[str, int]]:
+    """Whitespace-separated tokens with their 0-based columns; brackets group (`[1, 2]`)."""
+    tokens: list[tuple[str, int]] = []
+    depth, start = 0, None
+    for i, ch in enumerate(line):
+        if ch == "#" and depth == 0 and (i == 0 or line[i - 1] in " \t"):
+            break
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch in " \t" and depth <= 0:
+            if start is not None:
+                tokens.append((line[start:i], start))
+                start = None
+        elif start is None:
+            start = i
+    else:
+        i = len(line)
+    if start is not None:
+        tokens.append((line[start:i].rstrip(), start))
+    return tokens
+
+
+def parse_pairs(
+    tokens: list[tuple[str, int]], at: Callable[[int], Span], diags: list[Diagnostic]
+) -> list[tuple[str, Any, Span]]:
+    """`key=value` tokens -> (key, value, span); malformed ones become diagnostics."""
+    pairs = []
+    for text, col in tokens:
+        span = at(col)
+        key, sep, raw = text.partition("=")
+        if not sep or not _KEY.match(key) or not raw:
+            diags.append(error("syntax", f"expected key=value, got '{text}'", span))
+            continue
+        try:
+            value = parse_value(raw) if key not in ("from", "name", "inputs") else raw
+        except ValueError as exc:
+            diags.append(error("invalid-value", f"{key}: {exc}", span))
+            continue
+        pairs.append((key, value, span))
+    return pairs
+
+
+def parse_refs(value: Any, span: Span, diags: list[Diagnostic]) -> tuple[Ref, ...] | None:
+    """A `from` value: `a`, `a,b`, `-1`, or a list of those."""
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    items = value if isinstance(value, list) else str(value).split(",")
+    refs = []
+    for item in items:
+        text = str(item).strip()
+        if re.fullmatch(r"-\d+", text) and int(text) < 0:
+            refs.append(Ref(back=-int(text)))
+        elif NAME.match(text):
+            refs.append(Ref(name=text))
+        else:
+            diags.append(error("invalid-reference", f"'{text}' is not a layer name or -N", span))
+            return None
+    return tuple(refs) if refs else None
+
+
+def make_entry(
+    type_: str, pairs: list[tuple[str, Any, Span]], span: Span, diags: list[Diagnostic]
+) -> Entry:
+    """Sort a layer's key/value pairs into its arguments and reserved keys."""
+    args: dict[str, Any] = {}
+    arg_spans: dict[str, Span] = {}
+    reserved: dict[str, Any] = {}
+    for key, value, at in pairs:
+        if key in args or key in reserved:
+            diags.append(error("duplicate-argument", f"'{key}' is given twice", at))
+            continue
+        if key == "from":
+            reserved[key] = parse_refs(value, at, diags)
+        elif key == "name":
+            if not NAME.match(str(value)):
+                diags.append(error("invalid-name", f"name '{value}' must be letters, digits and _", at))
+            else:
+                reserved[key] = str(value)
+        elif key in ("repeat", "if"):
+            reserved[key] = value
+        else:
+            args[key] = value
+        arg_spans[key] = at
+    return Entry(
+        type=type_,
+        args=args,
+        span=span,
+        arg_spans=arg_spans,
+        name=reserved.get("name"),
+        sources=reserved.get("from"),
+        repeat=reserved.get("repeat"),
+        condition=reserved.get("if"),
+    )
+
+
+def read_check(key: str, value: Any, span: Span, diags: list[Diagnostic]) -> tuple[Any, Span] | None:
+    reader = CHECK_KEYS.get(key)
+    if reader is None:
+        hint = did_you_mean(key, list(CHECK_KEYS))
+        diags.append(error("unknown-check", f"unknown check '{key}'", span, hint))
+        return None
+    try:
+        return reader(value), span
+    except ValueError as exc:
+        diags.append(error("invalid-value", f"check {key}: {exc}", span))
+        return None
+
+
+def is_expr(value: Any) -> bool:
+    return isinstance(value, Expr)

@@ -1,0 +1,67 @@
+"""The spec as written: entries, blocks and checks with their positions, before expansion.
+
+Both syntaxes (YAML and text) produce a `Document`; `netcalc.core.build` expands it into
+the IR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..diagnostics import Span
+
+REQUIRED = None  # a block argument whose default is null must be given at the call
+RESERVED_KEYS = ("name", "from", "repeat", "if")
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A `from` item: a name, or `back` layers before the current one (-1 = previous)."""
+
+    name: str | None = None
+    back: int = 0
+
+    def __str__(self) -> str:
+        return self.name if self.name is not None else str(-self.back)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a layer list: a layer or a block use, with its reserved keys."""
+
+    type: str
+    args: Mapping[str, Any]
+    span: Span
+    arg_spans: Mapping[str, Span] = field(default_factory=dict)
+    name: str | None = None
+    sources: tuple[Ref, ...] | None = None
+    repeat: Any = None
+    condition: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDef:
+    name: str
+    params: Mapping[str, Any]  # argument -> default (REQUIRED when it has none)
+    inputs: tuple[str, ...]
+    layers: tuple[Entry, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class InputDecl:
+    name: str
+    dims: tuple[int, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    file: str
+    name: str
+    inputs: tuple[InputDecl, ...]
+    blocks: Mapping[str, BlockDef]
+    layers: tuple[Entry, ...]
+    checks: Mapping[str, tuple[Any, Span]]
+    span: Span

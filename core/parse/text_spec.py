@@ -1,0 +1,126 @@
+"""The text syntax: one layer line per line, `name`/`input`/`block`/`check` header lines,
+and a block's layers indented under its `block` line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnostics import Diagnostic, Span, error
+from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
+from .document import REQUIRED, BlockDef, Document, Entry, InputDecl
+from .values import parse_shape
+
+DEFAULT_INPUT = "input"
+
+
+class _Reader:
+    def __init__(self, file: str, diags: list[Diagnostic]) -> None:
+        self.file, self.diags = file, diags
+        self.name: str | None = None
+        self.inputs: list[InputDecl] = []
+        self.blocks: dict[str, BlockDef] = {}
+        self.layers: list[Entry] = []
+        self.checks: dict[str, tuple[Any, Span]] = {}
+        self.block: dict[str, Any] | None = None  # the block being read
+
+    def span(self, line: int, col: int) -> Span:
+        return Span(self.file, line, col + 1)
+
+    def line(self, number: int, text: str) -> None:
+        tokens = split_tokens(text)
+        if not tokens:
+            return
+        indented = text[:1] in (" ", "\t")
+        if self.block is not None and indented:
+            self.block["layers"].append(self.entry(number, tokens))
+            return
+        self.close_block()
+        head, col = tokens[0]
+        at = self.span(number, col)
+        if indented:
+            self.diags.append(error("syntax", "indented line outside a block", at))
+        elif head == "name":
+            self.header_name(tokens, at)
+        elif head == "input":
+            self.header_input(number, tokens, at)
+        elif head == "block":
+            self.open_block(number, tokens, at)
+        elif head == "check":
+            for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags):
+                read = read_check(key, value, span, self.diags)
+                if read is not None:
+                    self.checks[key] = read
+        else:
+            self.layers.append(self.entry(number, tokens))
+
+    def entry(self, number: int, tokens: list[tuple[str, int]]) -> Entry:
+        type_, col = tokens[0]
+        pairs = parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags)
+        return make_entry(type_, pairs, self.span(number, col), self.diags)
+
+    def header_name(self, tokens: list[tuple[str, int]], at: Span) -> None:
+        if len(tokens) != 2:
+            self.diags.append(error("syntax", "expected 'name NAME'", at))
+        else:
+            self.name = tokens[1][0]
+
+    def header_input(self, number: int, tokens: list[tuple[str, int]], at: Span) -> None:
+        if len(tokens) == 2 and "=" not in tokens[1][0]:
+            items = [(DEFAULT_INPUT, tokens[1][0], self.span(number, tokens[1][1]))]
+        else:
+            items = [
+                (key, value, span)
+                for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags)
+            ]
+        if not items:
+            self.diags.append(error("syntax", "expected 'input 3x224x224'", at))
+        for name, value, span in items:
+            try:
+                self.inputs.append(InputDecl(name, parse_shape(value), span))
+            except ValueError as exc:
+                self.diags.append(error("invalid-input", f"input {name}: {exc}", span))
+
+    def open_block(self, number: int, tokens: list[tuple[str, int]], at: Span) -> None:
+        if len(tokens) < 2 or not NAME.match(tokens[1][0]):
+            self.diags.append(error("syntax", "expected 'block NAME arg=default ...'", at))
+            return
+        params: dict[str, Any] = {}
+        inputs: tuple[str, ...] = ("in",)
+        for text, col in tokens[2:]:
+            span = self.span(number, col)
+            if "=" not in text:
+                params[text] = REQUIRED
+                continue
+            for key, value, _ in parse_pairs([(text, col)], lambda c: span, self.diags):
+                if key == "inputs":
+                    inputs = tuple(part.strip() for part in str(value).split(","))
+                else:
+                    params[key] = value
+        self.block = {"name": tokens[1][0], "params": params, "inputs": inputs, "layers": [], "span": at}
+
+    def close_block(self) -> None:
+        if self.block is None:
+            return
+        b = self.block
+        if b["name"] in self.blocks:
+            self.diags.append(error("duplicate-block", f"block '{b['name']}' is defined twice", b["span"]))
+        self.blocks[b["name"]] = BlockDef(b["name"], b["params"], b["inputs"], tuple(b["layers"]), b["span"])
+        self.block = None
+
+
+def parse_text(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    reader = _Reader(file, diags)
+    for number, text in enumerate(source.splitlines(), start=1):
+        reader.line(number, text)
+    reader.close_block()
+    doc = Document(
+        file=file,
+        name=reader.name or stem,
+        inputs=tuple(reader.inputs),
+        blocks=reader.blocks,
+        layers=tuple(reader.layers),
+        checks=reader.checks,
+        span=Span(file, 1, 1),
+    )
+    return doc, diags

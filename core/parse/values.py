@@ -1,0 +1,109 @@
+"""Layer values as written: `64`, `1_000`, `true`, `0.5`, `same`, `5x3`, `[[1,2],[0,1]]`,
+and `$`-expressions, which stay unevaluated (`Expr`) until a block is expanded."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_INT = re.compile(r"[+-]?\d[\d_]*\Z")
+_FLOAT = re.compile(r"[+-]?(\d[\d_]*)?\.\d+([eE][+-]?\d+)?\Z|[+-]?\d+[eE][+-]?\d+\Z")
+_TUPLE = re.compile(r"\d[\d_]*(x\d[\d_]*)+\Z")
+_COUNT = re.compile(r"(\d[\d_]*(?:\.\d+)?)\s*([KMG]?)\Z", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z_][\w.-]*\Z")
+_MULTIPLIER = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """An expression referring to block arguments, evaluated at expansion."""
+
+    source: str
+
+
+def parse_value(text: str) -> Any:
+    """The value of one `key=value` right-hand side, or of a YAML string scalar."""
+    text = text.strip()
+    if "$" in text and not text.startswith("["):
+        return Expr(text)
+    if text in ("true", "false"):
+        return text == "true"
+    if _INT.match(text):
+        return int(text.replace("_", ""))
+    if _FLOAT.match(text):
+        return float(text.replace("_", ""))
+    if _TUPLE.match(text):
+        return tuple(int(part.replace("_", "")) for part in text.split("x"))
+    if text.startswith("["):
+        return _parse_list(text)
+    if _WORD.match(text):
+        return text
+    raise ValueError(f"cannot read value '{text}'")
+
+
+def _parse_list(text: str) -> Any:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ValueError(f"cannot read list '{text}'") from None
+    if not isinstance(loaded, list):
+        raise ValueError(f"cannot read list '{text}'")
+    return from_plain(loaded)
+
+
+def from_plain(value: Any) -> Any:
+    """Normalise a value loaded by YAML: strings are read as layer values, lists recursively."""
+    if isinstance(value, str):
+        return parse_value(value)
+    if isinstance(value, list):
+        return [from_plain(item) for item in value]
+    return value
+
+
+def parse_shape(value: Any) -> tuple[int, ...]:
+    """`3x224x224`, `[3, 224, 224]` or `1000` as a shape; every dimension positive."""
+    if isinstance(value, str):
+        value = parse_value(value)
+    if isinstance(value, bool):
+        raise ValueError("expected a shape like 3x224x224")
+    if isinstance(value, int):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not value:
+        raise ValueError("expected a shape like 3x224x224")
+    dims = tuple(value)
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
+        raise ValueError("expected positive integer dimensions, like 3x224x224")
+    if len(dims) > 4:
+        raise ValueError(f"a shape has channels and at most 3 spatial axes, got {len(dims)} dimensions")
+    return dims
+
+
+def parse_count(value: Any) -> int:
+    """A budget figure: `12M`, `2G`, `1_000`, `3.5M` (K, M, G are powers of 1000)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _COUNT.match(str(value).strip())
+    if not match:
+        raise ValueError(f"expected a count like 12M or 2G, got '{value}'")
+    from fractions import Fraction
+
+    number = Fraction(match.group(1).replace("_", "")) * _MULTIPLIER[match.group(2).upper()]
+    if number.denominator != 1:
+        raise ValueError(f"'{value}' is not a whole number")
+    return int(number)
+
+
+def format_value(value: Any) -> str:
+    """The text form of a value, as parse_value reads it back."""
+    if isinstance(value, Expr):
+        return value.source
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    if isinstance(value, list):
+        return "[" + ",".join(format_value(v) for v in value) + "]"
+    return str(value)

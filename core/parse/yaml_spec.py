@@ -1,0 +1,228 @@
+"""The YAML syntax, read from `yaml.compose()` nodes so that every value keeps its mark.
+
+PyYAML's marks are 0-based; they become 1-based `Span`s here and nowhere else. Only the
+standard scalar, sequence and mapping tags are accepted: `!!python/...` is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from ..diagnostics import Diagnostic, Span, did_you_mean, error
+from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
+from .document import REQUIRED, RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
+from .values import from_plain, parse_shape
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_TAG = "tag:yaml.org,2002:"
+_SAFE_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+_TOP_KEYS = ("name", "input", "blocks", "layers", "check")
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+class _Invalid(Exception):
+    """A node that cannot be read; its diagnostic is already recorded."""
+
+
+class _Reader:
+    def __init__(self, file: str, diags: list[Diagnostic]) -> None:
+        self.file, self.diags = file, diags
+
+    def span(self, node: yaml.Node) -> Span:
+        return Span(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def fail(self, id: str, message: str, node: yaml.Node, hint: str | None = None) -> _Invalid:
+        self.diags.append(error(id, message, self.span(node), hint))
+        return _Invalid()
+
+    def plain(self, node: yaml.Node) -> Any:
+        """The Python value of a node (layer values read from strings)."""
+        if node.tag not in _SAFE_TAGS:
+            raise self.fail("unsafe-tag", f"tag '{node.tag}' is not allowed in a spec", node)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.plain(item) for item in node.value]
+        if isinstance(node, yaml.MappingNode):
+            return {self.key(k): self.plain(v) for k, v in node.value}
+        if node.tag == _TAG + "str":
+            try:
+                return from_plain(node.value)
+            except ValueError as exc:
+                raise self.fail("invalid-value", str(exc), node) from None
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+
+    def raw(self, node: yaml.Node) -> Any:
+        """A scalar's text, or a list of them: names are never read as values."""
+        if isinstance(node, yaml.SequenceNode):
+            return [self.raw(item) for item in node.value]
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail("syntax", "expected a name or a list of names", node)
+        return node.value
+
+    def key(self, node: yaml.Node) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail("syntax", "expected a plain key", node)
+        return str(node.value)
+
+    def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        if node.tag not in _SAFE_TAGS:
+            raise self.fail("unsafe-tag", f"tag '{node.tag}' is not allowed in a spec", node)
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail("syntax", f"expected a mapping for {what}", node)
+        items, seen = [], set()
+        for k, v in node.value:
+            name = self.key(k)
+            if name in seen:
+                self.fail("duplicate-key", f"key '{name}' is given twice in {what}", k)
+                continue
+            seen.add(name)
+            items.append((name, k, v))
+        return items
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail("syntax", f"expected a list for {what}", node)
+        return list(node.value)
+
+    # --- the document -------------------------------------------------------------
+
+    def document(self, root: yaml.Node | None, stem: str) -> Document:
+        top: dict[str, yaml.Node] = {}
+        if root is None:
+            self.diags.append(error("syntax", "the spec is empty", Span(self.file, 1, 1)))
+        else:
+            for name, knode, vnode in self.mapping(root, "the spec"):
+                if name not in _TOP_KEYS:
+                    self.fail("unknown-key", f"unknown top-level key '{name}'", knode, did_you_mean(name, _TOP_KEYS))
+                top[name] = vnode
+        return Document(
+            file=self.file,
+            name=self.guard(lambda: str(self.plain(top["name"])), stem) if "name" in top else stem,
+            inputs=self.guard(lambda: self.inputs(top["input"]), ()) if "input" in top else (),
+            blocks=self.guard(lambda: self.blocks(top["blocks"]), {}) if "blocks" in top else {},
+            layers=self.guard(lambda: self.entries(top["layers"]), ()) if "layers" in top else (),
+            checks=self.guard(lambda: self.checks(top["check"]), {}) if "check" in top else {},
+            span=Span(self.file, 1, 1),
+        )
+
+    @staticmethod
+    def guard(read: Any, fallback: Any) -> Any:
+        try:
+            return read()
+        except _Invalid:
+            return fallback
+
+    def inputs(self, node: yaml.Node) -> tuple[InputDecl, ...]:
+        if isinstance(node, yaml.MappingNode):
+            pairs = [(name, v) for name, _, v in self.mapping(node, "input")]
+        else:
+            pairs = [("input", node)]
+        decls = []
+        for name, vnode in pairs:
+            try:
+                decls.append(InputDecl(name, parse_shape(self.plain(vnode)), self.span(vnode)))
+            except ValueError as exc:
+                self.fail("invalid-input", f"input {name}: {exc}", vnode)
+        return tuple(decls)
+
+    def checks(self, node: yaml.Node) -> dict[str, tuple[Any, Span]]:
+        checks = {}
+        for name, knode, vnode in self.mapping(node, "check"):
+            read = read_check(name, self.plain(vnode), self.span(knode), self.diags)
+            if read is not None:
+                checks[name] = read
+        return checks
+
+    def blocks(self, node: yaml.Node) -> dict[str, BlockDef]:
+        blocks = {}
+        for name, knode, vnode in self.mapping(node, "blocks"):
+            if not NAME.match(name):
+                self.fail("invalid-name", f"block name '{name}' must be letters, digits and _", knode)
+                continue
+            blocks[name] = self.guard(lambda: self.block(name, knode, vnode), None)
+        return {name: b for name, b in blocks.items() if b is not None}
+
+    def block(self, name: str, knode: yaml.Node, node: yaml.Node) -> BlockDef:
+        if isinstance(node, yaml.SequenceNode):  # a block with no args: just its layers
+            return BlockDef(name, {}, ("in",), self.entries(node), self.span(knode))
+        params: dict[str, Any] = {}
+        inputs: tuple[str, ...] = ("in",)
+        layers: tuple[Entry, ...] = ()
+        for key, k, v in self.mapping(node, f"block '{name}'"):
+            if key == "args":
+                if not (isinstance(v, yaml.ScalarNode) and v.tag == _TAG + "null"):
+                    params = {a: self.plain(d) for a, _, d in self.mapping(v, f"args of '{name}'")}
+            elif key == "inputs":
+                value = self.plain(v)
+                inputs = tuple(str(i) for i in (value if isinstance(value, list) else str(value).split(",")))
+            elif key == "layers":
+                layers = self.entries(v)
+            else:
+                self.fail("unknown-key", f"unknown key '{key}' in block '{name}'", k,
+                          did_you_mean(key, ("args", "inputs", "layers")))
+        return BlockDef(name, params, inputs, layers, self.span(knode))
+
+    def entries(self, node: yaml.Node) -> tuple[Entry, ...]:
+        entries = []
+        for item in self.sequence(node, "layers"):
+            entry = self.guard(lambda: self.entry(item), None)
+            if entry is not None:
+                entries.append(entry)
+        return tuple(entries)
+
+    def entry(self, node: yaml.Node) -> Entry:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "str":
+            return self.layer_line(node)
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail("syntax", "expected a layer line, a layer type or {TYPE: {args}}", node)
+        types = [(n, k, v) for n, k, v in self.mapping(node, "a layer") if n not in RESERVED_KEYS]
+        if len(types) != 1:
+            found = ", ".join(n for n, _, _ in types) or "none"
+            raise self.fail("syntax", f"a layer mapping needs exactly one type key, found: {found}", node)
+        type_, knode, args_node = types[0]
+        pairs = []
+        if not (isinstance(args_node, yaml.ScalarNode) and args_node.tag == _TAG + "null"):
+            for key, k, v in self.mapping(args_node, f"the arguments of '{type_}'"):
+                pairs.append((key, self.plain(v), self.span(k)))
+        for key, k, v in self.mapping(node, "a layer"):
+            if key in RESERVED_KEYS:
+                value = self.raw(v) if key in ("from", "name") else self.plain(v)
+                pairs.append((key, value, self.span(k)))
+        return make_entry(type_, pairs, self.span(knode), self.diags)
+
+    def layer_line(self, node: yaml.ScalarNode) -> Entry:
+        start = self.span(node)
+        # plain scalars on one line map offsets to columns exactly; quoted ones are off by one
+        shift = 0 if node.style is None else 1
+        tokens = split_tokens(node.value)
+        if not tokens:
+            raise self.fail("syntax", "empty layer line", node)
+
+        def at(col: int) -> Span:
+            return Span(self.file, start.line, start.col + shift + col)
+
+        pairs = parse_pairs(tokens[1:], at, self.diags)
+        return make_entry(tokens[0][0], pairs, at(tokens[0][1]), self.diags)
+
+
+def parse_yaml(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    reader = _Reader(file, diags)
+    try:
+        root = yaml.compose(source, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        diags.append(error("yaml-syntax", f"YAML syntax error: {exc.problem or exc.context}", span))
+        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
+    except yaml.YAMLError as exc:
+        diags.append(error("yaml-syntax", f"YAML error: {exc}", Span(file, 1, 1)))
+        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
+    return reader.document(root, stem), diags
+
+

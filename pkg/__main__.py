@@ -1,0 +1,3 @@
+from netcalc.cli.app import main
+
+main()

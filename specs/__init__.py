@@ -1,0 +1,1 @@
+"""Built-in specs: example architectures, documentation and the CI corpus."""
