@@ -13,6 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: rich's help renderer alone costs more than typer
 )
 for command in (report.shapes, report.params, report.flops, report.summary, zoo.zoo):
     app.command()(command)

@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
-from .analysis.cost import layer_cost
+from .analysis.cost import Cost, layer_cost
 from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
 from .diagnostics import Diagnostic, Span, error, has_errors, sort_key
@@ -108,9 +108,14 @@ def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> t
     return tuple(declared.values())
 
 
-def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, "object"]:
+def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, Cost]:
     costs = {}
+    memo: dict[tuple[object, ...], Cost] = {}  # the rules are pure: one evaluation per distinct layer
     for layer in graph.layers:
         ins = tuple(shapes[name] for name in layer.inputs)
-        costs[layer.name] = layer_cost(layer, ins, shapes[layer.name])  # type: ignore[arg-type]
+        key = (layer.op, tuple(layer.attrs.items()), ins)  # type: ignore[union-attr]
+        cost = memo.get(key)
+        if cost is None:
+            cost = memo[key] = layer_cost(layer, ins, shapes[layer.name])  # type: ignore[arg-type]
+        costs[layer.name] = cost
     return costs

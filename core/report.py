@@ -4,7 +4,7 @@ format is rendered from (`rows`, `as_records`). Batch size and dtype are applied
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .analysis.cost import Cost
 from .diagnostics import Diagnostic, has_errors
@@ -14,8 +14,7 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 COUNTER_BYTES = 8  # int64
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """A layer, or a block instance folded at `--depth`, with its summed cost."""
 
     name: str

@@ -17,6 +17,8 @@ class ShapePass:
     def __init__(self, inputs: tuple[Input, ...]) -> None:
         self.shapes: dict[str, Shape | None] = {i.name: i.shape for i in inputs}
         self.diags: list[Diagnostic] = []
+        # rules are pure, and networks repeat identical layers: infer each distinct one once
+        self._memo: dict[tuple[object, ...], Shape | OpError] = {}
 
     def shape_of(self, name: str) -> Shape | None:
         return self.shapes.get(name)
@@ -28,10 +30,16 @@ class ShapePass:
         ins = tuple(self.shapes.get(name) for name in layer.inputs)
         if layer.attrs is None or any(s is None for s in ins):
             return None
-        opdef = LOOKUP[layer.op]
-        try:
-            out = opdef.infer_shape(layer.attrs, ins)  # type: ignore[arg-type]
-        except OpError as exc:
+        key = (layer.op, tuple(layer.attrs.items()), ins)
+        out = self._memo.get(key)
+        if out is None:
+            try:
+                out = LOOKUP[layer.op].infer_shape(layer.attrs, ins)  # type: ignore[arg-type]
+            except OpError as exc:
+                out = exc
+            self._memo[key] = out
+        if isinstance(out, OpError):
+            exc = out
             given = " and ".join(str(s) for s in ins)
             self.diags.append(error(exc.id, f"layer '{layer.name}' ({layer.op}) on {given}: {exc.message}", layer.span))
             return None

@@ -14,6 +14,7 @@ Ops register themselves with `@register`-free explicit tables in each family mod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -206,9 +207,14 @@ def op(name: str, doc: str, infer_shape: Callable[[Attrs, Shapes], Shape], **fie
     return OpDef(name=name, doc=doc, attrs=fields.pop("attrs", {}), infer_shape=infer_shape, **fields)
 
 
+@lru_cache(maxsize=None)
+def _aliases(name: str) -> dict[str, str]:
+    return {alias: key for key, attr in LOOKUP[name].attrs.items() for alias in attr.aliases}
+
+
 def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """Fill defaults, resolve aliases and type-check. Problems: (key, id, message)."""
-    alias_of = {alias: key for key, attr in opdef.attrs.items() for alias in attr.aliases}
+    alias_of = _aliases(opdef.name)
     values: dict[str, Any] = {}
     problems = []
     for key, value in given.items():

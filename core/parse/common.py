@@ -23,8 +23,16 @@ CHECK_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_SIMPLE_TOKEN = re.compile(r"\S+")
+_COMMENT = re.compile(r"(?:^|(?<=\s))#")
+
+
 def split_tokens(line: str) -> list[tuple[str, int]]:
     """Whitespace-separated tokens with their 0-based columns; brackets group (`[1, 2]`)."""
+    if "[" not in line and "(" not in line:  # the common case, at regex speed
+        comment = _COMMENT.search(line)
+        text = line[: comment.start()] if comment else line
+        return [(m.group(), m.start()) for m in _SIMPLE_TOKEN.finditer(text)]
     tokens: list[tuple[str, int]] = []
     depth, start = 0, None
     for i, ch in enumerate(line):
@@ -48,18 +56,21 @@ def split_tokens(line: str) -> list[tuple[str, int]]:
 
 
 def parse_pairs(
-    tokens: list[tuple[str, int]], at: Callable[[int], Span], diags: list[Diagnostic]
+    tokens: list[tuple[str, int]], at: Callable[[int], Span], diags: list[Diagnostic], raw: bool = False
 ) -> list[tuple[str, Any, Span]]:
-    """`key=value` tokens -> (key, value, span); malformed ones become diagnostics."""
+    """`key=value` tokens -> (key, value, span); malformed ones become diagnostics.
+
+    With `raw`, values stay text (for `check` lines, whose values have their own readers).
+    """
     pairs = []
     for text, col in tokens:
         span = at(col)
-        key, sep, raw = text.partition("=")
-        if not sep or not _KEY.match(key) or not raw:
+        key, sep, text_value = text.partition("=")
+        if not sep or not _KEY.match(key) or not text_value:
             diags.append(error("syntax", f"expected key=value, got '{text}'", span))
             continue
         try:
-            value = parse_value(raw) if key not in ("from", "name", "inputs") else raw
+            value = text_value if raw or key in ("from", "name", "inputs") else parse_value(text_value)
         except ValueError as exc:
             diags.append(error("invalid-value", f"{key}: {exc}", span))
             continue

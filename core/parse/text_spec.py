@@ -46,7 +46,7 @@ class _Reader:
         elif head == "block":
             self.open_block(number, tokens, at)
         elif head == "check":
-            for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags):
+            for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags, raw=True):
                 read = read_check(key, value, span, self.diags)
                 if read is not None:
                     self.checks[key] = read
