@@ -31,6 +31,7 @@ Inputs = Annotated[
 Batch = Annotated[int, typer.Option(min=1, help="Batch size: multiplies activations, memory, MACs and FLOPs.")]
 DtypeOpt = Annotated[Dtype, typer.Option(help="Element type for byte counts.")]
 Depth = Annotated[
-    Optional[int], typer.Option(min=0, help="Fold rows nested deeper than N blocks into their block (like torchinfo).")
+    Optional[int],
+    typer.Option(min=1, help="Show N levels like torchinfo's depth: 1 = top-level layers and blocks; deeper rows fold into their block."),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]

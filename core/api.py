@@ -102,7 +102,7 @@ def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> t
             continue
         old = declared.get(name)
         declared[name] = Input(name, Shape(dims), old.span if old else doc.span)
-    if not declared:
+    if not declared and not has_errors(diags):  # else the missing input is a consequence
         diags.append(error("missing-input", "the spec declares no input shape (add `input: 3x224x224` "
                            "or pass --input)", doc.span))
     return tuple(declared.values())

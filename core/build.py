@@ -70,7 +70,7 @@ class Builder:
             if local in known:
                 self.fail("duplicate-name", f"name '{local}' is already used in this scope", entry.span)
             sources = self.resolve(entry, index, history, known, explicit, scope)
-            out = None if sources is None else (yield from self.entry(entry, scope.prefix + local, sources, scope))
+            out = yield from self.entry(entry, scope.prefix + local, sources, scope)
             known[local] = out
             history.append(out)
         return history[-1] if history else scope.first_input
@@ -107,8 +107,10 @@ class Builder:
 
     # --- one entry: a layer or a block use, maybe repeated or conditional --------------
 
-    def entry(self, entry: Entry, qualified: str, sources: tuple[str, ...], scope: _Scope) -> Expansion:
-        env = self.env_with_in(scope, entry)
+    def entry(self, entry: Entry, qualified: str, sources: tuple[str, ...] | None, scope: _Scope) -> Expansion:
+        """Expand one entry. Without `sources` (its input failed) it is only checked, so
+        that its own mistakes are reported too."""
+        env = self.env_with_in(scope, entry) if sources is not None else scope.env
         if env is None:
             return None
         if entry.condition is not None:
@@ -118,7 +120,7 @@ class Builder:
                     self.fail("invalid-argument", f"if needs true or false, got {keep!r}", entry.span)
                 return None
             if not keep:
-                return sources[0]  # a dropped layer passes its first input through
+                return sources[0] if sources else None  # a dropped layer passes its first input through
         opdef = LOOKUP.get(entry.type)
         block = self.doc.blocks.get(entry.type)
         if opdef is None and block is None:
@@ -127,6 +129,10 @@ class Builder:
             return None
         count = self.repeat_count(entry, env)
         if count == 0:
+            return None
+        if sources is None:
+            if opdef is not None and block is None:
+                yield from self.layer(opdef, entry, qualified, None, env, ())
             return None
         instances = [(qualified, env)] if count is None else [
             (f"{qualified}.{i}", {**env, "i": i}) for i in range(count)
@@ -204,23 +210,22 @@ class Builder:
         return args if ok else None
 
     def layer(
-        self, opdef: OpDef, entry: Entry, name: str, sources: tuple[str, ...], env: Mapping[str, Any],
+        self, opdef: OpDef, entry: Entry, name: str, sources: tuple[str, ...] | None, env: Mapping[str, Any],
         path: tuple[str, ...],
     ) -> Expansion:
         least, most = opdef.inputs
-        if len(sources) < least or (most is not None and len(sources) > most):
+        if sources is not None and (len(sources) < least or (most is not None and len(sources) > most)):
             wanted = f"{least}" if least == most else f"at least {least}"
             self.fail("wrong-input-count", f"layer '{name}' ({opdef.name}) takes {wanted} input(s), "
                       f"got {len(sources)}", entry.span)
             return None
-        given = {key: self.value(raw, env, entry, key) for key, raw in entry.args.items()}
+        given = {key: self.value(raw, env, entry, key, quiet=sources is None) for key, raw in entry.args.items()}
         if any(v is None for v in given.values()):
             return None
         attrs, problems = normalize_attrs(opdef, given)
-        for key, id, message in problems:
-            self.fail(id, f"layer '{name}': {message}", entry.arg_spans.get(key, entry.span),
-                      did_you_mean(key, list(opdef.attrs)) if id == "unknown-argument" else None)
-        if problems:
+        for key, id, message, hint in problems:
+            self.fail(id, f"layer '{name}': {message}", entry.arg_spans.get(key, entry.span), hint)
+        if problems or sources is None:
             return None
         self.count += 1
         if self.count > MAX_LAYERS:
@@ -231,16 +236,19 @@ class Builder:
 
     # --- values ---------------------------------------------------------------------
 
-    def value(self, raw: Any, env: Mapping[str, Any], entry: Entry, key: str) -> Any:
-        """A raw value with its expressions evaluated; None after an error."""
+    def value(self, raw: Any, env: Mapping[str, Any], entry: Entry, key: str, quiet: bool = False) -> Any:
+        """A raw value with its expressions evaluated; None after an error (reported
+        unless `quiet`: `$in` is unknown when the block's input failed)."""
         if isinstance(raw, list):
-            items = [self.value(item, env, entry, key) for item in raw]
+            items = [self.value(item, env, entry, key, quiet) for item in raw]
             return None if any(i is None for i in items) else items
         if not isinstance(raw, Expr):
             return raw
         try:
             return evaluate(raw.source, env)
         except ExprError as exc:
+            if quiet and "in" in names(raw.source):
+                return None
             self.fail("invalid-expression", f"{key}={raw.source}: {exc}", entry.arg_spans.get(key, entry.span))
             return None
 

@@ -60,5 +60,5 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
     """A spelling suggestion for an unknown name, or None."""
     import difflib
 
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
     return f"did you mean '{close[0]}'?" if close else None

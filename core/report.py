@@ -39,7 +39,8 @@ class Report:
         return not has_errors(list(self.diagnostics))
 
     def rows(self, depth: int | None = None) -> list[Row]:
-        """One row per layer; with `depth`, layers nested deeper fold into their block."""
+        """One row per layer; with `depth` (torchinfo's: top-level layers and blocks are at
+        depth 1), everything nested deeper folds into its enclosing block at that depth."""
         block_type = {b.name: b.block for b in self.graph.blocks}
         rows: list[Row] = []
         group: str | None = None
@@ -47,16 +48,16 @@ class Report:
             shape, cost = self.shapes[layer.name], self.costs[layer.name]
             assert shape is not None
             path = layer.block_path
-            if depth is None or len(path) <= depth:
+            if depth is None or len(path) < depth:
                 rows.append(Row(layer.name, layer.op, layer.inputs, shape, cost, len(path), layer.span.line, layer.span.col))
                 group = None
                 continue
-            name = path[depth]
+            name = path[depth - 1]
             if group == name:
                 last = rows[-1]
                 rows[-1] = Row(last.name, last.type, last.inputs, shape, last.cost + cost, last.depth, last.line, last.col)
             else:
-                rows.append(Row(name, block_type.get(name, "block"), layer.inputs, shape, cost, depth,
+                rows.append(Row(name, block_type.get(name, "block"), layer.inputs, shape, cost, depth - 1,
                                 layer.span.line, layer.span.col))
                 group = name
         return rows

@@ -212,27 +212,40 @@ def _aliases(name: str) -> dict[str, str]:
     return {alias: key for key, attr in LOOKUP[name].attrs.items() for alias in attr.aliases}
 
 
-def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
-    """Fill defaults, resolve aliases and type-check. Problems: (key, id, message)."""
+def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str, str | None]]]:
+    """Fill defaults, resolve aliases and type-check. Problems: (key, id, message, hint)."""
+    from ..diagnostics import did_you_mean
+
     alias_of = _aliases(opdef.name)
     values: dict[str, Any] = {}
-    problems = []
+    problems: list[tuple[str, str, str, str | None]] = []
+    meant: set[str] = set()  # attributes a misspelled key was probably meant to be
     for key, value in given.items():
         canonical = alias_of.get(key, key)
         attr = opdef.attrs.get(canonical)
+        if canonical in values:
+            problems.append((key, "duplicate-argument", f"'{key}' repeats '{canonical}' of '{opdef.name}'", None))
+            continue
         if attr is None:
-            problems.append((key, "unknown-argument", f"'{opdef.name}' has no argument '{key}'"))
+            names = list(opdef.attrs) + list(alias_of)
+            hint = did_you_mean(key, names)
+            if hint:
+                meant.add(alias_of.get(hint.split("'")[1], hint.split("'")[1]))
+            problems.append((key, "unknown-argument", f"'{opdef.name}' has no argument '{key}'", hint))
             continue
         try:
             values[canonical] = attr.kind.read(value)
         except ValueError:
-            problems.append((key, "invalid-argument", f"'{key}' of '{opdef.name}' must be {attr.kind.expected}, got {value!r}"))
+            problems.append((key, "invalid-argument",
+                             f"'{key}' of '{opdef.name}' must be {attr.kind.expected}, got {value!r}", None))
+            meant.add(canonical)
     for key, attr in opdef.attrs.items():
-        if key not in values and not any(k == key for k, _, _ in problems):
-            if attr.default is REQUIRED:
-                problems.append((key, "missing-argument", f"'{opdef.name}' needs argument '{key}' ({attr.kind.expected})"))
-            else:
-                values[key] = attr.default
+        if key in values or key in meant:
+            continue
+        if attr.default is REQUIRED:
+            problems.append((key, "missing-argument", f"'{opdef.name}' needs argument '{key}' ({attr.kind.expected})", None))
+        else:
+            values[key] = attr.default
     return values, problems
 
 

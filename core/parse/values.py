@@ -12,6 +12,7 @@ _FLOAT = re.compile(r"[+-]?(\d[\d_]*)?\.\d+([eE][+-]?\d+)?\Z|[+-]?\d+[eE][+-]?\d
 _TUPLE = re.compile(r"\d[\d_]*(x\d[\d_]*)+\Z")
 _COUNT = re.compile(r"(\d[\d_]*(?:\.\d+)?)\s*([KMG]?)\Z", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][\w.-]*\Z")
+_ARITHMETIC = re.compile(r"[\d_\s()]*[-+*/%][-+*/%\d_\s()]*\Z")
 _MULTIPLIER = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 
 
@@ -35,6 +36,8 @@ def parse_value(text: str) -> Any:
         return float(text.replace("_", ""))
     if _TUPLE.match(text):
         return tuple(int(part.replace("_", "")) for part in text.split("x"))
+    if _ARITHMETIC.match(text):
+        return Expr(text)
     if text.startswith("["):
         return _parse_list(text)
     if _WORD.match(text):

@@ -133,7 +133,9 @@ class _Reader:
     def checks(self, node: yaml.Node) -> dict[str, tuple[Any, Span]]:
         checks = {}
         for name, knode, vnode in self.mapping(node, "check"):
-            read = read_check(name, self.plain(vnode), self.span(knode), self.diags)
+            # budgets like 12M are not layer values: scalars go to the check's own reader as text
+            value = vnode.value if isinstance(vnode, yaml.ScalarNode) else self.plain(vnode)
+            read = read_check(name, value, self.span(knode), self.diags)
             if read is not None:
                 checks[name] = read
         return checks
@@ -198,7 +200,7 @@ class _Reader:
     def layer_line(self, node: yaml.ScalarNode) -> Entry:
         start = self.span(node)
         # plain scalars on one line map offsets to columns exactly; quoted ones are off by one
-        shift = 0 if node.style is None else 1
+        shift = 1 if node.style in ("'", '"') else 0
         tokens = split_tokens(node.value)
         if not tokens:
             raise self.fail("syntax", "empty layer line", node)

@@ -1,0 +1,134 @@
+"""The command line: golden outputs, exit codes, positioned errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netcalc.cli.app import app
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+runner = CliRunner()
+
+
+def netcalc(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args))
+
+
+GOLDEN_CASES = {
+    "summary_seed_deconv.md": ("summary", "seed_deconv", "--format", "markdown"),
+    "shapes_seed_rf.csv": ("shapes", "seed_rf", "--format", "csv"),
+    "summary_seed_rf.json": ("summary", "seed_rf", "--format", "json"),
+    "params_resnet18_depth2.md": ("params", "resnet18", "--depth", "2", "--format", "markdown"),
+    "flops_mobilenet_v2_batch8_depth2.csv": ("flops", "mobilenet_v2", "--batch", "8", "--depth", "2", "-f", "csv"),
+}
+
+
+@pytest.mark.parametrize("golden", sorted(GOLDEN_CASES))
+def test_golden_output(golden: str, update_golden: bool) -> None:
+    result = netcalc(*GOLDEN_CASES[golden])
+    assert result.exit_code == 0, result.output
+    path = GOLDEN / golden
+    if update_golden:
+        path.write_text(result.stdout)
+    assert result.stdout == path.read_text()
+
+
+def test_json_totals_equal_the_sum_of_the_rows() -> None:
+    doc = json.loads(netcalc("summary", "resnet50", "--format", "json").stdout)
+    for key in ("params", "buffers", "macs", "flops", "activation_bytes"):
+        assert doc["totals"][key] == sum(layer[key] for layer in doc["layers"])
+
+
+def test_depth_folds_rows_and_keeps_totals() -> None:
+    full = json.loads(netcalc("summary", "resnet18", "-f", "json").stdout)
+    folded = json.loads(netcalc("summary", "resnet18", "-f", "json", "--depth", "1").stdout)
+    assert [layer["name"] for layer in folded["layers"]][4:8] == ["layer1", "layer2", "layer3", "layer4"]
+    assert folded["layers"][4]["type"] == "stage"
+    assert folded["totals"] == full["totals"]
+    assert sum(layer["params"] for layer in folded["layers"]) == full["totals"]["params"]
+
+
+def test_batch_and_dtype_scale_activations_and_work_not_parameters() -> None:
+    one = json.loads(netcalc("summary", "alexnet", "-f", "json").stdout)["totals"]
+    eight = json.loads(netcalc("summary", "alexnet", "-f", "json", "--batch", "8", "--dtype", "float16").stdout)["totals"]
+    assert eight["macs"] == 8 * one["macs"] and eight["flops"] == 8 * one["flops"]
+    assert eight["activation_bytes"] == 8 * one["activation_bytes"] // 2
+    assert eight["params"] == one["params"] and eight["param_bytes"] == one["param_bytes"] // 2
+
+
+def test_batch_norm_counter_is_int64() -> None:
+    totals = json.loads(netcalc("params", "resnet18", "-f", "json", "--dtype", "float16").stdout)["totals"]
+    bn_layers = 20
+    assert totals["buffer_bytes"] == (totals["buffers"] - bn_layers) * 2 + bn_layers * 8
+
+
+def test_input_override_and_named_input(tmp_path: Path) -> None:
+    doc = json.loads(netcalc("shapes", "resnet18", "--input", "3x512x512", "-f", "json").stdout)
+    assert doc["input"] == {"input": [3, 512, 512]}
+    assert doc["layers"][0]["shape"] == [64, 256, 256]
+    named = netcalc("shapes", "resnet18", "--input", "input=3x64x64", "-f", "json")
+    assert json.loads(named.stdout)["layers"][0]["shape"] == [64, 32, 32]
+    bad = netcalc("shapes", "resnet18", "--input", "image=3x64x64")
+    assert bad.exit_code == 2 and "no input 'image'" in bad.stderr
+
+
+def test_invalid_spec_exits_2_with_positioned_errors_on_stderr(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("input: 3x32x32\nlayers:\n  - conv out=8 k=3\n  - cnov out=8 k=3\n  - conv out=8 k=3 s=0\n")
+    result = netcalc("summary", str(spec))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{spec}:4:5: error: unknown layer type 'cnov'; did you mean 'conv'? [unknown-type]",
+        f"{spec}:5:20: error: layer 'conv_2': 's' of 'conv' must be a positive integer or one per axis, "
+        "like 5x3, got 0 [invalid-argument]",
+    ]
+
+
+def test_missing_file_exits_2() -> None:
+    result = netcalc("shapes", "no/such/spec.yaml")
+    assert result.exit_code == 2 and "no spec file" in result.stderr
+
+
+def test_bad_option_exits_2() -> None:
+    assert netcalc("shapes", "resnet18", "--batch", "0").exit_code == 2
+    assert netcalc("shapes", "resnet18", "--depth", "0").exit_code == 2
+    assert netcalc("shapes", "resnet18", "--format", "xml").exit_code == 2
+
+
+def test_warnings_go_to_stderr_and_exit_0(tmp_path: Path) -> None:
+    spec = tmp_path / "branch.net"
+    spec.write_text("input 3x8x8\nconv out=3 k=1 name=a\nconv out=3 k=1 from=input name=b\n")
+    result = netcalc("shapes", str(spec), "-f", "csv")
+    assert result.exit_code == 0
+    assert "warning: the output of layer 'a' (conv) is never used [unused-layer]" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["shapes", "params", "flops", "summary", "zoo"])
+def test_every_command_help_has_an_example(command: str) -> None:
+    result = netcalc(command, "--help")
+    assert result.exit_code == 0 and "Example: netcalc" in result.stdout
+
+
+def test_table_format_and_zoo() -> None:
+    table = netcalc("summary", "seed_deconv")
+    assert table.exit_code == 0
+    for text in ("conv1", "16x5x5", "1,540", "Estimated total"):
+        assert text in table.stdout
+    zoo = netcalc("zoo")
+    assert zoo.exit_code == 0 and "resnet50" in zoo.stdout and "25,557,032" in zoo.stdout
+
+
+def test_python_dash_m_netcalc_runs_as_a_process(tmp_path: Path) -> None:
+    spec = tmp_path / "broken.net"
+    spec.write_text("input 3x8x8\nconv out=4 k=3 g=2\n")
+    result = subprocess.run([sys.executable, "-m", "netcalc", "shapes", str(spec)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{spec}:2:1: error: layer 'conv_1' (conv) on 3x8x8: groups=2")

@@ -1,0 +1,40 @@
+"""Every op's rules against hand-checked cases (tests/cases/ops/<op>.yaml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import case_spec, errors, op_cases, text_spec
+from netcalc.core.ops.registry import OPS
+
+CASES = op_cases()
+
+
+@pytest.mark.parametrize("op, case_id, case", CASES, ids=[f"{op}:{cid}" for op, cid, _ in CASES])
+def test_op_case(op: str, case_id: str, case: dict) -> None:
+    report = text_spec(case_spec(case))
+    if "error" in case:
+        assert [(i, line) for i, line, _ in errors(report)] == [(case["error"], 2)]
+        return
+    assert errors(report) == []
+    layer = report.graph.layers[-1]
+    assert layer.op == op
+    cost = report.costs[layer.name]
+    if "shape" in case:
+        assert str(report.shapes[layer.name]) == str(case["shape"])
+    for key in ("params", "buffers", "macs", "flops"):
+        if key in case:
+            assert getattr(cost, key) == case[key], key
+
+
+def test_every_op_has_cases_and_every_case_file_names_an_op() -> None:
+    covered = {op for op, _, _ in CASES}
+    assert covered == set(OPS)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_states_its_rules(name: str) -> None:
+    opdef = OPS[name]
+    assert opdef.doc and opdef.flops_rule
+    for rule in (opdef.infer_shape, opdef.count_params, opdef.count_macs, opdef.other_flops):
+        assert callable(rule)
