@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from .commands import report, zoo
@@ -20,4 +22,7 @@ for command in (report.shapes, report.params, report.flops, report.summary, zoo.
 
 
 def main() -> None:
+    # A run is short and builds one large, acyclic object graph: the cyclic collector would
+    # only traverse it again and again (a third of the time on 100,000 layers).
+    gc.disable()
     app()

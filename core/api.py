@@ -113,7 +113,7 @@ def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, Cost]:
     memo: dict[tuple[object, ...], Cost] = {}  # the rules are pure: one evaluation per distinct layer
     for layer in graph.layers:
         ins = tuple(shapes[name] for name in layer.inputs)
-        key = (layer.op, tuple(layer.attrs.items()), ins)  # type: ignore[union-attr]
+        key = (layer.op, id(layer.attrs), ins)  # identical layers share one attrs mapping  # type: ignore[union-attr]
         cost = memo.get(key)
         if cost is None:
             cost = memo[key] = layer_cost(layer, ins, shapes[layer.name])  # type: ignore[arg-type]

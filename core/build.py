@@ -14,7 +14,8 @@ from typing import Any, Callable, Generator, Iterable, Mapping
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import BlockInstance, Input, Layer, Shape
-from .ops.registry import LOOKUP, OpDef, normalize_attrs
+from .ops import LOOKUP
+from .ops.registry import OpDef, normalize_attrs
 from .parse.document import REQUIRED, BlockDef, Document, Entry
 from .parse.expr import ExprError, evaluate, names
 from .parse.values import Expr
@@ -44,6 +45,8 @@ class Builder:
         self.count = 0
         self.output: str | None = None
         self._sizes: dict[str, int] = {}
+        self._attrs: dict[tuple[Any, ...], tuple[Mapping[str, Any], list[Any]]] = {}
+        self._uses_in: dict[int, bool] = {}
 
     def fail(self, id: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diags.append(error(id, message, span, hint))
@@ -222,7 +225,7 @@ class Builder:
         given = {key: self.value(raw, env, entry, key, quiet=sources is None) for key, raw in entry.args.items()}
         if any(v is None for v in given.values()):
             return None
-        attrs, problems = normalize_attrs(opdef, given)
+        attrs, problems = self.normalize(opdef, given)
         for key, id, message, hint in problems:
             self.fail(id, f"layer '{name}': {message}", entry.arg_spans.get(key, entry.span), hint)
         if problems or sources is None:
@@ -231,8 +234,22 @@ class Builder:
         if self.count > MAX_LAYERS:
             self.fail("too-large", f"the spec expands past {MAX_LAYERS:,} layers", entry.span)
             return None
-        yield Layer(name, opdef.name, MappingProxyType(attrs), sources, entry.span, path)
+        yield Layer(name, opdef.name, attrs, sources, entry.span, path)
         return name
+
+    def normalize(self, opdef: OpDef, given: dict[str, Any]) -> tuple[Mapping[str, Any], list[Any]]:
+        """normalize_attrs, once per distinct (op, arguments): identical layers then share
+        one read-only attrs mapping, which also makes the shape and cost memos cheap."""
+        try:
+            key = (opdef.name, tuple(given.items()))
+            hash(key)
+        except TypeError:  # a list value (per-side padding): not cached
+            attrs, problems = normalize_attrs(opdef, given)
+            return MappingProxyType(attrs), problems
+        if key not in self._attrs:
+            attrs, problems = normalize_attrs(opdef, given)
+            self._attrs[key] = (MappingProxyType(attrs), problems)
+        return self._attrs[key]
 
     # --- values ---------------------------------------------------------------------
 
@@ -254,8 +271,12 @@ class Builder:
 
     def env_with_in(self, scope: _Scope, entry: Entry) -> Mapping[str, Any] | None:
         """The scope's arguments, plus `$in` when the entry uses it and we are in a block."""
-        uses_in = any("in" in names(v.source) for v in _exprs(entry))
-        if not uses_in or not scope.stack:
+        if not scope.stack:
+            return scope.env
+        uses_in = self._uses_in.get(id(entry))
+        if uses_in is None:
+            uses_in = self._uses_in[id(entry)] = any("in" in names(v.source) for v in _exprs(entry))
+        if not uses_in:
             return scope.env
         shape = self.shape_of(scope.first_input)
         if shape is None:

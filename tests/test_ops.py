@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import case_spec, errors, op_cases, text_spec
-from netcalc.core.ops.registry import OPS
+from netcalc.core.ops import OPS
 
 CASES = op_cases()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import Layer, Shape
-from ..ops.registry import LOOKUP
+from ..ops import LOOKUP
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic, error
 from ..ir import Input, Layer, Shape
-from ..ops.registry import LOOKUP, OpError
+from ..ops import LOOKUP
+from ..ops.registry import OpError
 
 
 class ShapePass:
@@ -30,7 +31,7 @@ class ShapePass:
         ins = tuple(self.shapes.get(name) for name in layer.inputs)
         if layer.attrs is None or any(s is None for s in ins):
             return None
-        key = (layer.op, tuple(layer.attrs.items()), ins)
+        key = (layer.op, id(layer.attrs), ins)  # identical layers share one attrs mapping
         out = self._memo.get(key)
         if out is None:
             try:

@@ -108,7 +108,8 @@ def convt_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
 
 
 _CONV_FIELDS = dict(
-    count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds, flops_rule="output elements (bias), if bias"
+    count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds,
+    macs_rule="output elements x in/g x prod(k)", flops_rule="output elements (bias), if bias",
 )
 
 OPS = table(
@@ -140,6 +141,7 @@ OPS = table(
         aliases=("deconv",),
         count_params=convt_params,
         count_macs=convt_macs,
+        macs_rule="INPUT elements x out/g x prod(k)",
         other_flops=bias_adds,
         flops_rule="output elements (bias), if bias",
     ),

@@ -26,5 +26,6 @@ OPS = table(
     op("linear", "Fully connected layer on the last axis (nn.Linear).", _shape,
        attrs={"out": Attr(POSITIVE, aliases=("out_features",)), "bias": Attr(BOOLEAN, True)},
        aliases=("fc",), count_params=_params, count_macs=_macs, other_flops=_bias,
+       macs_rule="output elements x in_features",
        flops_rule="output elements (bias), if bias"),
 )

@@ -7,14 +7,14 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 - `count_macs(a, ins, out) -> int`: multiply-accumulates (conv, convT, linear only);
 - `other_flops(a, ins, out) -> int`: FLOPs beyond 2 x MACs (bias adds, elementwise work).
 
-Ops register themselves with `@register`-free explicit tables in each family module;
-`OPS` maps every type name and alias to its `OpDef`.
+Each family module (conv.py, pool.py, ...) lists its ops in an explicit `OPS` table;
+the package (`netcalc.core.ops`) gathers them into `OPS` and `LOOKUP` (with aliases). Adding a layer type
+means adding one `op(...)` entry (and its test cases in tests/cases/ops/<name>.yaml).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from math import prod
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -76,7 +76,8 @@ class OpDef:
     other_flops: Callable[[Attrs, Shapes, Shape], int] = _zero
     aliases: tuple[str, ...] = ()
     inputs: tuple[int, int | None] = (1, 1)  # least and most inputs (None: any number)
-    flops_rule: str = "0"  # the other_flops rule in words, for the README's table
+    macs_rule: str = "0"  # the count_macs rule in words, for the README's table
+    flops_rule: str = "0"  # the other_flops rule in words
 
 
 # --- attribute kinds ----------------------------------------------------------------
@@ -207,16 +208,20 @@ def op(name: str, doc: str, infer_shape: Callable[[Attrs, Shapes], Shape], **fie
     return OpDef(name=name, doc=doc, attrs=fields.pop("attrs", {}), infer_shape=infer_shape, **fields)
 
 
-@lru_cache(maxsize=None)
-def _aliases(name: str) -> dict[str, str]:
-    return {alias: key for key, attr in LOOKUP[name].attrs.items() for alias in attr.aliases}
+_ALIASES: dict[str, dict[str, str]] = {}
+
+
+def _aliases(opdef: OpDef) -> dict[str, str]:
+    if opdef.name not in _ALIASES:
+        _ALIASES[opdef.name] = {alias: key for key, attr in opdef.attrs.items() for alias in attr.aliases}
+    return _ALIASES[opdef.name]
 
 
 def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str, str | None]]]:
     """Fill defaults, resolve aliases and type-check. Problems: (key, id, message, hint)."""
     from ..diagnostics import did_you_mean
 
-    alias_of = _aliases(opdef.name)
+    alias_of = _aliases(opdef)
     values: dict[str, Any] = {}
     problems: list[tuple[str, str, str, str | None]] = []
     meant: set[str] = set()  # attributes a misspelled key was probably meant to be
@@ -253,31 +258,10 @@ def table(*ops: OpDef) -> dict[str, OpDef]:
     return {o.name: o for o in ops}
 
 
-_FAMILIES = ("activation", "conv", "linear", "merge", "norm", "pool", "reshape")
-
-
-def _load() -> tuple[dict[str, OpDef], dict[str, OpDef]]:
-    from importlib import import_module
-
-    ops: dict[str, OpDef] = {}
-    for family in _FAMILIES:
-        ops.update(import_module(f"{__package__}.{family}").OPS)
-    lookup = dict(ops)
+def conventions_table(ops: Mapping[str, OpDef]) -> str:
+    """The README's table of counting conventions, generated from the op table."""
+    rows = ["| op | MACs | FLOPs beyond 2 x MACs |", "|---|---|---|"]
     for o in ops.values():
-        lookup.update({alias: o for alias in o.aliases})
-    return ops, lookup
-
-
-OPS: dict[str, OpDef]
-LOOKUP: dict[str, OpDef]  # type names and aliases -> OpDef
-
-
-def __getattr__(name: str) -> Any:
-    # the family modules import this one, so the table is built on first use
-    if name in ("OPS", "LOOKUP"):
-        global OPS, LOOKUP
-        OPS, LOOKUP = _load()
-        return globals()[name]
-    raise AttributeError(name)
-
-
+        alias = f" ({', '.join(o.aliases)})" if o.aliases else ""
+        rows.append(f"| `{o.name}`{alias} | {o.macs_rule} | {o.flops_rule} |")
+    return "\n".join(rows)

@@ -1,0 +1,72 @@
+"""Scale benchmark: `netcalc summary --format json` as a whole process on generated chains
+and branchy DAGs of 1,000, 10,000 and 100,000 layers, and `netcalc --help` against
+`python -c "import typer"`. Prints figures; asserts nothing.
+
+    python benchmarks/scale.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = (1_000, 10_000, 100_000)
+
+
+def chain(n: int) -> str:
+    return "input 8x32x32\n" + "".join("conv out=8 k=3 p=1\n" if i % 2 == 0 else "relu\n" for i in range(n))
+
+
+def branchy(n: int) -> str:
+    """Residual units of four layers: conv, bn, relu and an add that reads the unit's input."""
+    units = n // 4
+    return (
+        "input: 16x16x16\n"
+        "blocks:\n"
+        "  unit:\n"
+        "    layers:\n"
+        "      - conv out=16 k=3 p=1\n"
+        "      - bn\n"
+        "      - relu\n"
+        "      - {add: {}, from: [in, -1]}\n"
+        "layers:\n"
+        + "".join(f"  - unit name=u{i}\n" for i in range(units))
+    )
+
+
+def best_time(command: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
+    args = parser.parse_args()
+    netcalc = shutil.which("netcalc") or sys.exit("netcalc is not on the PATH: pip install . first")
+    with tempfile.TemporaryDirectory() as folder:
+        results: dict[tuple[str, int], float] = {}
+        for kind, make, suffix in (("chain", chain, ".net"), ("branchy", branchy, ".yaml")):
+            for n in SIZES:
+                spec = Path(folder) / f"{kind}{n}{suffix}"
+                spec.write_text(make(n))
+                results[kind, n] = best_time([netcalc, "summary", str(spec), "--format", "json"], args.repeat)
+                print(f"{kind:8} {n:>7,} layers: {results[kind, n]:7.2f} s")
+        for kind in ("chain", "branchy"):
+            print(f"{kind:8} 100k/10k ratio: {results[kind, 100_000] / results[kind, 10_000]:.1f} (linear: 10)")
+    typer_time = best_time([sys.executable, "-c", "import typer"], args.repeat * 3)
+    help_time = best_time([netcalc, "--help"], args.repeat * 3)
+    print(f"import typer {typer_time:.3f} s, netcalc --help {help_time:.3f} s: ratio {help_time / typer_time:.2f}")
+
+
+if __name__ == "__main__":
+    main()
