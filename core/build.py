@@ -21,6 +21,7 @@ from .parse.expr import ExprError, evaluate, names
 from .parse.values import Expr
 
 MAX_LAYERS = 1_000_000
+MAX_NESTING = 64  # blocks within blocks; far beyond real networks, well within Python's stack
 
 ShapeOf = Callable[[str], "Shape | None"]
 Out = str | None  # the node an entry's output is, or None when it could not be built
@@ -176,6 +177,9 @@ class Builder:
         if block.name in scope.stack:
             chain = " -> ".join(scope.stack + (block.name,))
             self.fail("block-cycle", f"block '{block.name}' uses itself ({chain})", entry.span)
+            return None
+        if len(scope.stack) >= MAX_NESTING:
+            self.fail("too-deep", f"blocks are nested more than {MAX_NESTING} deep", entry.span)
             return None
         if len(sources) != len(block.inputs):
             self.fail("wrong-input-count", f"block '{block.name}' takes {len(block.inputs)} input(s) "

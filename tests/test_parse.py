@@ -209,6 +209,15 @@ def test_invalid_spec_is_reported_at_its_position(spec: str, kind: str, expected
     assert errors(report) == expected
 
 
+def test_absurd_nesting_is_an_error_not_a_crash() -> None:
+    deep_blocks = "input 3x8x8\n" + "".join(f"block b{i}\n  b{i + 1}\n" for i in range(400)) + "block b400\n  relu\nb0\n"
+    assert [e[0] for e in errors(text_spec(deep_blocks))] == ["too-deep"]
+    deep_list = "input: 3x8x8\nlayers:\n  - conv out=1 k=1 p=" + "[" * 5000 + "]" * 5000 + "\n"
+    assert errors(yaml_spec(deep_list)) == [("invalid-value", 3, 20)]
+    deep_yaml = "input: 3x8x8\nlayers:\n  - {conv: {out: 1, k: 1, p: " + "[" * 5000 + "]" * 5000 + "}}\n"
+    assert [e[0] for e in errors(yaml_spec(deep_yaml))] == ["too-deep"]
+
+
 def test_every_error_in_a_file_is_reported() -> None:
     report = text_spec("input 3x8x8\nconv out=4 kernal=3\ncnov out=2\nconv out=3 k=3 from=missing\nrelu name=x\nrelu name=x\n")
     assert [e[0] for e in errors(report)] == ["unknown-argument", "unknown-type", "unknown-reference", "duplicate-name"]

@@ -50,11 +50,13 @@ def _parse_list(text: str) -> Any:
 
     try:
         loaded = yaml.safe_load(text)
+        if isinstance(loaded, list):
+            return from_plain(loaded)
     except yaml.YAMLError:
-        raise ValueError(f"cannot read list '{text}'") from None
-    if not isinstance(loaded, list):
-        raise ValueError(f"cannot read list '{text}'")
-    return from_plain(loaded)
+        pass
+    except RecursionError:
+        raise ValueError("the list is nested too deeply") from None
+    raise ValueError(f"cannot read list '{text}'")
 
 
 def from_plain(value: Any) -> Any:

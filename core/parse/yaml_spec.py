@@ -225,6 +225,13 @@ def parse_yaml(source: str, file: str, stem: str) -> tuple[Document, list[Diagno
     except yaml.YAMLError as exc:
         diags.append(error("yaml-syntax", f"YAML error: {exc}", Span(file, 1, 1)))
         return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
-    return reader.document(root, stem), diags
+    except RecursionError:
+        diags.append(error("too-deep", "the YAML is nested too deeply", Span(file, 1, 1)))
+        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
+    try:
+        return reader.document(root, stem), diags
+    except RecursionError:
+        diags.append(error("too-deep", "a value is nested too deeply", Span(file, 1, 1)))
+        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
 
 
