@@ -34,13 +34,20 @@ def _bn_shape(a: Attrs, ins: Shapes) -> Shape:
 
 
 def _instance_shape(a: Attrs, ins: Shapes) -> Shape:
-    return spatial_input(ins, 1, 3)
+    x = spatial_input(ins, 1, 3)
+    if not a["track"] and prod(x.spatial) == 1:
+        # statistics of one value per instance: PyTorch refuses it (it would divide by zero)
+        raise OpError("invalid-rank", f"instance statistics need more than 1 spatial element, got {x}")
+    return x
 
 
 def _gn_shape(a: Attrs, ins: Shapes) -> Shape:
-    if ins[0].channels % a["groups"]:
-        raise OpError("groups-mismatch", f"groups={a['groups']} must divide the channels {ins[0].channels}")
-    return ins[0]
+    x, groups = ins[0], a["groups"]
+    if x.channels % groups:
+        raise OpError("groups-mismatch", f"groups={groups} must divide the channels {x.channels}")
+    if x.numel // groups == 1:
+        raise OpError("invalid-rank", f"each of the {groups} groups holds one value of {x}: PyTorch refuses it")
+    return x
 
 
 def _ln_shape(a: Attrs, ins: Shapes) -> Shape:

@@ -95,10 +95,13 @@ def _channel_shuffle(a: Attrs, ins: Shapes) -> Shape:
 
 
 def _pixel_shuffle(a: Attrs, ins: Shapes) -> Shape:
-    x, r = spatial_input(ins, 2, 2), a["r"]
-    if x.channels % (r * r):
-        raise OpError("groups-mismatch", f"r*r={r * r} must divide the channels {x.channels}")
-    return Shape((x.channels // (r * r), x.dims[1] * r, x.dims[2] * r))
+    # PyTorch shuffles the last three axes whatever comes before them: on C x D x H x W the
+    # "channels" it divides are D. One spatial axis would make the batch the channels.
+    x, r = spatial_input(ins, 2, 3), a["r"]
+    depth, h, w = x.dims[-3:]
+    if depth % (r * r):
+        raise OpError("groups-mismatch", f"r*r={r * r} must divide {depth}, the third axis from the end")
+    return Shape(x.dims[:-3] + (depth // (r * r), h * r, w * r))
 
 
 OPS = table(
