@@ -4,7 +4,24 @@ exponential, the sum and the division). Only `prelu` has parameters."""
 from __future__ import annotations
 
 from ..ir import Shape
-from .registry import BOOLEAN, INTEGER, NUMBER, Attr, Attrs, OpDef, OpError, Shapes, Weights, choice, numel, op, table
+from .merge import axis_of
+from .registry import (
+    BOOLEAN,
+    INTEGER,
+    NUMBER,
+    Attr,
+    Attrs,
+    OpDef,
+    OpError,
+    Reach,
+    Shapes,
+    Weights,
+    Window,
+    choice,
+    numel,
+    op,
+    table,
+)
 
 
 def _same(a: Attrs, ins: Shapes) -> Shape:
@@ -20,6 +37,13 @@ def _softmax_shape(a: Attrs, ins: Shapes) -> Shape:
     if not -rank <= a["dim"] < rank:
         raise OpError("invalid-argument", f"dim={a['dim']} is outside the {rank} axes (batch included) of the input")
     return ins[0]
+
+
+def _softmax_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Softmax over a spatial axis makes each value depend on that whole axis."""
+    rank = ins[0].rank
+    spatial = a["dim"] != 0 and axis_of(a["dim"], rank) > 0
+    return Reach((Window(),) * (rank - 1), whole=spatial)
 
 
 def _softmax_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
@@ -50,5 +74,6 @@ OPS = table(
     _activation("tanh", "Tanh."),
     _activation("softmax", "Softmax over `dim` (PyTorch's convention: 1 = channels).",
                 attrs={"dim": Attr(INTEGER, 1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
+                receptive_field=_softmax_reach,
                 flops_rule="3 per element"),
 )

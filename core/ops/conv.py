@@ -9,6 +9,7 @@ the work actually done: each input value is scattered through the whole kernel.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import prod
 
 from ..ir import Shape
@@ -22,6 +23,9 @@ from .registry import (
     Attr,
     Attrs,
     OpError,
+    Reach,
+    Window,
+    exact,
     Shapes,
     Weights,
     numel,
@@ -68,6 +72,40 @@ def conv_shape(a: Attrs, ins: Shapes) -> Shape:
     return Shape((out_channels(a, ins), *sizes))
 
 
+def conv_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """A window of k_eff input units per output unit, stride s, offset by the padding
+    actually applied before (which for `same` depends on the input size)."""
+    x = ins[0]
+    rank = x.rank - 1
+    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
+    pads = side_padding(a["p"], x.spatial, k, s, d)
+    return Reach(tuple(
+        window(effective_kernel(ki, di), si, before) for ki, si, di, (before, _) in zip(k, s, d, pads)
+    ))
+
+
+def window(k_eff: int, s: int, before: int) -> Window:
+    return Window(s, exact(Fraction(k_eff - 1, 2) - before), k_eff - 1)
+
+
+def transposed_window(k: int, s: int, p: int, d: int) -> Window:
+    """Output o reads the inputs i with i*s = o + p - t*d, t in [0, k): a window centred at
+    (o + p - d*(k-1)/2) / s whose width depends on o modulo s; the widest is taken."""
+    widths = []
+    for phase in range(s):
+        sources = [(phase - t * d) // s for t in range(k) if (phase - t * d) % s == 0]
+        if sources:
+            widths.append(max(sources) - min(sources))
+    centre = (Fraction(p) - Fraction(d * (k - 1), 2)) / s
+    return Window(exact(Fraction(1, s)), exact(centre), max(widths))
+
+
+def convt_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    rank = ins[0].rank - 1
+    k, s, d, p = (per_axis(a[key], rank, key) for key in ("k", "s", "d", "p"))
+    return Reach(tuple(transposed_window(*axis) for axis in zip(k, s, p, d)))
+
+
 def conv_params(a: Attrs, ins: Shapes) -> Weights:
     out, g = out_channels(a, ins), groups(a, ins)
     kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
@@ -108,7 +146,7 @@ def convt_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
 
 
 _CONV_FIELDS = dict(
-    count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds,
+    count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds, receptive_field=conv_reach,
     macs_rule="output elements x in/g x prod(k)", flops_rule="output elements (bias), if bias",
 )
 
@@ -141,6 +179,7 @@ OPS = table(
         aliases=("deconv",),
         count_params=convt_params,
         count_macs=convt_macs,
+        receptive_field=convt_reach,
         macs_rule="INPUT elements x out/g x prod(k)",
         other_flops=bias_adds,
         flops_rule="output elements (bias), if bias",

@@ -1,9 +1,12 @@
-"""`linear` (`fc`): a fully connected layer on the last axis, as PyTorch applies it."""
+"""`linear` (`fc`): a fully connected layer on the last axis, as PyTorch applies it.
+
+Its receptive field is the whole input: over flattened features every input reaches every
+output (and on a map, the whole last axis does)."""
 
 from __future__ import annotations
 
 from ..ir import Shape
-from .registry import BOOLEAN, POSITIVE, Attr, Attrs, Shapes, Weights, numel, op, table
+from .registry import BOOLEAN, POSITIVE, Attr, Attrs, Shapes, Weights, numel, op, table, whole_reach
 
 
 def _shape(a: Attrs, ins: Shapes) -> Shape:
@@ -26,6 +29,6 @@ OPS = table(
     op("linear", "Fully connected layer on the last axis (nn.Linear).", _shape,
        attrs={"out": Attr(POSITIVE, aliases=("out_features",)), "bias": Attr(BOOLEAN, True)},
        aliases=("fc",), count_params=_params, count_macs=_macs, other_flops=_bias,
-       macs_rule="output elements x in_features",
+       macs_rule="output elements x in_features", receptive_field=whole_reach,
        flops_rule="output elements (bias), if bias"),
 )

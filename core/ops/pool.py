@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import prod
 
 from ..ir import Shape
-from ._window import pool_output
+from ._window import effective_kernel, pool_output
 from .registry import (
     AXES,
     AXES0,
@@ -14,6 +15,10 @@ from .registry import (
     Attr,
     Attrs,
     OpError,
+    Reach,
+    Window,
+    exact,
+    whole_reach,
     Shapes,
     numel,
     op,
@@ -36,6 +41,31 @@ def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
         raise OpError("kernel-exceeds-input", f"PyTorch's 3-D average pooling needs an input of at least the kernel {k}, got {x}")
     sizes = tuple(pool_output(*axis, a["ceil"]) for axis in zip(x.spatial, k, s, p, d))
     return Shape((x.channels, *sizes))
+
+
+def _pool_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    rank = ins[0].rank - 1
+    k = per_axis(a["k"], rank, "k")
+    s = per_axis(a["s"] if a["s"] is not None else a["k"], rank, "s")
+    p = per_axis(a["p"], rank, "p")
+    d = per_axis(a.get("d", 1), rank, "d")
+    return Reach(tuple(
+        Window(si, exact(Fraction(effective_kernel(ki, di) - 1, 2) - pi), effective_kernel(ki, di) - 1)
+        for ki, si, pi, di in zip(k, s, p, d)
+    ))
+
+
+def adaptive_window(n: int, out: int) -> Window:
+    """PyTorch's bins [floor(i*n/out), ceil((i+1)*n/out)): stride n/out, the widest bin."""
+    widest = max(-(-(i + 1) * n // out) - (i * n // out) for i in range(out))
+    first = -(-n // out)
+    return Window(exact(Fraction(n, out)), exact(Fraction(first - 1, 2)), widest - 1)
+
+
+def _adaptive_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    if all(o == 1 for o in out.spatial):  # pooling to one value: the whole input
+        return Reach(None, whole=True)
+    return Reach(tuple(adaptive_window(n, o) for n, o in zip(ins[0].spatial, out.spatial)))
 
 
 def _window_work(a: Attrs, ins: Shapes, out: Shape) -> int:
@@ -83,15 +113,17 @@ _ADAPTIVE_RULE = "channels x the summed window sizes of PyTorch's adaptive bins"
 
 OPS = table(
     op("maxpool", "Max pooling (MaxPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
-       attrs=_window_attrs(dilation=True), other_flops=_window_work, flops_rule=_WINDOW_RULE),
+       attrs=_window_attrs(dilation=True), other_flops=_window_work, flops_rule=_WINDOW_RULE,
+       receptive_field=_pool_reach),
     op("avgpool", "Average pooling (AvgPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
-       attrs=_window_attrs(dilation=False), other_flops=_window_work, flops_rule=_WINDOW_RULE),
+       attrs=_window_attrs(dilation=False), other_flops=_window_work, flops_rule=_WINDOW_RULE,
+       receptive_field=_pool_reach),
     op("adaptiveavgpool", "Adaptive average pooling to `out` per axis.", _adaptive_shape,
-       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE),
+       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach),
     op("adaptivemaxpool", "Adaptive max pooling to `out` per axis.", _adaptive_shape,
-       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE),
+       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach),
     op("gap", "Global average pooling to C x 1 x 1 (AdaptiveAvgPool to 1).", _gap_shape,
-       other_flops=_gap_work, flops_rule="input elements"),
+       other_flops=_gap_work, flops_rule="input elements", receptive_field=whole_reach),
 )
 
-__all__ = ["OPS", "OpError", "adaptive_windows"]
+__all__ = ["OPS", "OpError", "adaptive_windows", "adaptive_window"]

@@ -5,7 +5,8 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 - `infer_shape(a, ins) -> Shape` raises `OpError` for input the op cannot take;
 - `count_params(a, ins) -> Weights` (parameters and buffers, as PyTorch counts them);
 - `count_macs(a, ins, out) -> int`: multiply-accumulates (conv, convT, linear only);
-- `other_flops(a, ins, out) -> int`: FLOPs beyond 2 x MACs (bias adds, elementwise work).
+- `other_flops(a, ins, out) -> int`: FLOPs beyond 2 x MACs (bias adds, elementwise work);
+- `receptive_field(a, ins, out) -> Reach`: how an output unit reads its input, per axis.
 
 Each family module (conv.py, pool.py, ...) lists its ops in an explicit `OPS` table;
 the package (`netcalc.core.ops`) gathers them into `OPS` and `LOOKUP` (with aliases). Adding a layer type
@@ -15,6 +16,7 @@ means adding one `op(...)` entry (and its test cases in tests/cases/ops/<name>.y
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from math import prod
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -55,6 +57,46 @@ class Attr:
 
 Attrs = Mapping[str, Any]
 Shapes = tuple[Shape, ...]
+Number = int | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """How an output unit reads one spatial axis of its input: unit o's window is centred
+    at input unit `centre + o * stride` and spans at most `extent + 1` units (the largest
+    over output positions, as PyTorch's gradients show)."""
+
+    stride: Number = 1
+    centre: Number = 0
+    extent: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What an op does to receptive fields: a window per spatial axis of its input, or
+    None when no output value has a local path (global pooling, a linear layer on a map);
+    `whole` when some value depends on the whole input (statistics, a gate)."""
+
+    windows: tuple[Window, ...] | None
+    whole: bool = False
+
+
+def elementwise_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    return Reach((Window(),) * (ins[0].rank - 1))
+
+
+def whole_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    return Reach(None, whole=True)
+
+
+def statistics_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Normalisation by statistics over the map: the elementwise path is the local one."""
+    return Reach((Window(),) * (ins[0].rank - 1), whole=ins[0].rank > 1)
+
+
+def exact(value: Number) -> Number:
+    """An integral Fraction as an int, so that integer arithmetic stays fast."""
+    return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
 def _no_weights(a: Attrs, ins: Shapes) -> Weights:
@@ -74,6 +116,7 @@ class OpDef:
     count_params: Callable[[Attrs, Shapes], Weights] = _no_weights
     count_macs: Callable[[Attrs, Shapes, Shape], int] = _zero
     other_flops: Callable[[Attrs, Shapes, Shape], int] = _zero
+    receptive_field: Callable[[Attrs, Shapes, Shape], Reach] = elementwise_reach
     aliases: tuple[str, ...] = ()
     inputs: tuple[int, int | None] = (1, 1)  # least and most inputs (None: any number)
     macs_rule: str = "0"  # the count_macs rule in words, for the README's table

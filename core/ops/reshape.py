@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import floor, prod
 
 from ..ir import Shape
 from .merge import axis_of
-from .pool import adaptive_windows
+from .pool import adaptive_window, adaptive_windows
 from .registry import (
     BOOLEAN,
     INTEGER,
@@ -19,6 +20,9 @@ from .registry import (
     Attr,
     Attrs,
     OpError,
+    Reach,
+    Window,
+    exact,
     Shapes,
     choice,
     numel,
@@ -87,6 +91,48 @@ def _upsample_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
     return 2 * taps * numel(out)
 
 
+def _pad_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    x = ins[0]
+    p = a["p"] if isinstance(a["p"], tuple) and isinstance(a["p"][0], tuple) else None
+    sides = p or tuple((v, v) for v in per_axis(a["p"], x.rank - 1, "p"))
+    return Reach(tuple(Window(1, -before, 0) for before, _ in sides))
+
+
+def _source_step(a: Attrs, n: int, out: int, scale: object) -> Fraction:
+    """Input units per output unit, as PyTorch's interpolation computes source indices:
+    1/scale when a scale is given, in/out for a size (or with align_corners)."""
+    if a["align_corners"]:
+        return Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
+    if scale is not None:
+        return 1 / Fraction(str(scale))  # the decimal the spec wrote, exactly
+    return Fraction(n, out)
+
+
+def _upsample_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    rank = ins[0].rank - 1
+    scales = per_axis(a["scale"], rank, "scale") if a["scale"] is not None else (None,) * rank
+    windows = []
+    for n, o, scale in zip(ins[0].spatial, out.spatial, scales):
+        step = _source_step(a, n, o, scale)
+        if a["mode"] == "area":
+            windows.append(adaptive_window(n, o))
+        elif a["mode"] in ("nearest", "nearest-exact"):
+            windows.append(Window(exact(step), 0, 0))
+        else:
+            centre = 0 if a["align_corners"] else step / 2 - Fraction(1, 2)
+            # the source index (o + 1/2)*step - 1/2 (or o*step) falls between two taps unless integral
+            integral = step.denominator == 1 and (a["align_corners"] or step.numerator % 2 == 1)
+            extent = 0 if integral else _TAPS[a["mode"]] - 1
+            windows.append(Window(exact(step), exact(centre), extent))
+    return Reach(tuple(windows))
+
+
+def _pixel_shuffle_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    r = a["r"]
+    lead = (Window(r * r, Fraction(r * r - 1, 2), r * r - 1),) if ins[0].rank == 4 else ()
+    return Reach(lead + (Window(Fraction(1, r), 0, 0),) * 2)
+
+
 def _channel_shuffle(a: Attrs, ins: Shapes) -> Shape:
     x = spatial_input(ins)
     if x.channels % a["g"]:
@@ -110,15 +156,17 @@ OPS = table(
     op("flatten", "Flatten axes `start`..`end` (PyTorch's dims: batch included, so start=1 keeps the batch).",
        _flatten, attrs={"start": Attr(INTEGER, 1, aliases=("start_dim",)), "end": Attr(INTEGER, -1, aliases=("end_dim",))}),
     op("pad", "Explicit padding (per axis or per side), zeros/reflect/replicate/circular.", _pad_shape,
-       attrs={"p": Attr(PADDING, aliases=("padding",)), "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros")}),
+       attrs={"p": Attr(PADDING, aliases=("padding",)), "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros")},
+       receptive_field=_pad_reach),
     op("upsample", "Upsampling by `scale` or to `size` (nn.Upsample).", _upsample_shape,
        attrs={"scale": Attr(optional(SCALE), None, aliases=("scale_factor",)),
               "size": Attr(optional(AXES), None),
               "mode": Attr(choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"), "nearest"),
               "align_corners": Attr(BOOLEAN, False)},
        other_flops=_upsample_flops,
+       receptive_field=_upsample_reach,
        flops_rule="2 per tap per output element (linear modes 2 taps per axis, bicubic 4; nearest 0; area as adaptive pooling)"),
     op("channelshuffle", "Channel shuffle in `g` groups.", _channel_shuffle, attrs={"g": Attr(POSITIVE, aliases=("groups",))}),
     op("pixelshuffle", "Pixel shuffle: C x H x W -> C/r^2 x rH x rW.", _pixel_shuffle,
-       attrs={"r": Attr(POSITIVE, aliases=("upscale_factor",))}),
+       attrs={"r": Attr(POSITIVE, aliases=("upscale_factor",))}, receptive_field=_pixel_shuffle_reach),
 )
