@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .analysis.cost import Cost, layer_cost
+from .analysis.receptive_field import receptive_fields
 from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
 from .diagnostics import Diagnostic, Span, error, has_errors, sort_key
@@ -82,8 +83,12 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
     if not has_errors(diags):
         diags += unused_layers(tuple(layers), output)
     graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks)
-    costs = {} if has_errors(diags) else _costs(graph, shapes.shapes)
-    return Report(graph, shapes.shapes, costs, tuple(sorted(diags, key=sort_key)))
+    costs, fields = {}, {}
+    if not has_errors(diags):
+        costs = _costs(graph, shapes.shapes)
+        fields, field_diags = receptive_fields(graph, shapes.shapes)
+        diags += field_diags
+    return Report(graph, shapes.shapes, costs, tuple(sorted(diags, key=sort_key)), fields)
 
 
 def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> tuple[Input, ...]:

@@ -3,12 +3,15 @@ format is rendered from (`rows`, `as_records`). Batch size and dtype are applied
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+from fractions import Fraction
+
 from .analysis.cost import Cost
+from .analysis.receptive_field import Field, regions_from_back
 from .diagnostics import Diagnostic, has_errors
-from .ir import Graph, Shape
+from .ir import Graph, Layer, Shape
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 COUNTER_BYTES = 8  # int64
@@ -25,6 +28,8 @@ class Row(NamedTuple):
     depth: int
     line: int
     col: int
+    field: Field | None
+    window: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class Report:
     shapes: Mapping[str, Shape | None]
     costs: Mapping[str, Cost]
     diagnostics: tuple[Diagnostic, ...]
+    fields: Mapping[str, Field | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -42,25 +48,42 @@ class Report:
         """One row per layer; with `depth` (torchinfo's: top-level layers and blocks are at
         depth 1), everything nested deeper folds into its enclosing block at that depth."""
         block_type = {b.name: b.block for b in self.graph.blocks}
+        windows: dict[int, str] = {}  # identical layers share one attrs mapping
         rows: list[Row] = []
         group: str | None = None
         for layer in self.graph.layers:
             shape, cost = self.shapes[layer.name], self.costs[layer.name]
             assert shape is not None
             path = layer.block_path
+            rf = self.fields.get(layer.name)
             if depth is None or len(path) < depth:
-                rows.append(Row(layer.name, layer.op, layer.inputs, shape, cost, len(path), layer.span.line, layer.span.col))
+                window = windows.get(id(layer.attrs))
+                if window is None:
+                    window = windows[id(layer.attrs)] = window_summary(layer)
+                rows.append(Row(layer.name, layer.op, layer.inputs, shape, cost, len(path), layer.span.line,
+                                layer.span.col, rf, window))
                 group = None
                 continue
             name = path[depth - 1]
             if group == name:
                 last = rows[-1]
-                rows[-1] = Row(last.name, last.type, last.inputs, shape, last.cost + cost, last.depth, last.line, last.col)
+                rows[-1] = last._replace(shape=shape, cost=last.cost + cost, field=rf)
             else:
                 rows.append(Row(name, block_type.get(name, "block"), layer.inputs, shape, cost, depth - 1,
-                                layer.span.line, layer.span.col))
+                                layer.span.line, layer.span.col, rf, ""))
                 group = name
         return rows
+
+    def window_problem(self, layer: str) -> str | None:
+        """Why `layer` cannot be the target of --from-back, or None."""
+        from .diagnostics import did_you_mean
+
+        if layer not in self.shapes or layer in {i.name for i in self.graph.inputs}:
+            hint = did_you_mean(layer, [l.name for l in self.graph.layers])
+            return f"no layer '{layer}' in {self.graph.name}" + (f"; {hint}" if hint else "")
+        if self.shapes[layer].rank < 2:  # type: ignore[union-attr]
+            return f"layer '{layer}' has no spatial axes ({self.shapes[layer]})"
+        return None
 
     def total(self) -> Cost:
         return sum(self.costs.values(), Cost())
@@ -82,6 +105,8 @@ class Report:
                 "depth": r.depth,
                 "line": r.line,
                 "col": r.col,
+                "window": r.window,
+                "rf": field_record(r.field),
             }
             for r in self.rows(depth)
         ]
@@ -114,3 +139,52 @@ class Report:
             "buffer_bytes": buffer_bytes,
             "total_bytes": input_bytes + activation_bytes + param_bytes + buffer_bytes,
         }
+
+
+def number(value: int | Fraction) -> int | str:
+    """Exact numbers for JSON: integers as numbers, other fractions as "p/q"."""
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return value
+
+
+def field_record(f: Field | None) -> dict[str, Any] | None:
+    if f is None:
+        return None
+    return {
+        "size": [number(v) for v in f.size],
+        "jump": [number(v) for v in f.jump],
+        "start": [number(v) for v in f.start],
+        "padding": [number(v) for v in f.padding],
+        "global": f.is_global,
+    }
+
+
+def window_summary(layer: Layer) -> str:
+    """`k3 s2 p1` for windowed layers: their kernel, stride, padding and dilation."""
+    a = layer.attrs or {}
+    parts = []
+    for key in ("k", "s", "p", "d", "op"):
+        value = a.get(key)
+        if value is None or (key in ("d", "op") and value in (0, 1)) or (key == "s" and value == 1 and "k" not in a):
+            continue
+        text = "x".join(map(str, value)) if isinstance(value, tuple) and not isinstance(value[0], tuple) else str(value)
+        parts.append(f"{key}{text.replace(' ', '')}" if key != "op" else f"op{text}")
+    return " ".join(parts) if "k" in a else ""
+
+
+def from_back(report: Report, layer: str, size: int) -> dict[str, Any]:
+    """The back-to-front document: the region `size` units of `layer` cover upstream."""
+    regions = regions_from_back(report.graph, report.shapes, layer, size)
+    order = [i.name for i in report.graph.inputs] + [l.name for l in report.graph.layers]
+    types = {l.name: l.op for l in report.graph.layers}
+    return {
+        "name": report.graph.name,
+        "layer": layer,
+        "size": size,
+        "layers": [
+            {"name": n, "type": types.get(n, "input"), "shape": list(report.shapes[n].dims),  # type: ignore[union-attr]
+             "region": list(regions[n])}
+            for n in order if n in regions
+        ],
+    }

@@ -25,6 +25,9 @@ GOLDEN_CASES = {
     "shapes_seed_rf.csv": ("shapes", "seed_rf", "--format", "csv"),
     "summary_seed_rf.json": ("summary", "seed_rf", "--format", "json"),
     "params_resnet18_depth2.md": ("params", "resnet18", "--depth", "2", "--format", "markdown"),
+    "rf_seed_rf.md": ("rf", "seed_rf", "--format", "markdown"),
+    "rf_seed_rf_from_back.csv": ("rf", "seed_rf", "--from-back", "--layer", "conv2", "--format", "csv"),
+    "rf_unet_depth.md": ("rf", "unet", "--format", "markdown"),
     "flops_mobilenet_v2_batch8_depth2.csv": ("flops", "mobilenet_v2", "--batch", "8", "--depth", "2", "-f", "csv"),
 }
 
@@ -110,7 +113,24 @@ def test_warnings_go_to_stderr_and_exit_0(tmp_path: Path) -> None:
     assert "warning: the output of layer 'a' (conv) is never used [unused-layer]" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["shapes", "params", "flops", "summary", "zoo"])
+def test_rf_json_has_exact_fractions() -> None:
+    doc = json.loads(netcalc("rf", "seed_deconv", "-f", "json").stdout)
+    conv3 = doc["layers"][-1]
+    # conv2 (k_eff 7, p 1) centres its first unit at pixel (7-1)/2 - 1 = 2; the transposed
+    # conv3 (k3 s2 p1) reads 1 or 2 of its units: r = 9 + 1, j = 1/2, P = (10-1)/2 - 2
+    assert conv3["rf"] == {"size": [10, 10], "jump": ["1/2", "1/2"], "start": [2, 2], "padding": ["5/2", "5/2"],
+                           "global": False}
+    assert conv3["window"] == "k3 s2 p1"
+
+
+def test_rf_from_back_rejects_unknown_and_flat_layers() -> None:
+    unknown = netcalc("rf", "resnet18", "--from-back", "--layer", "layer9")
+    assert unknown.exit_code == 2 and "no layer 'layer9'" in unknown.stderr
+    flat = netcalc("rf", "resnet18", "--from-back", "--layer", "fc")
+    assert flat.exit_code == 2 and "no spatial axes" in flat.stderr
+
+
+@pytest.mark.parametrize("command", ["shapes", "params", "flops", "summary", "rf", "zoo"])
 def test_every_command_help_has_an_example(command: str) -> None:
     result = netcalc(command, "--help")
     assert result.exit_code == 0 and "Example: netcalc" in result.stdout

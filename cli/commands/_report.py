@@ -3,26 +3,42 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Any, NoReturn, Sequence
 
 import typer
 
 from .. import exit_codes
 
 
-def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
-        fmt: str, columns: Sequence[str]) -> None:
+def load(spec: str, inputs: Sequence[str] | None) -> Any:
+    """The analysed spec, or exit 2 with its problems on stderr."""
     from netcalc.core.api import SpecNotFound, analyze
 
-    from ..render import diagnostics, formats
+    from ..render import diagnostics
 
     try:
         report = analyze(spec, inputs or ())
     except SpecNotFound as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exit_codes.USAGE_OR_INVALID) from None
+        fail(str(exc))
     diagnostics.emit(report.diagnostics, sys.stderr)
     if not report.ok:
         raise typer.Exit(exit_codes.USAGE_OR_INVALID)
-    formats.emit(fmt, report, formats.View(tuple(columns), batch, dtype, depth))
+    return report
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(exit_codes.USAGE_OR_INVALID)
+
+
+def show(fmt: str, records: dict[str, Any], columns: Sequence[str], footer: str = "totals") -> NoReturn:
+    from ..render import formats
+
+    formats.emit(fmt, records, formats.View(tuple(columns), footer))
     raise typer.Exit(exit_codes.OK)
+
+
+def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
+        fmt: str, columns: Sequence[str]) -> None:
+    report = load(spec, inputs)
+    show(fmt, report.as_records(batch, dtype, depth), columns)

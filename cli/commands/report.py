@@ -8,7 +8,7 @@ from ._report import run
 SHAPES = ("name", "type", "inputs", "shape")
 PARAMS = ("name", "type", "shape", "params", "buffers")
 FLOPS = ("name", "type", "shape", "macs", "flops")
-SUMMARY = ("name", "type", "shape", "params", "buffers", "macs", "flops", "activation_bytes")
+SUMMARY = ("name", "type", "shape", "params", "buffers", "macs", "flops", "activation_bytes", "rf.size", "rf.jump")
 
 
 def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,

@@ -1,5 +1,6 @@
-"""Report -> output, one function per format in FORMATS. Every number comes from
-`Report.as_records`; nothing is computed here but the layout."""
+"""Records -> output, one function per format in FORMATS. Every number comes from the
+core's records (`Report.as_records`, `report.from_back`); nothing is computed here but the
+layout."""
 
 from __future__ import annotations
 
@@ -21,59 +22,74 @@ HEADERS = {
     "macs": "MACs",
     "flops": "FLOPs",
     "activation_bytes": "Activation bytes",
+    "window": "Window",
+    "rf.size": "RF",
+    "rf.jump": "Jump",
+    "rf.start": "Start",
+    "rf.padding": "Eff. padding",
+    "rf.global": "Global",
+    "region": "Region",
 }
+TEXT_COLUMNS = ("name", "type", "inputs", "shape", "window", "region")
 
 
 @dataclass(frozen=True, slots=True)
 class View:
     columns: tuple[str, ...]
-    batch: int = 1
-    dtype: str = "float32"
-    depth: int | None = None
+    footer: str = "totals"  # a key of FOOTERS
+
+
+def lookup(record: Mapping[str, Any], key: str) -> Any:
+    """A record's value; `rf.size` reads inside the `rf` object."""
+    head, _, rest = key.partition(".")
+    value = record.get(head)
+    return lookup(value, rest) if rest and isinstance(value, Mapping) else (None if rest else value)
 
 
 def cell(key: str, value: Any) -> str:
-    if key == "shape":
+    if value is None:
+        return "-"
+    if key in ("shape", "region"):
         return "x".join(map(str, value))
     if key == "inputs":
         return ", ".join(value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, list):  # per-axis figures: one when the axes agree
+        return str(value[0]) if len(set(map(str, value))) == 1 else "x".join(map(str, value))
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
 
 
-def _records(report: Any, view: View) -> dict[str, Any]:
-    return report.as_records(view.batch, view.dtype, view.depth)
-
-
-def to_json(report: Any, view: View) -> str:
+def to_json(records: dict[str, Any], view: View) -> str:
     """One line per top-level key and per layer: readable, and encoded by json's C encoder
     (json's `indent` falls back to pure Python, seconds for 100,000 layers)."""
-    records = _records(report, view)
     fields = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in records.items() if key != "layers"]
     layers = ",\n".join(f"    {json.dumps(layer)}" for layer in records["layers"])
     fields.append(f'  "layers": [\n{layers}\n  ]' if layers else '  "layers": []')
     return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
-def to_csv(report: Any, view: View) -> str:
+def to_csv(records: dict[str, Any], view: View) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(view.columns)
-    for layer in _records(report, view)["layers"]:
-        writer.writerow([cell(k, layer[k]).replace(",", "") if k not in ("inputs",) else cell(k, layer[k])
+    for layer in records["layers"]:
+        writer.writerow([cell(k, lookup(layer, k)).replace(",", "") if k not in ("inputs",) else cell(k, layer[k])
                          for k in view.columns])
     return out.getvalue()
 
 
-def to_markdown(report: Any, view: View) -> str:
-    records = _records(report, view)
+def to_markdown(records: dict[str, Any], view: View) -> str:
     lines = ["| " + " | ".join(HEADERS[k] for k in view.columns) + " |",
-             "|" + "|".join("---" if k in ("name", "type", "inputs", "shape") else "---:" for k in view.columns) + "|"]
+             "|" + "|".join("---" if k in TEXT_COLUMNS else "---:" for k in view.columns) + "|"]
     for layer in records["layers"]:
-        lines.append("| " + " | ".join(cell(k, layer[k]) for k in view.columns) + " |")
-    lines.append("")
-    lines += [f"- {label}: {text}" for label, text in footer(records)]
+        lines.append("| " + " | ".join(cell(k, lookup(layer, k)) for k in view.columns) + " |")
+    notes = FOOTERS[view.footer](records)
+    if notes:
+        lines.append("")
+        lines += [f"- {label}: {text}" for label, text in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -84,7 +100,7 @@ def human(n: int, unit: str = "") -> str:
     return f"{n} {unit}".rstrip()
 
 
-def footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
     t = records["totals"]
     per = f"batch {records['batch']}, {records['dtype']}"
     return [
@@ -101,28 +117,52 @@ def footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def to_table(report: Any, view: View) -> Any:
+def rf_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+    output = records["layers"][-1]
+    rf = output["rf"]
+    if rf is None or rf["global"]:
+        return [("Output layer", f"{output['name']}: its field is the whole input (global)")]
+    k, s, p = (cell("", rf[key]) for key in ("size", "jump", "padding"))
+    return [("Output layer", f"{output['name']}: field {k}, jump {s}, effective padding {p}"),
+            ("Equivalent convolution", f"k={k} s={s} p={p}")]
+
+
+def regions_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [("Window", f"{records['size']} unit(s) of {records['layer']}; regions in units of each layer's output, "
+                       "not clipped to the map")]
+
+
+FOOTERS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str]]]] = {
+    "totals": totals_footer,
+    "rf": rf_footer,
+    "regions": regions_footer,
+}
+
+
+def to_table(records: dict[str, Any], view: View) -> Any:
     from rich.console import Group
     from rich.table import Table
 
-    records = _records(report, view)
-    title = f"{records['name']}: " + ", ".join(f"{k} {cell('shape', v)}" for k, v in records["input"].items())
+    inputs = records.get("input")
+    subject = ", ".join(f"{k} {cell('shape', v)}" for k, v in inputs.items()) if inputs else \
+        f"back from {records['layer']}"
+    title = f"{records['name']}: {subject}"
     table = Table(title=title, title_justify="left")
     for key in view.columns:
-        table.add_column(HEADERS[key], justify="left" if key in ("name", "type", "inputs", "shape") else "right")
+        table.add_column(HEADERS[key], justify="left" if key in TEXT_COLUMNS else "right")
     for layer in records["layers"]:
-        values = [cell(k, layer[k]) for k in view.columns]
-        values[0] = "  " * layer["depth"] + values[0]
+        values = [cell(k, lookup(layer, k)) for k in view.columns]
+        values[0] = "  " * layer.get("depth", 0) + values[0]
         table.add_row(*values)
     totals = Table.grid(padding=(0, 2))
     totals.add_column()
     totals.add_column(justify="right")
-    for label, text in footer(records):
+    for label, text in FOOTERS[view.footer](records):
         totals.add_row(label, text)
     return Group(table, totals)
 
 
-FORMATS: dict[str, Callable[[Any, View], Any]] = {
+FORMATS: dict[str, Callable[[dict[str, Any], View], Any]] = {
     "table": to_table,
     "json": to_json,
     "csv": to_csv,
@@ -130,8 +170,8 @@ FORMATS: dict[str, Callable[[Any, View], Any]] = {
 }
 
 
-def emit(fmt: str, report: Any, view: View) -> None:
-    rendered = FORMATS[fmt](report, view)
+def emit(fmt: str, records: dict[str, Any], view: View) -> None:
+    rendered = FORMATS[fmt](records, view)
     if isinstance(rendered, str):
         sys.stdout.write(rendered)
     else:

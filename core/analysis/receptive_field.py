@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import lcm
 from typing import Mapping
 
 from ..diagnostics import Diagnostic, warning
 from ..ir import Graph, Layer, Shape
 from ..ops import LOOKUP
-from ..ops.registry import Number, Reach, Window, exact
-
-IDENTITY = Window()
+from ..ops.registry import IDENTITY, Number, Reach, Window, exact
 
 
 REFINE_BUDGET = 5_000_000  # layer visits spent on exact sizes after fractional strides
@@ -41,7 +40,14 @@ class Field:
 
     @property
     def padding(self) -> tuple[Number, ...]:
-        return tuple(exact(Fraction(r - 1, 2) - start) for r, start in zip(self.size, self.start))
+        return tuple(_half_less(r - 1, start) for r, start in zip(self.size, self.start))
+
+
+def _half_less(twice: Number, start: Number) -> Number:
+    """twice/2 - start, in integers when it is one (the common case, and far faster)."""
+    if isinstance(twice, int) and isinstance(start, int) and twice % 2 == 0:
+        return twice // 2 - start
+    return exact(Fraction(twice) / 2 - start)
 
 
 def input_field(rank: int) -> Field:
@@ -109,23 +115,36 @@ class FieldPass:
 
     def refine(self) -> None:
         """After a transposed convolution or an upsampling, unit o reads input floor(o/s)
-        rather than o/s: the affine recurrence no longer gives the largest field over
-        positions once such windows compound (a U-Net decoder). There the size is taken
-        from the back-to-front region of one unit, which takes the worst phase at every
-        window and matches PyTorch's gradients. Within REFINE_BUDGET layer visits."""
-        rounded = [(i, l) for i, l in enumerate(self.graph.layers) if (f := self.fields[l.name]) and f.rounded and f.local]
-        if sum(i for i, _ in rounded) > REFINE_BUDGET:
-            return
+        rather than o/s, and the affine recurrence no longer bounds the field once such
+        windows compound with others. There the size is computed exactly: each unit of one
+        period is followed back through every window to the input, and the widest is kept
+        (what PyTorch's gradients show). Within REFINE_BUDGET layer visits."""
         frame = self.graph.inputs[0].name
-        for _, layer in rounded:
+        budget = REFINE_BUDGET
+        for index, layer in enumerate(self.graph.layers):
             field = self.fields[layer.name]
-            region = regions_from_back(self.graph, self.shapes, layer.name, 1, self).get(frame)
-            if field is not None and region is not None and len(region) == len(field.size):
-                size = tuple(map(max, field.size, region))
-                self.fields[layer.name] = Field(size, field.jump, field.start, field.is_global, True, True)
+            if field is None or not field.rounded or not field.local:
+                continue
+            units = period(self.fields, layer.name, self.graph, index)
+            budget -= units * (index + 1)
+            if budget < 0:
+                return
+            widths = [0] * len(field.size)
+            for o in range(units):
+                spans = source_spans(self, index, (o,) * len(field.size), (o,) * len(field.size))
+                for axis, (low, high) in enumerate(spans.get(frame, ())):
+                    widths[axis] = max(widths[axis], high - low + 1)
+            if any(widths):
+                self.fields[layer.name] = Field(tuple(widths), field.jump, field.start, field.is_global, True, True)
 
     def field(self, layer: Layer) -> Field | None:
         reach = self.reach(layer)
+        if len(layer.inputs) == 1:  # no merge: the common case, kept short
+            source = self.fields[layer.inputs[0]]
+            if source is None or reach.windows is None or not source.local:
+                return None if source is None else whole_field(self.extent)
+            f = through(source, reach.windows)
+            return f if f.is_global or not reach.whole else Field(f.size, f.jump, f.start, True, True, f.rounded)
         branches = [(name, self.fields[name]) for name in layer.inputs if self.fields[name] is not None]
         if not branches:
             return None
@@ -166,31 +185,64 @@ def receptive_fields(graph: Graph, shapes: Mapping[str, Shape | None]) -> tuple[
     return fields_pass.run(), fields_pass.diags
 
 
+Spans = tuple[tuple[int, int], ...]
+
+
+def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], last: tuple[int, ...]) -> dict[str, Spans]:
+    """Units first..last (per axis) of layer `index`, followed back: the span of units they
+    read in the output of every earlier layer and input (the hull over paths). A layer with
+    no local path, or a flattened map, reads the whole of its input."""
+    graph, shapes = fields_pass.graph, fields_pass.shapes
+    spans: dict[str, Spans] = {graph.layers[index].name: tuple(zip(first, last))}
+    for layer in reversed(graph.layers[: index + 1]):
+        span = spans.get(layer.name)
+        if span is None:
+            continue
+        windows = fields_pass.reach(layer).windows
+        for name in layer.inputs:
+            source = shapes[name]
+            assert source is not None
+            if windows is None or len(windows) != len(span) or len(windows) != source.rank - 1:
+                read: Spans = tuple((0, n - 1) for n in source.spatial)
+            else:
+                read = tuple(w.sources(low, high) for w, (low, high) in zip(windows, span))
+            known = spans.get(name)
+            spans[name] = read if known is None or len(known) != len(read) else tuple(
+                (min(a, c), max(b, d)) for (a, b), (c, d) in zip(known, read))
+    return spans
+
+
+def period(fields: Mapping[str, Field | None], name: str, graph: Graph, index: int) -> int:
+    """Units of layer `name` after which the windows behind it repeat: the least P with
+    P * jump / jump(X) whole for every earlier layer X."""
+    own = fields[name]
+    assert own is not None
+    units = 1
+    for earlier in [i.name for i in graph.inputs] + [l.name for l in graph.layers[:index]]:
+        f = fields[earlier]
+        if f is not None and f.local:
+            for j_own, j in zip(own.jump, f.jump):
+                units = lcm(units, Fraction(j_own / Fraction(j)).denominator)
+    return units
+
+
 def regions_from_back(
-    graph: Graph, shapes: Mapping[str, Shape | None], layer: str, size: int, fields_pass: FieldPass | None = None
+    graph: Graph, shapes: Mapping[str, Shape | None], layer: str, size: int
 ) -> dict[str, tuple[int, ...]]:
     """Back to front: the region (units per axis) that `size` units of `layer` cover in the
-    output of every layer before it, down to the inputs: R(i-1) = (R(i) - 1)*s + k_eff,
-    with (R - 1)*s rounded up where s is a fraction (transposed convolution, upsampling).
-    Through branches the largest region over paths is kept; the region is not clipped to
-    the map (it may reach into the padding)."""
-    target = shapes[layer]
-    assert target is not None
-    regions: dict[str, tuple[int, ...]] = {layer: (size,) * (target.rank - 1)}
-    fields_pass = fields_pass or FieldPass(graph, shapes)
+    output of every layer before it, down to the inputs; for convolutions
+    R(i-1) = (R(i) - 1)*s + k_eff. Windows are followed exactly, so through transposed
+    convolutions and upsampling the region is the widest over positions. Through branches
+    the hull over paths is kept; the region is not clipped to the map."""
+    fields_pass = FieldPass(graph, shapes)
+    fields = fields_pass.run()
     index = next(i for i, l in enumerate(graph.layers) if l.name == layer)
-    for current in reversed(graph.layers[: index + 1]):
-        region = regions.get(current.name)
-        if region is None:
-            continue
-        windows = fields_pass.reach(current).windows
-        for name in current.inputs:
-            before = _region_before(region, windows, shapes[name])  # type: ignore[arg-type]
-            regions[name] = tuple(map(max, regions.get(name, before), before))
-    return regions
-
-
-def _region_before(region: tuple[int, ...], windows: tuple[Window, ...] | None, source: Shape) -> tuple[int, ...]:
-    if windows is None or len(windows) != len(region) or len(windows) != source.rank - 1:
-        return source.spatial  # no local path, or a flattened map: all of it
-    return tuple(-(-(r - 1) * w.stride // 1) + w.extent + 1 for r, w in zip(region, windows))
+    rank = shapes[layer].rank - 1  # type: ignore[union-attr]
+    widest: dict[str, tuple[int, ...]] = {}
+    units = period(fields, layer, graph, index) if fields[layer] is not None else 1
+    for o in range(units):
+        spans = source_spans(fields_pass, index, (o,) * rank, (o + size - 1,) * rank)
+        for name, span in spans.items():
+            width = tuple(high - low + 1 for low, high in span)
+            widest[name] = tuple(map(max, widest.get(name, width), width))
+    return widest

@@ -13,10 +13,10 @@ from .registry import (
     Attrs,
     OpDef,
     OpError,
+    IDENTITY,
     Reach,
     Shapes,
     Weights,
-    Window,
     choice,
     numel,
     op,
@@ -43,7 +43,7 @@ def _softmax_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     """Softmax over a spatial axis makes each value depend on that whole axis."""
     rank = ins[0].rank
     spatial = a["dim"] != 0 and axis_of(a["dim"], rank) > 0
-    return Reach((Window(),) * (rank - 1), whole=spatial)
+    return Reach((IDENTITY,) * (rank - 1), whole=spatial)
 
 
 def _softmax_flops(a: Attrs, ins: Shapes, out: Shape) -> int:

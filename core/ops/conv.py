@@ -25,7 +25,7 @@ from .registry import (
     OpError,
     Reach,
     Window,
-    exact,
+    window,
     Shapes,
     Weights,
     numel,
@@ -80,24 +80,20 @@ def conv_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
     pads = side_padding(a["p"], x.spatial, k, s, d)
     return Reach(tuple(
-        window(effective_kernel(ki, di), si, before) for ki, si, di, (before, _) in zip(k, s, d, pads)
+        conv_window(effective_kernel(ki, di), si, before) for ki, si, di, (before, _) in zip(k, s, d, pads)
     ))
 
 
-def window(k_eff: int, s: int, before: int) -> Window:
-    return Window(s, exact(Fraction(k_eff - 1, 2) - before), k_eff - 1)
+def conv_window(k_eff: int, s: int, before: int) -> Window:
+    """Output o reads inputs o*s - before .. o*s - before + k_eff - 1."""
+    return window(s, -before, k_eff - 1 - before)
 
 
 def transposed_window(k: int, s: int, p: int, d: int) -> Window:
-    """Output o reads the inputs i with i*s = o + p - t*d, t in [0, k): a window centred at
-    (o + p - d*(k-1)/2) / s whose width depends on o modulo s; the widest is taken."""
-    widths = []
-    for phase in range(s):
-        sources = [(phase - t * d) // s for t in range(k) if (phase - t * d) % s == 0]
-        if sources:
-            widths.append(max(sources) - min(sources))
-    centre = (Fraction(p) - Fraction(d * (k - 1), 2)) / s
-    return Window(exact(Fraction(1, s)), exact(centre), max(widths))
+    """Output o reads the inputs i with i*s = o + p - t*d, t in [0, k): at most
+    ceil((o + p - d*(k-1))/s) .. floor((o + p)/s). With dilation that range is the hull:
+    some of its units may be skipped."""
+    return window(Fraction(1, s), Fraction(p - effective_kernel(k, d) + 1, s), Fraction(p, s))
 
 
 def convt_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:

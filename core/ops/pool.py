@@ -17,8 +17,9 @@ from .registry import (
     OpError,
     Reach,
     Window,
-    exact,
+    rounding,
     whole_reach,
+    window,
     Shapes,
     numel,
     op,
@@ -50,16 +51,15 @@ def _pool_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     p = per_axis(a["p"], rank, "p")
     d = per_axis(a.get("d", 1), rank, "d")
     return Reach(tuple(
-        Window(si, exact(Fraction(effective_kernel(ki, di) - 1, 2) - pi), effective_kernel(ki, di) - 1)
-        for ki, si, pi, di in zip(k, s, p, d)
+        window(si, -pi, effective_kernel(ki, di) - 1 - pi) for ki, si, pi, di in zip(k, s, p, d)
     ))
 
 
 def adaptive_window(n: int, out: int) -> Window:
-    """PyTorch's bins [floor(i*n/out), ceil((i+1)*n/out)): stride n/out, the widest bin."""
-    widest = max(-(-(i + 1) * n // out) - (i * n // out) for i in range(out))
-    first = -(-n // out)
-    return Window(exact(Fraction(n, out)), exact(Fraction(first - 1, 2)), widest - 1)
+    """PyTorch's bins: output o reads floor(o*n/out) .. ceil((o+1)*n/out) - 1."""
+    step = Fraction(n, out)
+    r = rounding(step)
+    return window(step, -r, step + r - 1)
 
 
 def _adaptive_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:

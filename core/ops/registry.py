@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import lcm
 from math import prod
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -62,13 +63,43 @@ Number = int | Fraction
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """How an output unit reads one spatial axis of its input: unit o's window is centred
-    at input unit `centre + o * stride` and spans at most `extent + 1` units (the largest
-    over output positions, as PyTorch's gradients show)."""
+    """How an output unit reads one spatial axis of its input, exactly: unit o reads the
+    input units ceil(o*stride + low) .. floor(o*stride + high). Build it with `window()`,
+    which also derives the affine summary used front to back: `centre`, the middle of the
+    range averaged over positions (for integer strides, exactly the first unit's), and
+    `extent`, the widest range over positions minus one."""
 
     stride: Number = 1
+    low: Number = 0
+    high: Number = 0
     centre: Number = 0
     extent: int = 0
+
+    def sources(self, first: int, last: int) -> tuple[int, int]:
+        """The input units that output units first..last read (windows are monotonic)."""
+        return _ceil(first * self.stride + self.low), _floor(last * self.stride + self.high)
+
+
+def _floor(x: Number) -> int:
+    return x.numerator // x.denominator if isinstance(x, Fraction) else x
+
+
+def _ceil(x: Number) -> int:
+    return -((-x.numerator) // x.denominator) if isinstance(x, Fraction) else x
+
+
+def window(stride: Number, low: Number, high: Number) -> Window:
+    stride, low, high = exact(Fraction(stride)), exact(Fraction(low)), exact(Fraction(high))
+    period = Fraction(stride).denominator
+    widths = [_floor(o * stride + high) - _ceil(o * stride + low) for o in range(period)]
+    return Window(stride, low, high, exact(Fraction(low + high) / 2), max(widths))
+
+
+def rounding(step: Number, offset: Number = 0) -> Fraction:
+    """(q-1)/q, q the common denominator of every o*step + offset: for those values
+    floor(x) = ceil(x - (q-1)/q) and ceil(x) = floor(x + (q-1)/q)."""
+    q = lcm(Fraction(step).denominator, Fraction(offset).denominator)
+    return Fraction(q - 1, q)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +112,11 @@ class Reach:
     whole: bool = False
 
 
+IDENTITY = Window()
+
+
 def elementwise_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
-    return Reach((Window(),) * (ins[0].rank - 1))
+    return Reach((IDENTITY,) * (ins[0].rank - 1))
 
 
 def whole_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
@@ -91,7 +125,7 @@ def whole_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
 
 def statistics_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     """Normalisation by statistics over the map: the elementwise path is the local one."""
-    return Reach((Window(),) * (ins[0].rank - 1), whole=ins[0].rank > 1)
+    return Reach((IDENTITY,) * (ins[0].rank - 1), whole=ins[0].rank > 1)
 
 
 def exact(value: Number) -> Number:

@@ -22,7 +22,8 @@ from .registry import (
     OpError,
     Reach,
     Window,
-    exact,
+    rounding,
+    window,
     Shapes,
     choice,
     numel,
@@ -95,7 +96,7 @@ def _pad_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     x = ins[0]
     p = a["p"] if isinstance(a["p"], tuple) and isinstance(a["p"][0], tuple) else None
     sides = p or tuple((v, v) for v in per_axis(a["p"], x.rank - 1, "p"))
-    return Reach(tuple(Window(1, -before, 0) for before, _ in sides))
+    return Reach(tuple(window(1, -before, -before) for before, _ in sides))
 
 
 def _source_step(a: Attrs, n: int, out: int, scale: object) -> Fraction:
@@ -108,29 +109,33 @@ def _source_step(a: Attrs, n: int, out: int, scale: object) -> Fraction:
     return Fraction(n, out)
 
 
+def _interpolation_window(mode: str, step: Fraction, align_corners: bool) -> Window:
+    """The source index of output o, as PyTorch computes it, and the taps read around it."""
+    if mode == "nearest":  # floor(o*step)
+        return window(step, -rounding(step), 0)
+    if mode == "nearest-exact":  # floor((o + 1/2)*step)
+        return window(step, step / 2 - rounding(step, step / 2), step / 2)
+    offset = Fraction(0) if align_corners else (step - 1) / 2  # src = o*step + offset
+    r = rounding(step, offset)
+    if mode == "bicubic":  # taps floor(src) - 1 .. floor(src) + 2
+        return window(step, offset - r - 1, offset + 2)
+    return window(step, offset - r, offset + r)  # linear modes: floor(src) .. ceil(src)
+
+
 def _upsample_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     rank = ins[0].rank - 1
     scales = per_axis(a["scale"], rank, "scale") if a["scale"] is not None else (None,) * rank
-    windows = []
-    for n, o, scale in zip(ins[0].spatial, out.spatial, scales):
-        step = _source_step(a, n, o, scale)
-        if a["mode"] == "area":
-            windows.append(adaptive_window(n, o))
-        elif a["mode"] in ("nearest", "nearest-exact"):
-            windows.append(Window(exact(step), 0, 0))
-        else:
-            centre = 0 if a["align_corners"] else step / 2 - Fraction(1, 2)
-            # the source index (o + 1/2)*step - 1/2 (or o*step) falls between two taps unless integral
-            integral = step.denominator == 1 and (a["align_corners"] or step.numerator % 2 == 1)
-            extent = 0 if integral else _TAPS[a["mode"]] - 1
-            windows.append(Window(exact(step), exact(centre), extent))
-    return Reach(tuple(windows))
+    return Reach(tuple(
+        adaptive_window(n, o) if a["mode"] == "area"
+        else _interpolation_window(a["mode"], _source_step(a, n, o, scale), a["align_corners"])
+        for n, o, scale in zip(ins[0].spatial, out.spatial, scales)
+    ))
 
 
 def _pixel_shuffle_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     r = a["r"]
-    lead = (Window(r * r, Fraction(r * r - 1, 2), r * r - 1),) if ins[0].rank == 4 else ()
-    return Reach(lead + (Window(Fraction(1, r), 0, 0),) * 2)
+    lead = (window(r * r, 0, r * r - 1),) if ins[0].rank == 4 else ()  # the axis PyTorch divides
+    return Reach(lead + (window(Fraction(1, r), -Fraction(r - 1, r), 0),) * 2)
 
 
 def _channel_shuffle(a: Attrs, ins: Shapes) -> Shape:

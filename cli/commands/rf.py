@@ -1,0 +1,38 @@
+"""`rf`: receptive fields, front to back or back to front."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from typing import Annotated
+
+from ..options import Format, FormatOpt, Inputs, Spec
+from ._report import fail, load, show
+
+FIELDS = ("name", "type", "shape", "window", "rf.size", "rf.jump", "rf.start", "rf.padding", "rf.global")
+REGIONS = ("name", "type", "shape", "region")
+
+
+def rf(
+    spec: Spec,
+    input: Inputs = None,
+    from_back: Annotated[bool, typer.Option("--from-back", help="The region a window of --layer covers in every earlier layer.")] = False,
+    layer: Annotated[Optional[str], typer.Option(help="With --from-back: the layer (default: the output).")] = None,
+    size: Annotated[int, typer.Option(min=1, help="With --from-back: the window, in units of --layer.")] = 1,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Receptive field of every layer: size, jump, start and effective padding, per axis.
+
+    Example: netcalc rf resnet18, or netcalc rf seed_rf --from-back --layer conv2
+    """
+    report = load(spec, input)
+    if not from_back:
+        show(format.value, report.as_records(), FIELDS, footer="rf")
+    from netcalc.core.report import from_back as regions
+
+    target = layer or report.graph.output
+    problem = report.window_problem(target)
+    if problem:
+        fail(problem)
+    show(format.value, regions(report, target, size), REGIONS, footer="regions")

@@ -1,0 +1,90 @@
+"""Receptive fields against PyTorch's gradients, layer by layer: the field size (largest
+over a period of neighbouring units) and the jump (the field's shift over that period)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from helpers import text_spec
+from netcalc.core.analysis.receptive_field import period
+from netcalc.core.api import analyze_source
+
+torch = pytest.importorskip("torch")
+from torch_field import measure  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+SPECS = {
+    "seed_rf": "input 1x33x33\nconv out=1 k=3 s=2 p=1 name=conv1\nconv out=1 k=3 s=2 p=1 name=conv2\n",
+    "seed_deconv": "input 2x41x41\nconv out=4 k=3 s=1 p=1\nconv out=8 k=3 s=1 p=1 d=3\nconvT out=16 k=3 s=2 p=1 op=0\n",
+    "padding": "input 1x96x96\nconv out=2 k=3 d=2 p=same\nconv out=2 k=4 s=2 p=same\nmaxpool k=3 s=2 p=1 ceil=true\n"
+               "conv out=2 k=3 p=[[2,0],[0,2]]\npad p=[[1,2],[0,1]]\nconv out=2 k=3 s=2\n",
+    "decoder": "input 1x48x48\nconv out=2 k=3 s=2 p=1\nconv out=2 k=3 s=2 p=1\nconvT out=2 k=3 s=2 p=1 op=1\n"
+               "upsample scale=2 mode=bilinear\nconv out=2 k=3 p=1\nconvT out=2 k=4 s=2 p=1\nconv out=2 k=3 p=1\n",
+    "resample": "input 1x24x24\nupsample scale=1.5\nconv out=2 k=3 p=1\nupsample scale=2 mode=nearest\n"
+                "conv out=2 k=3 p=1\navgpool k=2\nconv out=4 k=3 p=1\npixelshuffle r=2\nconv out=1 k=3 p=1\n",
+    "adaptive": "input 1x64x64\nconv out=2 k=3 p=1\nadaptiveavgpool out=12\nconv out=2 k=3 p=1\n",
+    "mini_unet": """\
+input 2x64x64
+block double out
+  conv out=$out k=3 p=1
+  relu
+  conv out=$out k=3 p=1
+block up out inputs=x,skip
+  convT out=$in//2 k=2 s=2 name=up
+  concat from=skip,up
+  double out=$out
+double out=4 name=inc
+maxpool k=2 name=p1
+double out=8 name=d1
+maxpool k=2 name=p2
+double out=16 name=d2
+up out=8 from=d2,d1 name=u1
+up out=4 from=u1,inc name=u2
+conv out=1 k=1 name=outc
+""",
+}
+
+
+def units_per_period(report, name: str) -> int:  # type: ignore[no-untyped-def]
+    """Enough units that every window behind the layer has gone through a whole period."""
+    index = next(i for i, l in enumerate(report.graph.layers) if l.name == name)
+    return max(2, period(report.fields, name, report.graph, index))
+
+
+def layers_to_check(report):  # type: ignore[no-untyped-def]
+    for layer in report.graph.layers:
+        f, shape = report.fields[layer.name], report.shapes[layer.name]
+        if f is not None and f.local and shape.rank == 3:
+            yield layer.name
+
+
+def case_ids():
+    for spec_name, text in SPECS.items():
+        report = text_spec(text)
+        assert report.ok, [str(d) for d in report.diagnostics]
+        for name in layers_to_check(report):
+            yield spec_name, name
+
+
+CASES = list(case_ids())
+
+
+@pytest.mark.parametrize("spec_name, layer", CASES, ids=[f"{s}:{l}" for s, l in CASES])
+def test_field_matches_torch_gradients(spec_name: str, layer: str) -> None:
+    report = analyze_source(SPECS[spec_name], "spec.net", spec_name)
+    shape = report.shapes[layer]
+    step = units_per_period(report, layer)
+    first = max(0, (shape.spatial[0] - step) // 2)
+    assert first + step < shape.spatial[0], "the map is too small to measure a whole period"
+    units = [(first + k, first + k) for k in range(step + 1)]
+    measured = measure(report.graph, dict(report.shapes), layer, units)
+    extent = report.graph.inputs[0].shape.spatial
+    for axis in range(2):
+        spans = [unit[axis] for unit in measured]
+        assert all(0 < lo and hi < extent[axis] - 1 for lo, hi in spans), "the field is clipped: use a larger input"
+        size = max(hi - lo + 1 for lo, hi in spans[:step])
+        jump = Fraction(spans[step][0] - spans[0][0], step)
+        assert (report.fields[layer].size[axis], report.fields[layer].jump[axis]) == (size, jump)
