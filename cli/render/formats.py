@@ -29,8 +29,15 @@ HEADERS = {
     "rf.padding": "Eff. padding",
     "rf.global": "Global",
     "region": "Region",
+    "input": "Input",
+    "output": "Output",
+    "formula": "Formula",
+    "effective_kernel": "Effective kernel",
+    "rf": "RF",
+    "jump": "Jump",
+    "unused": "Unused input rows",
 }
-TEXT_COLUMNS = ("name", "type", "inputs", "shape", "window", "region")
+TEXT_COLUMNS = ("name", "type", "inputs", "shape", "window", "region", "formula")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +140,7 @@ def regions_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 FOOTERS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str]]]] = {
+    "none": lambda records: [],
     "totals": totals_footer,
     "rf": rf_footer,
     "regions": regions_footer,
@@ -143,13 +151,13 @@ def to_table(records: dict[str, Any], view: View) -> Any:
     from rich.console import Group
     from rich.table import Table
 
-    inputs = records.get("input")
+    inputs, target = records.get("input"), records.get("layer")
     subject = ", ".join(f"{k} {cell('shape', v)}" for k, v in inputs.items()) if inputs else \
-        f"back from {records['layer']}"
-    title = f"{records['name']}: {subject}"
+        (f"back from {target}" if target else "")
+    title = f"{records['name']}: {subject}" if subject else records["name"]
     table = Table(title=title, title_justify="left")
     for key in view.columns:
-        table.add_column(HEADERS[key], justify="left" if key in TEXT_COLUMNS else "right")
+        table.add_column(HEADERS[key], justify="left" if key in TEXT_COLUMNS else "right", no_wrap=key == "formula")
     for layer in records["layers"]:
         values = [cell(k, lookup(layer, k)) for k in view.columns]
         values[0] = "  " * layer.get("depth", 0) + values[0]

@@ -1,0 +1,54 @@
+"""`conv`: the one-layer calculator, no spec needed."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from ._report import fail, show
+
+
+class Unknown(str, Enum):
+    padding = "padding"
+    stride = "stride"
+    kernel = "kernel"
+
+
+
+
+def conv(
+    size: Annotated[int, typer.Option("--in", help="Input size along one axis.")],
+    k: Annotated[int, typer.Option("-k", "--kernel", help="Kernel size.")] = 1,
+    s: Annotated[int, typer.Option("-s", "--stride", help="Stride.")] = 1,
+    p: Annotated[int, typer.Option("-p", "--padding", help="Padding on each side.")] = 0,
+    d: Annotated[int, typer.Option("-d", "--dilation", help="Dilation.")] = 1,
+    transposed: Annotated[bool, typer.Option("--transposed", help="A transposed convolution.")] = False,
+    op: Annotated[int, typer.Option("--output-padding", help="Output padding (transposed only).")] = 0,
+    out: Annotated[Optional[int], typer.Option("--out", help="With --solve: the output size wanted.")] = None,
+    solve: Annotated[Optional[Unknown], typer.Option("--solve", help="List the values of this setting that give --out.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")] = "table",
+) -> None:
+    """Output size, formula, receptive field and jump of one layer; or solve for a setting.
+
+    Example: netcalc conv --in 224 -k 7 -s 2 -p 3, or netcalc conv --in 224 -k 7 -s 2 --out 112 --solve padding
+    """
+    from netcalc.core.calculator import Layer1D, describe, problem, solve as search
+
+    if format not in ("table", "json", "csv", "markdown"):
+        fail(f"unknown format '{format}' (table, json, csv or markdown)")
+    layer = Layer1D(size, k, s, p, d, transposed, op)
+    if solve is not None:
+        if out is None:
+            fail("--solve needs --out, the output size wanted")
+        rows = [{"name": f"k={c.k} s={c.s} p={c.p} d={c.d}", **describe(c)} for c in search(layer, out, solve.value)]
+        show(format, {"name": f"{solve.value} for {size} -> {out}", "layers": rows}, COLUMNS, footer="none")
+    why = problem(layer)
+    if why:
+        fail(why)
+    show(format, {"name": "one layer", "layers": [{"name": "conv" if not transposed else "convT", **describe(layer)}]},
+         COLUMNS, footer="none")
+
+
+COLUMNS = ("name", "input", "output", "formula", "effective_kernel", "rf", "jump", "unused")
