@@ -26,13 +26,17 @@ class SpecNotFound(Exception):
 
 
 def builtin_specs() -> dict[str, Path]:
-    """Built-in spec name -> file (the `specs/` folder, installed as netcalc.specs)."""
-    folder = resources.files("netcalc.specs")
+    """Built-in spec name -> file (the `specs/` folder, installed as netcalc.specs); specs in
+    a subfolder are named `folder/stem` (`tf-slim/resnet_v1_50`)."""
     found = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        suffix = Path(entry.name).suffix
-        if suffix in YAML_SUFFIXES + (".net",):
-            found[Path(entry.name).stem] = Path(str(entry))
+    folders = [("", resources.files("netcalc.specs"))]
+    while folders:
+        prefix, folder = folders.pop(0)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.is_dir() and not entry.name.startswith(("_", ".")):
+                folders.append((f"{prefix}{entry.name}/", entry))
+            elif Path(entry.name).suffix in YAML_SUFFIXES + (".net",):
+                found[prefix + Path(entry.name).stem] = Path(str(entry))
     return found
 
 

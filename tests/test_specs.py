@@ -71,3 +71,21 @@ def test_seed_002_convolutionalized_fc_has_the_same_parameters() -> None:
     assert fc.total().params == conv.total().params == 256 * 36 * 4096 + 4096
     assert fc.total().macs == conv.total().macs
     assert str(conv.shapes["conv_1"]) == "4096x1x1"
+
+
+# Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks"
+# (Distill, 2019), table of TF-slim networks: (size, effective stride, effective padding)
+DISTILL = {
+    ("tf-slim/alexnet_v2", "pool5"): {224: (195, 32, 64)},
+    ("tf-slim/vgg_16", "pool5"): {224: (212, 32, 90)},
+    ("tf-slim/mobilenet_v1", "Conv2d_13.relu6_2"): {224: (315, 32, 126), 321: (315, 32, 157)},
+    ("tf-slim/resnet_v1_50", "block4.unit_3.relu_2"): {224: (483, 32, 239), 321: (483, 32, 241)},
+}
+
+
+@pytest.mark.parametrize("spec, layer, size", [(s, l, n) for (s, l), sizes in DISTILL.items() for n in sizes])
+def test_distill_receptive_field_table(spec: str, layer: str, size: int) -> None:
+    report = analyze(spec, [f"3x{size}x{size}"])
+    field = report.fields[layer]
+    expected = DISTILL[spec, layer][size]
+    assert (field.size, field.jump, field.padding) == tuple((v, v) for v in expected)

@@ -6,6 +6,7 @@ layer's output shape, and its modules give parameter and buffer counts.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -86,6 +87,13 @@ def module_for(layer: Layer, ins: tuple[Shape, ...]) -> nn.Module:
     if op == "convT":
         return nd((nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d))(
             x.channels, a["out"], a["k"], a["s"], a["p"], a["op"], a["g"], a["bias"], a["d"])
+    if op in ("maxpool", "avgpool") and a["p"] == "same":  # TensorFlow's SAME: pad, then pool
+        from netcalc.core.ops._window import same_padding
+
+        k, s, d = (_tuple(a[key] if a.get(key) is not None else a["k"], rank) for key in ("k", "s", "d"))
+        sides = tuple(same_padding(*axis) for axis in zip(x.spatial, k, s, d))
+        pool = module_for(replace(layer, attrs={**a, "p": 0}), ins)
+        return nn.Sequential(Pad(sides), pool)
     if op == "maxpool":
         return nd((nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d))(a["k"], a["s"], a["p"], a["d"], ceil_mode=a["ceil"])
     if op == "avgpool":

@@ -7,12 +7,13 @@ from fractions import Fraction
 from math import prod
 
 from ..ir import Shape
-from ._window import effective_kernel, pool_output
+from ._window import effective_kernel, pool_output, same_padding
 from .registry import (
     AXES,
     AXES0,
     BOOLEAN,
     Attr,
+    Kind,
     Attrs,
     OpError,
     Reach,
@@ -30,14 +31,24 @@ from .registry import (
 )
 
 
-def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
-    x = spatial_input(ins)
+def _window_params(a: Attrs, x: Shape) -> tuple[tuple[int, ...], ...]:
+    """k, s, d and the (before, after) padding per axis; `same` is TensorFlow's SAME."""
     rank = x.rank - 1
     k = per_axis(a["k"], rank, "k")
     s = per_axis(a["s"] if a["s"] is not None else a["k"], rank, "s")
-    p = per_axis(a["p"], rank, "p")
     d = per_axis(a.get("d", 1), rank, "d")
-    if "d" not in a and rank == 3 and any(n < ki for n, ki in zip(x.spatial, k)):
+    if a["p"] == "same":
+        return k, s, d, tuple(same_padding(*axis) for axis in zip(x.spatial, k, s, d))
+    return k, s, d, tuple((p, p) for p in per_axis(a["p"], rank, "p"))
+
+
+def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
+    x = spatial_input(ins)
+    k, s, d, pads = _window_params(a, x)
+    if a["p"] == "same":  # TensorFlow's rule: ceil(n / s), whatever the kernel
+        return Shape((x.channels, *(-(-n // si) for n, si in zip(x.spatial, s))))
+    p = tuple(before for before, _ in pads)
+    if "d" not in a and len(k) == 3 and any(n < ki for n, ki in zip(x.spatial, k)):
         # avg_pool3d alone compares the kernel with the unpadded input
         raise OpError("kernel-exceeds-input", f"PyTorch's 3-D average pooling needs an input of at least the kernel {k}, got {x}")
     sizes = tuple(pool_output(*axis, a["ceil"]) for axis in zip(x.spatial, k, s, p, d))
@@ -45,13 +56,9 @@ def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
 
 
 def _pool_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
-    rank = ins[0].rank - 1
-    k = per_axis(a["k"], rank, "k")
-    s = per_axis(a["s"] if a["s"] is not None else a["k"], rank, "s")
-    p = per_axis(a["p"], rank, "p")
-    d = per_axis(a.get("d", 1), rank, "d")
+    k, s, d, pads = _window_params(a, ins[0])
     return Reach(tuple(
-        window(si, -pi, effective_kernel(ki, di) - 1 - pi) for ki, si, pi, di in zip(k, s, p, d)
+        window(si, -before, effective_kernel(ki, di) - 1 - before) for ki, si, di, (before, _) in zip(k, s, d, pads)
     ))
 
 
@@ -95,11 +102,17 @@ def _gap_work(a: Attrs, ins: Shapes, out: Shape) -> int:
     return numel(ins[0])
 
 
+POOL_PADDING = Kind(
+    "a non-negative integer, one per axis, or same (TensorFlow's SAME, an extension: PyTorch pools have none)",
+    lambda v: "same" if v == "same" else AXES0.read(v),
+)
+
+
 def _window_attrs(dilation: bool) -> dict[str, Attr]:
     attrs = {
         "k": Attr(AXES, aliases=("kernel_size",)),
         "s": Attr(optional(AXES), None, aliases=("stride",)),
-        "p": Attr(AXES0, 0, aliases=("padding",)),
+        "p": Attr(POOL_PADDING, 0, aliases=("padding",)),
         "ceil": Attr(BOOLEAN, False, aliases=("ceil_mode",)),
     }
     if dilation:
