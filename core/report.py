@@ -188,3 +188,21 @@ def from_back(report: Report, layer: str, size: int) -> dict[str, Any]:
             for n in order if n in regions
         ],
     }
+
+
+def mapping(report: Report, layer: str, at: tuple[int, ...] | None, pixel: tuple[int, ...] | None) -> dict[str, Any]:
+    """The `map` document: the input box of unit `at` of `layer`, or the units of `layer`
+    whose field holds input `pixel`. Raises ValueError for coordinates off the map."""
+    from .analysis.mapping import Mapper, map_pixel, map_unit
+
+    shape, frame = report.shapes[layer], report.graph.inputs[0].shape
+    assert shape is not None
+    coordinates, bounds, what = (at, shape.spatial, f"unit of {layer}") if at is not None else (pixel, frame.spatial, "input pixel")
+    assert coordinates is not None
+    if len(coordinates) != len(bounds) or not all(0 <= c < n for c, n in zip(coordinates, bounds)):
+        raise ValueError(f"{','.join(map(str, coordinates))} is not a {what}: the map is {'x'.join(map(str, bounds))}")
+    mapper = Mapper(report.graph, dict(report.shapes), layer)
+    rows = map_unit(mapper, at) if at is not None else map_pixel(mapper, pixel)  # type: ignore[arg-type]
+    for row in rows:
+        row.update({key: number(value) for key, value in row.items() if isinstance(value, Fraction)})
+    return {"name": report.graph.name, "layer": layer, "layers": rows}

@@ -102,3 +102,37 @@ def test_misaligned_merge_is_a_warning_naming_the_branches_and_offset() -> None:
 
 def test_aligned_unet_merges_do_not_warn() -> None:
     assert not analyze("unet").diagnostics
+
+
+def test_seed_002_coordinate_mapping_both_ways() -> None:
+    """Seed note 002, p_i = s_i * p_(i+1) + ((k_i - 1)/2 - padding_i): unit 1 of conv2 sits
+    at unit 2*1 + 0 = 2 of conv1, at pixel 2*2 + 0 = 4; its window spans pixels 1..7."""
+    from netcalc.core.report import mapping
+
+    report = analyze("seed_rf")
+    unit = mapping(report, "conv2", (1, 1), None)["layers"][0]
+    assert (unit["start"], unit["end"], unit["centre"], unit["clipped"]) == (1, 7, 4, [1, 4])
+    pixel = mapping(report, "conv2", None, (4, 0))["layers"]
+    assert [(p["units"], p["nearest"]) for p in pixel] == [([1, 1], 1), ([0, 0], 0)]
+
+
+def test_map_through_a_transposed_convolution() -> None:
+    """Units 0 and 1 of a k2 s2 transposed convolution both read input unit 0."""
+    from netcalc.core.report import mapping
+
+    report = text_spec("input 1x8x8\nconv out=1 k=3 p=1\nconvT out=1 k=2 s=2 name=up\n")
+    rows = [mapping(report, "up", (o, o), None)["layers"][0] for o in range(3)]
+    assert [(r["start"], r["end"]) for r in rows] == [(-1, 1), (-1, 1), (0, 2)]
+
+
+def test_map_cli_errors() -> None:
+    from typer.testing import CliRunner
+
+    from netcalc.cli.app import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["map", "seed_rf", "--layer", "conv2", "--at", "5,1"]).exit_code == 2
+    assert runner.invoke(app, ["map", "seed_rf", "--layer", "conv2"]).exit_code == 2
+    assert runner.invoke(app, ["map", "seed_rf", "--layer", "conv2", "--at", "a,b"]).exit_code == 2
+    ok = runner.invoke(app, ["map", "seed_rf", "--layer", "conv2", "--pixel", "4,0", "-f", "csv"])
+    assert ok.exit_code == 0 and ok.stdout.splitlines()[1] == "axis 0,4,1..1,1"

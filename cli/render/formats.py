@@ -36,6 +36,14 @@ HEADERS = {
     "rf": "RF",
     "jump": "Jump",
     "unused": "Unused input rows",
+    "unit": "Unit",
+    "start": "First pixel",
+    "end": "Last pixel",
+    "centre": "Centre",
+    "clipped": "Clipped to the image",
+    "pixel": "Pixel",
+    "units": "Units seeing it",
+    "nearest": "Nearest centre",
 }
 TEXT_COLUMNS = ("name", "type", "inputs", "shape", "window", "region", "formula")
 
@@ -58,6 +66,8 @@ def cell(key: str, value: Any) -> str:
         return "-"
     if key in ("shape", "region"):
         return "x".join(map(str, value))
+    if key in ("clipped", "units"):
+        return f"{value[0]}..{value[1]}"
     if key == "inputs":
         return ", ".join(value)
     if isinstance(value, bool):
