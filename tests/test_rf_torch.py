@@ -12,7 +12,7 @@ from netcalc.core.analysis.receptive_field import period
 from netcalc.core.api import analyze_source
 
 torch = pytest.importorskip("torch")
-from torch_field import measure  # noqa: E402
+from torch_field import size_and_jump  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -72,19 +72,46 @@ def case_ids():
 CASES = list(case_ids())
 
 
-@pytest.mark.parametrize("spec_name, layer", CASES, ids=[f"{s}:{l}" for s, l in CASES])
-def test_field_matches_torch_gradients(spec_name: str, layer: str) -> None:
-    report = analyze_source(SPECS[spec_name], "spec.net", spec_name)
+def assert_field_matches(report, layer: str, skeleton: bool = False) -> None:  # type: ignore[no-untyped-def]
     shape = report.shapes[layer]
     step = units_per_period(report, layer)
     first = max(0, (shape.spatial[0] - step) // 2)
     assert first + step < shape.spatial[0], "the map is too small to measure a whole period"
-    units = [(first + k, first + k) for k in range(step + 1)]
-    measured = measure(report.graph, dict(report.shapes), layer, units)
-    extent = report.graph.inputs[0].shape.spatial
-    for axis in range(2):
-        spans = [unit[axis] for unit in measured]
-        assert all(0 < lo and hi < extent[axis] - 1 for lo, hi in spans), "the field is clipped: use a larger input"
-        size = max(hi - lo + 1 for lo, hi in spans[:step])
-        jump = Fraction(spans[step][0] - spans[0][0], step)
-        assert (report.fields[layer].size[axis], report.fields[layer].jump[axis]) == (size, jump)
+    sizes, jumps, clipped = size_and_jump(report.graph, dict(report.shapes), layer, first, step, skeleton)
+    assert not clipped, "the field reaches the border: use a larger input"
+    assert (list(report.fields[layer].size), list(report.fields[layer].jump)) == (sizes, jumps)
+
+
+@pytest.mark.parametrize("spec_name, layer", CASES, ids=[f"{s}:{l}" for s, l in CASES])
+def test_field_matches_torch_gradients(spec_name: str, layer: str) -> None:
+    assert_field_matches(analyze_source(SPECS[spec_name], "spec.net", spec_name), layer)
+
+
+# built-in specs at inputs large enough that no measured field reaches the border
+BUILTIN_INPUTS = {
+    "alexnet": "3x799x799", "mobilenet_v2": "3x768x768", "resnet18": "3x768x768", "resnet34": "3x1024x1024",
+    "resnet50": "3x1024x1024", "seed_deconv": "2x48x48", "seed_rf": "1x33x33", "unet": "3x512x512",
+    "vgg16": "3x448x448", "tf-slim/alexnet_v2": "3x512x512", "tf-slim/mobilenet_v1": "3x768x768",
+    "tf-slim/resnet_v1_50": "3x1024x1024", "tf-slim/vgg_16": "3x512x512",
+}
+
+
+def changing_layers(report):  # type: ignore[no-untyped-def]
+    """Layers whose field differs from their first input's: elementwise layers repeat it."""
+    for name in layers_to_check(report):
+        layer = next(l for l in report.graph.layers if l.name == name)
+        if len(layer.inputs) > 1 or report.fields[name] != report.fields.get(layer.inputs[0]):
+            yield name
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_INPUTS))
+def test_builtin_spec_fields_match_torch_gradients(name: str) -> None:
+    from netcalc.core.api import analyze
+
+    report = analyze(name, [BUILTIN_INPUTS[name]])
+    assert report.ok
+    checked = 0
+    for layer in changing_layers(report):
+        assert_field_matches(report, layer, skeleton=True)
+        checked += 1
+    assert checked > 0

@@ -8,11 +8,15 @@ from fractions import Fraction
 import torch
 from torch import nn
 
+from dataclasses import replace
+
 from netcalc.core.ir import Graph, Shape
 from torch_model import module_for
 
 
 def _positive(module: nn.Module) -> nn.Module:
+    if isinstance(module, nn.Sequential):  # a pad then a pool or conv
+        return nn.Sequential(*(_positive(m) for m in module))
     for p in module.parameters():
         p.data.fill_(0.05)
     for name, b in module.named_buffers():
@@ -28,25 +32,32 @@ def _positive(module: nn.Module) -> nn.Module:
     return module
 
 
-def build(graph: Graph, shapes: dict[str, Shape | None]) -> list[tuple[str, tuple[str, ...], nn.Module]]:
-    steps = []
-    for layer in graph.layers:
-        ins = tuple(shapes[name] for name in layer.inputs)
-        steps.append((layer.name, layer.inputs, _positive(module_for(layer, ins)).double().eval()))  # type: ignore[arg-type]
-    return steps
+# channel arguments a skeleton resets, per op (adaptive pooling's `out` is a size: kept)
+SKELETON = {"conv": {"out": 1, "g": 1}, "dwconv": {"out": None}, "convT": {"out": 1, "g": 1},
+            "linear": {"out": 1}, "gn": {"groups": 1}, "channelshuffle": {"g": 1}, "prelu": {"per_channel": False}}
 
 
-def measure(graph: Graph, shapes: dict[str, Shape | None], layer: str, units: list[tuple[int, ...]]) -> list[list[tuple[int, int]]]:
+def _module(layer, values: dict[str, torch.Tensor], skeleton: bool) -> nn.Module:  # type: ignore[no-untyped-def]
+    """The layer's module for the tensors it reads. A skeleton keeps every window but one
+    channel per convolution (groups 1): fields do not depend on channel counts."""
+    ins = tuple(Shape(tuple(values[name].shape[1:])) for name in layer.inputs)
+    if skeleton:
+        layer = replace(layer, attrs={**layer.attrs, **SKELETON.get(layer.op, {})})
+    return _positive(module_for(layer, ins)).double().eval()
+
+
+def measure(graph: Graph, shapes: dict[str, Shape | None], layer: str, units: list[tuple[int, ...]],
+            skeleton: bool = False) -> list[list[tuple[int, int]]]:
     """For each unit (spatial index) of `layer`: per input axis, the first and last input
     pixel with a non-zero gradient."""
-    steps = build(graph, shapes)
     frame = graph.inputs[0]
-    x = torch.rand(len(units), *frame.shape.dims, dtype=torch.float64) + 0.5
+    channels = 1 if skeleton else frame.shape.channels
+    x = torch.rand(len(units), channels, *frame.shape.spatial, dtype=torch.float64) + 0.5
     x.requires_grad_(True)
     values = {frame.name: x}
-    for name, inputs, module in steps:
-        values[name] = module(*(values[i] for i in inputs))
-        if name == layer:
+    for step in graph.layers:
+        values[step.name] = _module(step, values, skeleton)(*(values[i] for i in step.inputs))
+        if step.name == layer:
             break
     out = values[layer]
     loss = sum(out[b, :, *unit].sum() for b, unit in enumerate(units))
@@ -63,12 +74,16 @@ def measure(graph: Graph, shapes: dict[str, Shape | None], layer: str, units: li
     return fields
 
 
-def size_and_jump(graph: Graph, shapes: dict[str, Shape | None], layer: str, centre: tuple[int, ...],
-                  step: int) -> tuple[list[int], list[Fraction]]:
-    """Field size at the largest of `step` neighbouring units from `centre`, and the jump
-    measured over `step` units (exact when step is the jump's denominator)."""
-    units = [tuple(c + k for c in centre) for k in range(step + 1)]
-    fields = measure(graph, shapes, layer, units)
-    sizes = [max(f[axis][1] - f[axis][0] + 1 for f in fields[:step]) for axis in range(len(centre))]
-    jumps = [Fraction(fields[step][axis][0] - fields[0][axis][0], step) for axis in range(len(centre))]
-    return sizes, jumps
+def size_and_jump(graph: Graph, shapes: dict[str, Shape | None], layer: str, first: int, step: int,
+                  skeleton: bool = False) -> tuple[list[int], list[Fraction], bool]:
+    """Measured over units first .. first + step (along every axis at once): the largest
+    field size, the jump (the shift of the field over `step` units, divided by it), and
+    whether any field touched the border of the input (a clipped, invalid measurement)."""
+    rank = len(graph.inputs[0].shape.spatial)
+    units = [(first + k,) * rank for k in range(step + 1)]
+    fields = measure(graph, shapes, layer, units, skeleton)
+    extent = graph.inputs[0].shape.spatial
+    sizes = [max(f[axis][1] - f[axis][0] + 1 for f in fields[:step]) for axis in range(rank)]
+    jumps = [Fraction(fields[step][axis][0] - fields[0][axis][0], step) for axis in range(rank)]
+    clipped = any(lo <= 0 or hi >= extent[axis] - 1 for f in fields for axis, (lo, hi) in enumerate(f))
+    return sizes, jumps, clipped
