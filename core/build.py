@@ -55,6 +55,9 @@ class Builder:
     # --- sequences ----------------------------------------------------------------
 
     def expand(self) -> Generator[Layer, None, None]:
+        for block in self.doc.blocks.values():
+            if block.name in LOOKUP:
+                self.fail("duplicate-block", f"block '{block.name}' has the name of a layer type", block.span)
         inputs = {i.name: i.name for i in self.inputs}
         first = self.inputs[0].name
         inputs.setdefault("input", first)
@@ -135,28 +138,34 @@ class Builder:
         if count == 0:
             return None
         if sources is None:
-            if opdef is not None and block is None:
-                yield from self.layer(opdef, entry, qualified, None, env, ())
+            if block is None:
+                yield from self.layer(opdef, entry, qualified, None, env, ())  # type: ignore[arg-type]
             return None
-        instances = [(qualified, env)] if count is None else [
-            (f"{qualified}.{i}", {**env, "i": i}) for i in range(count)
-        ]
+        return (yield from self.instances(entry, opdef, block, qualified, sources, env, count, scope))
+
+    def instances(
+        self, entry: Entry, opdef: OpDef | None, block: BlockDef | None, qualified: str, sources: tuple[str, ...],
+        env: Mapping[str, Any], count: int | None, scope: _Scope,
+    ) -> Expansion:
+        """The entry once, or `count` times in sequence (`name.0`, `name.1`, ...), each
+        instance after the first reading the previous one's output."""
+        named = [(qualified, env)] if count is None else [(f"{qualified}.{i}", {**env, "i": i}) for i in range(count)]
         path = scope.block_path
         if count is not None:
             self.blocks.append(BlockInstance(qualified, entry.type, entry.span))
             path = path + (qualified,)
         out: Out = None
-        for i, (name, instance_env) in enumerate(instances):
+        for i, (name, instance_env) in enumerate(named):
             reads = sources if i == 0 else (out, *sources[1:]) if block else (out,)
             if block is not None:
-                out = yield from self.block_use(block, entry, name, reads, instance_env, scope, path)
+                out = yield from self.block_use(block, entry, name, reads, instance_env, scope, path)  # type: ignore[arg-type]
             else:
-                out = yield from self.layer(opdef, entry, name, reads, instance_env, path)
+                out = yield from self.layer(opdef, entry, name, reads, instance_env, path)  # type: ignore[arg-type]
             if out is None:
                 return None
         return out
 
-    def repeat_count(self, entry: Entry, env: Mapping[str, Any]) -> int | None | Any:
+    def repeat_count(self, entry: Entry, env: Mapping[str, Any]) -> int | None:
         """None when not repeated; 0 after an error."""
         if entry.repeat is None:
             return None

@@ -200,6 +200,7 @@ INVALID = [
     ("input: 3x8x8\nlayerz: [relu]\n", "yaml", [("unknown-key", 2, 1)]),
     ("input 3x0x8\nrelu\n", "net", [("invalid-input", 1, 7)]),
     ("input 3x8x8\ncheck max_params=lots\nrelu\n", "net", [("invalid-value", 2, 7)]),
+    ("input 3x8x8\nblock conv\n  relu\nrelu\n", "net", [("duplicate-block", 2, 1)]),
 ]
 
 

@@ -3,7 +3,6 @@ over a period of neighbouring units) and the jump (the field's shift over that p
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import pytest
 

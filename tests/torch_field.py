@@ -60,7 +60,7 @@ def measure(graph: Graph, shapes: dict[str, Shape | None], layer: str, units: li
         if step.name == layer:
             break
     out = values[layer]
-    loss = sum(out[b, :, *unit].sum() for b, unit in enumerate(units))
+    loss = sum(out[(b, slice(None), *unit)].sum() for b, unit in enumerate(units))
     loss.backward()
     fields = []
     for b in range(len(units)):

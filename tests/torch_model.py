@@ -90,7 +90,7 @@ def module_for(layer: Layer, ins: tuple[Shape, ...]) -> nn.Module:
     if op in ("maxpool", "avgpool") and a["p"] == "same":  # TensorFlow's SAME: pad, then pool
         from netcalc.core.ops._window import same_padding
 
-        k, s, d = (_tuple(a[key] if a.get(key) is not None else a["k"], rank) for key in ("k", "s", "d"))
+        k, s, d = _tuple(a["k"], rank), _tuple(a["s"] or a["k"], rank), _tuple(a.get("d", 1), rank)
         sides = tuple(same_padding(*axis) for axis in zip(x.spatial, k, s, d))
         pool = module_for(replace(layer, attrs={**a, "p": 0}), ins)
         return nn.Sequential(Pad(sides), pool)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .document import Entry, Ref
-from .values import Expr, parse_count, parse_shape, parse_value
+from .values import parse_count, parse_shape, parse_value
 
 NAME = re.compile(r"\w+\Z")
 _KEY = re.compile(r"[A-Za-z_]\w*\Z")
@@ -143,6 +143,3 @@ def read_check(key: str, value: Any, span: Span, diags: list[Diagnostic]) -> tup
         diags.append(error("invalid-value", f"check {key}: {exc}", span))
         return None
 
-
-def is_expr(value: Any) -> bool:
-    return isinstance(value, Expr)

@@ -91,7 +91,7 @@ class _Reader:
             if "=" not in text:
                 params[text] = REQUIRED
                 continue
-            for key, value, _ in parse_pairs([(text, col)], lambda c: span, self.diags):
+            for key, value, _ in parse_pairs([(text, col)], lambda c, at=span: at, self.diags):
                 if key == "inputs":
                     inputs = tuple(part.strip() for part in str(value).split(","))
                 else:

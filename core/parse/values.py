@@ -99,16 +99,3 @@ def parse_count(value: Any) -> int:
     if number.denominator != 1:
         raise ValueError(f"'{value}' is not a whole number")
     return int(number)
-
-
-def format_value(value: Any) -> str:
-    """The text form of a value, as parse_value reads it back."""
-    if isinstance(value, Expr):
-        return value.source
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return "x".join(map(str, value))
-    if isinstance(value, list):
-        return "[" + ",".join(format_value(v) for v in value) + "]"
-    return str(value)

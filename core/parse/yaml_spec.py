@@ -12,7 +12,7 @@ import yaml
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
-from .document import REQUIRED, RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
+from .document import RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
 from .values import from_plain, parse_shape
 
 try:
@@ -102,18 +102,19 @@ class _Reader:
                 top[name] = vnode
         return Document(
             file=self.file,
-            name=self.guard(lambda: str(self.plain(top["name"])), stem) if "name" in top else stem,
-            inputs=self.guard(lambda: self.inputs(top["input"]), ()) if "input" in top else (),
-            blocks=self.guard(lambda: self.blocks(top["blocks"]), {}) if "blocks" in top else {},
-            layers=self.guard(lambda: self.entries(top["layers"]), ()) if "layers" in top else (),
-            checks=self.guard(lambda: self.checks(top["check"]), {}) if "check" in top else {},
+            name=str(self.guard(self.plain, top["name"], fallback=stem)) if "name" in top else stem,
+            inputs=self.guard(self.inputs, top["input"], fallback=()) if "input" in top else (),
+            blocks=self.guard(self.blocks, top["blocks"], fallback={}) if "blocks" in top else {},
+            layers=self.guard(self.entries, top["layers"], fallback=()) if "layers" in top else (),
+            checks=self.guard(self.checks, top["check"], fallback={}) if "check" in top else {},
             span=Span(self.file, 1, 1),
         )
 
     @staticmethod
-    def guard(read: Any, fallback: Any) -> Any:
+    def guard(read: Any, *args: Any, fallback: Any = None) -> Any:
+        """read(*args), or `fallback` for a node that could not be read (already reported)."""
         try:
-            return read()
+            return read(*args)
         except _Invalid:
             return fallback
 
@@ -146,7 +147,7 @@ class _Reader:
             if not NAME.match(name):
                 self.fail("invalid-name", f"block name '{name}' must be letters, digits and _", knode)
                 continue
-            blocks[name] = self.guard(lambda: self.block(name, knode, vnode), None)
+            blocks[name] = self.guard(self.block, name, knode, vnode)
         return {name: b for name, b in blocks.items() if b is not None}
 
     def block(self, name: str, knode: yaml.Node, node: yaml.Node) -> BlockDef:
@@ -172,7 +173,7 @@ class _Reader:
     def entries(self, node: yaml.Node) -> tuple[Entry, ...]:
         entries = []
         for item in self.sequence(node, "layers"):
-            entry = self.guard(lambda: self.entry(item), None)
+            entry = self.guard(self.entry, item)
             if entry is not None:
                 entries.append(entry)
         return tuple(entries)
