@@ -128,3 +128,48 @@ def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, Cost]:
             cost = memo[key] = layer_cost(layer, ins, shapes[layer.name])  # type: ignore[arg-type]
         costs[layer.name] = cost
     return costs
+
+
+SPEC_SUFFIXES = YAML_SUFFIXES + (".net",)
+
+
+def spec_files(paths: Sequence[str]) -> list[str]:
+    """Files, folders (every .yaml, .yml and .net below) and globs, in order, once each;
+    raises SpecNotFound for a path that matches nothing."""
+    import glob
+
+    found: list[str] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            matches = sorted(str(p) for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+        elif path.is_file() or text in builtin_specs():
+            matches = [text]
+        else:
+            matches = sorted(m for m in glob.glob(text, recursive=True) if Path(m).suffix in SPEC_SUFFIXES)
+        if not matches:
+            raise SpecNotFound(f"no spec matches '{text}'")
+        found.extend(m for m in matches if m not in found)
+    return found
+
+
+def check_limits(options: dict[str, str | None]) -> dict[str, tuple[object, Span]]:
+    """Budgets given on the command line (`max_params="5M"`, `output="1000"`); raises
+    ValueError for an unreadable one."""
+    from .parse.common import CHECK_KEYS
+
+    where = Span("command line", 1, 1)
+    return {key: (CHECK_KEYS[key](value), where) for key, value in options.items() if value is not None}
+
+
+def check(spec: str, options: dict[str, tuple[object, Span]]) -> tuple[Report, list[Diagnostic]]:
+    """A spec analysed, then its CI rules run with the spec's `check` section overridden by
+    the command line's budgets. Returns the report and every diagnostic."""
+    from .checks import run_checks
+
+    report = analyze(spec)
+    # a budget from the command line is the spec's too: report it at the top of the file
+    top = Span(report.graph.file, 1, 1)
+    limits = {**report.graph.checks, **{key: (value, top) for key, (value, _) in options.items()}}
+    found = list(report.diagnostics) + run_checks(report, limits)
+    return report, sorted(found, key=sort_key)

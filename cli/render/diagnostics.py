@@ -16,3 +16,54 @@ def line(d: object) -> str:
 def emit(diagnostics: Iterable[object], stream: TextIO) -> None:
     for d in diagnostics:
         print(line(d), file=stream)
+
+
+Findings = list  # [(spec, valid, [Diagnostic])]
+
+
+def to_plain(findings: Findings) -> str:
+    lines = [line(d) for _, _, found in findings for d in found]
+    errors = sum(d.severity.value == "error" for _, _, found in findings for d in found)
+    warnings = sum(d.severity.value == "warning" for _, _, found in findings for d in found)
+    lines.append(f"{len(findings)} spec(s) checked: {errors} error(s), {warnings} warning(s)")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(findings: Findings) -> str:
+    import json
+
+    records = [
+        {"file": d.span.file, "line": d.span.line, "col": d.span.col, "severity": d.severity.value, "id": d.id,
+         "message": d.message, "hint": d.hint}
+        for _, _, found in findings for d in found
+    ]
+    return json.dumps({"specs": [spec for spec, _, _ in findings], "diagnostics": records}, indent=2) + "\n"
+
+
+def to_github(findings: Findings) -> str:
+    """GitHub Actions workflow commands: an annotation on the line of each finding."""
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    lines = []
+    for _, _, found in findings:
+        for d in found:
+            message = escape(d.message + (f" ({d.hint})" if d.hint else "") + f" [{d.id}]")
+            lines.append(f"::{d.severity.value} file={d.span.file},line={d.span.line},col={d.span.col},"
+                         f"title={d.id}::{message}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+CHECK_FORMATS = {"plain": to_plain, "json": to_json, "github": to_github}
+
+
+def outcome(findings: Findings, strict: bool) -> int:
+    """2 if a spec is invalid, 1 for an error (or, strict, a warning), else 0."""
+    from .. import exit_codes
+
+    if not all(valid for _, valid, _ in findings):
+        return exit_codes.USAGE_OR_INVALID
+    severities = {d.severity.value for _, _, found in findings for d in found}
+    if "error" in severities or (strict and "warning" in severities):
+        return exit_codes.FINDINGS
+    return exit_codes.OK

@@ -1,0 +1,66 @@
+"""`check` and `explain`: netcalc as a guard on architecture files in CI."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, List, Optional
+
+import typer
+
+from .. import exit_codes
+from ._report import fail
+
+Budget = Annotated[Optional[str], typer.Option(help="A budget that overrides the spec's check section.")]
+
+
+def check(
+    paths: Annotated[List[str], typer.Argument(help="Spec files, folders or globs.")],
+    max_params: Budget = None,
+    max_macs: Budget = None,
+    max_flops: Budget = None,
+    max_activation_bytes: Budget = None,
+    min_rf: Budget = None,
+    expect_output: Annotated[Optional[str], typer.Option(help="The output shape expected, like 1000.")] = None,
+    strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
+    format: Annotated[str, typer.Option("--format", "-f", help="plain, json, github or auto (github under GitHub Actions).")] = "plain",
+) -> None:
+    """Validate specs, enforce their budgets and run the lint rules; exit 1 on findings.
+
+    Example: netcalc check specs/ --max-params 30M --strict
+    """
+    from netcalc.core.api import SpecNotFound, check as check_spec, check_limits, spec_files
+
+    from ..render.diagnostics import CHECK_FORMATS, outcome
+
+    if format == "auto":
+        format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "plain"
+    if format not in CHECK_FORMATS:
+        fail(f"unknown format '{format}' (plain, json, github or auto)")
+    options = {"max_params": max_params, "max_macs": max_macs, "max_flops": max_flops,
+               "max_activation_bytes": max_activation_bytes, "min_rf": min_rf, "output": expect_output}
+    try:
+        limits = check_limits(options)
+        results = [(spec, check_spec(spec, limits)) for spec in spec_files(paths)]
+    except (ValueError, SpecNotFound) as exc:
+        fail(str(exc))
+    findings = [(spec, report.ok, found) for spec, (report, found) in results]
+    typer.echo(CHECK_FORMATS[format](findings), nl=False)
+    raise typer.Exit(outcome(findings, strict))
+
+
+def explain(rule: Annotated[Optional[str], typer.Argument(help="A rule id, like stride-drops-input.")] = None) -> None:
+    """What a check rule finds, with a failing and a passing example; without an id, the list.
+
+    Example: netcalc explain stride-drops-input
+    """
+    from netcalc.core.checks import RULES
+    from netcalc.core.diagnostics import did_you_mean
+
+    if rule is None:
+        for rule_id, module in RULES.items():
+            typer.echo(f"{rule_id:26} {module.SEVERITY:8} {module.__doc__.splitlines()[0].split(': ', 1)[1]}")
+        raise typer.Exit(exit_codes.OK)
+    if rule not in RULES:
+        hint = did_you_mean(rule, list(RULES))
+        fail(f"no rule '{rule}'" + (f"; {hint}" if hint else "") + " (netcalc explain lists them)")
+    typer.echo(f"{RULES[rule].__doc__.strip()}\n\nDefault severity: {RULES[rule].SEVERITY}")

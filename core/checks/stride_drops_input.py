@@ -1,0 +1,52 @@
+"""stride-drops-input: a strided window never reads the last rows or columns of its input.
+
+When `(n + padding - k_eff)` is not a multiple of the stride, the last windows stop short:
+the rows after them are computed by earlier layers and then ignored (the case the seed
+notes warn about). Counted on the real input, not its padding, exactly through each op's
+window.
+
+Failing (the last row and column of 8 are never read):
+
+    input 1x8x8
+    conv out=1 k=3 s=2
+
+Passing (windows at 0, 2, 4, 6 cover all 9 rows):
+
+    input 1x9x9
+    conv out=1 k=3 s=2
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from ..diagnostics import Diagnostic, warning
+from ..ops import LOOKUP
+from ..report import Report
+
+ID = "stride-drops-input"
+SEVERITY = "warning"
+
+
+def unread(report: Report, name: str) -> list[int]:
+    """Per spatial axis, the input rows after the last one any output unit reads."""
+    layer = next(l for l in report.graph.layers if l.name == name)
+    ins = tuple(report.shapes[i] for i in layer.inputs)
+    out = report.shapes[name]
+    reach = LOOKUP[layer.op].receptive_field(layer.attrs, ins, out)  # type: ignore[arg-type]
+    x = ins[0]
+    if reach.windows is None or len(reach.windows) != x.rank - 1 or out.rank != x.rank:  # type: ignore[union-attr]
+        return []
+    return [max(0, n - 1 - w.sources(o - 1, o - 1)[1]) for w, n, o in zip(reach.windows, x.spatial, out.spatial)]  # type: ignore[union-attr]
+
+
+def check(report: Report, limits: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    for layer in report.graph.layers:
+        if layer.attrs is None or "s" not in layer.attrs:
+            continue
+        rows = unread(report, layer.name)
+        if any(rows):
+            axes = ", ".join(f"{r} on axis {axis}" for axis, r in enumerate(rows) if r)
+            yield warning(ID, f"layer '{layer.name}' ({layer.op}) never reads the last input rows: {axes} "
+                              f"(its input is {report.shapes[layer.inputs[0]]})", layer.span,
+                          "adjust the padding or the input size so that the windows reach the end")

@@ -1,0 +1,80 @@
+"""transposed-size-mismatch: a decoder's transposed convolution whose output cannot match
+the skip it is merged with.
+
+(n - 1)*s - 2p + d*(k-1) + op + 1 loses the remainder a strided encoder dropped; the
+output padding `op` puts it back. netcalc names the `op` that makes the sizes equal, or
+says that none can.
+
+Failing (8 -> 4 on the way down, 4 -> 7 on the way up; op=1 gives 8):
+
+    input 8x8x8
+    conv out=8 k=3 s=2 p=1
+    convT out=8 k=3 s=2 p=1 name=up
+    add from=up,input
+
+Passing:
+
+    input 8x8x8
+    conv out=8 k=3 s=2 p=1
+    convT out=8 k=3 s=2 p=1 op=1 name=up
+    add from=up,input
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from ..diagnostics import Diagnostic, error
+from ..ir import Layer
+from ..ops.registry import per_axis
+from ..report import Report
+
+ID = "transposed-size-mismatch"
+SEVERITY = "error"
+ON_INVALID = True  # it explains a merge the shape analysis refused
+MERGES = ("add", "mul", "concat")
+
+
+def check(report: Report, limits: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    layers = {l.name: l for l in report.graph.layers}
+    for merge in report.graph.layers:
+        if merge.op not in MERGES or report.shapes.get(merge.name) is not None:
+            continue
+        shapes = [report.shapes.get(i) for i in merge.inputs]
+        if any(s is None for s in shapes):
+            continue
+        for name in merge.inputs:
+            up = _transposed_source(name, layers, report)
+            if up is None:
+                continue
+            for other, shape in zip(merge.inputs, shapes):
+                here = report.shapes[name]
+                if other == name or shape.rank != here.rank or shape.spatial == here.spatial:  # type: ignore[union-attr]
+                    continue
+                yield _finding(merge, up, here.spatial, shape.spatial, other)  # type: ignore[union-attr]
+                break
+
+
+def _transposed_source(name: str, layers: dict[str, Layer], report: Report) -> Layer | None:
+    """The convT that `name` is, or follows through layers that keep the shape."""
+    while name in layers:
+        layer = layers[name]
+        if layer.op == "convT":
+            return layer
+        if len(layer.inputs) != 1 or report.shapes.get(layer.inputs[0]) != report.shapes.get(name):
+            return None
+        name = layer.inputs[0]
+    return None
+
+
+def _finding(merge: Layer, up: Layer, got: tuple[int, ...], wanted: tuple[int, ...], skip: str) -> Diagnostic:
+    a = up.attrs or {}
+    rank = len(got)
+    s, d, op = (per_axis(a[key], rank, key) for key in ("s", "d", "op"))
+    needed = [w - g + o for w, g, o in zip(wanted, got, op)]
+    fixable = all(0 <= n < max(si, di) for n, si, di in zip(needed, s, d))
+    sizes = f"'{up.name}' gives {'x'.join(map(str, got))}, '{skip}' is {'x'.join(map(str, wanted))}"
+    hint = (f"set op={'x'.join(map(str, needed)) if len(set(needed)) > 1 else needed[0]} on '{up.name}'" if fixable
+            else "no output padding fixes it: change the padding, kernel or stride")
+    return error(ID, f"layer '{merge.name}' ({merge.op}) merges a transposed convolution that cannot match its skip: "
+                     f"{sizes}", up.span, hint)

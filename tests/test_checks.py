@@ -1,0 +1,113 @@
+"""CI rules: every rule's documented failing example fails with exactly its id at its
+position, and its passing example passes; `netcalc check` exit codes and formats."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import text_spec
+from netcalc.cli.app import app
+from netcalc.core.checks import RULES, run_checks
+
+runner = CliRunner()
+
+
+def examples(rule_id: str) -> dict[str, str]:
+    """The rule doc's `Failing` and `Passing` specs."""
+    doc = RULES[rule_id].__doc__
+    found = re.findall(r"(Failing|Passing)[^\n]*:\n\n((?:    .*\n)+)", doc)
+    return {label: "\n".join(line[4:] for line in block.splitlines()) + "\n" for label, block in found}
+
+
+def findings(spec: str) -> list[tuple[str, int]]:
+    report = text_spec(spec)
+    found = list(report.diagnostics) + run_checks(report, dict(report.graph.checks))
+    return [(d.id, d.span.line) for d in found]
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_documented_examples(rule_id: str) -> None:
+    both = examples(rule_id)
+    assert set(both) == {"Failing", "Passing"}
+    failing = findings(both["Failing"])
+    assert rule_id in [i for i, _ in failing]
+    assert [i for i, _ in findings(both["Passing"])] == []
+
+
+# (spec, expected (id, line)) where the rule points
+POSITIONS = [
+    ("input 1x8x8\nrelu\nconv out=1 k=3 s=2\n", [("stride-drops-input", 3)]),
+    ("input 512x7x7\ngap\nfc out=10\n", [("linear-on-spatial", 3)]),
+    ("input 8x8x8\nconv out=8 k=3 s=2 p=1\nconvT out=8 k=3 s=2 p=1 name=up\nadd from=up,input\n",
+     [("shape-mismatch", 4), ("transposed-size-mismatch", 3)]),
+    ("input 3x32x32\ngap\nflatten\ncheck max_params=1K output=10\n", [("unexpected-output", 4)]),
+    ("input 3x32x32\nconv out=64 k=3\ncheck min_rf=5\n", [("budget-exceeded", 3)]),
+]
+
+
+@pytest.mark.parametrize("spec, expected", POSITIONS)
+def test_rule_positions(spec: str, expected: list) -> None:
+    assert findings(spec) == expected
+
+
+def test_transposed_size_mismatch_suggests_the_output_padding() -> None:
+    report = text_spec(examples("transposed-size-mismatch")["Failing"])
+    hint = [d.hint for d in run_checks(report, {}) if d.id == "transposed-size-mismatch"]
+    assert hint == ["set op=1 on 'up'"]
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_check_exit_codes(tmp_path: Path) -> None:
+    clean = write(tmp_path, "clean.net", "input 1x9x9\nconv out=1 k=3 s=2\n")
+    warned = write(tmp_path, "warned.net", "input 1x8x8\nconv out=1 k=3 s=2\n")
+    over = write(tmp_path, "over.net", "input 3x224x224\nconv out=64 k=7 s=2 p=3\ncheck max_params=5K\n")
+    invalid = write(tmp_path, "invalid.net", "input 1x8x8\ncnov out=1\n")
+    assert runner.invoke(app, ["check", clean]).exit_code == 0
+    assert runner.invoke(app, ["check", warned]).exit_code == 0
+    assert runner.invoke(app, ["check", warned, "--strict"]).exit_code == 1
+    result = runner.invoke(app, ["check", over])
+    assert result.exit_code == 1 and "params 9,472 exceed max_params 5,000" in result.stdout
+    assert runner.invoke(app, ["check", clean, "--max-params", "5"]).exit_code == 1
+    assert runner.invoke(app, ["check", clean, invalid]).exit_code == 2
+    assert runner.invoke(app, ["check", str(tmp_path / "missing.net")]).exit_code == 2
+    assert runner.invoke(app, ["check", clean, "--max-params", "lots"]).exit_code == 2
+
+
+def test_check_folders_and_globs(tmp_path: Path) -> None:
+    write(tmp_path, "a.net", "input 1x9x9\nconv out=1 k=3 s=2\n")
+    write(tmp_path, "b.yaml", "input: 1x9x9\nlayers: [relu]\n")
+    for target in (str(tmp_path), str(tmp_path / "*.*")):
+        result = runner.invoke(app, ["check", target, "-f", "json"])
+        assert result.exit_code == 0 and len(json.loads(result.stdout)["specs"]) == 2
+
+
+def test_github_format_annotates_the_line(tmp_path: Path) -> None:
+    spec = write(tmp_path, "over.net", "input 3x224x224\nconv out=64 k=7 s=2 p=3\ncheck max_params=5K\n")
+    result = runner.invoke(app, ["check", spec, "--format", "github"])
+    assert result.stdout == (f"::error file={spec},line=3,col=7,title=budget-exceeded::params 9,472 exceed "
+                             "max_params 5,000 [budget-exceeded]\n")
+    auto = runner.invoke(app, ["check", spec, "--format", "auto"], env={"GITHUB_ACTIONS": "true"})
+    assert auto.stdout == result.stdout
+
+
+def test_explain() -> None:
+    listing = runner.invoke(app, ["explain"])
+    assert listing.exit_code == 0 and all(rule_id in listing.stdout for rule_id in RULES)
+    one = runner.invoke(app, ["explain", "stride-drops-input"])
+    assert one.exit_code == 0 and "Failing" in one.stdout and "Passing" in one.stdout
+    assert runner.invoke(app, ["explain", "no-such-rule"]).exit_code == 2
+
+
+def test_builtin_specs_pass_check() -> None:
+    result = runner.invoke(app, ["check", str(Path(__file__).resolve().parent.parent / "specs")])
+    assert result.exit_code == 0, result.stdout
