@@ -162,14 +162,27 @@ def check_limits(options: dict[str, str | None]) -> dict[str, tuple[object, Span
     return {key: (CHECK_KEYS[key](value), where) for key, value in options.items() if value is not None}
 
 
-def check(spec: str, options: dict[str, tuple[object, Span]]) -> tuple[Report, list[Diagnostic]]:
-    """A spec analysed, then its CI rules run with the spec's `check` section overridden by
-    the command line's budgets. Returns the report and every diagnostic."""
-    from .checks import run_checks
+def check(spec: str, options: dict[str, tuple[object, Span]], config: "Config | None" = None) -> tuple[Report, list[Diagnostic]]:
+    """A spec analysed, then its CI rules run. Budgets: the configuration's defaults, then
+    the spec's `check` section, then the command line's. The configuration and the spec's
+    inline `# netcalc: disable=ID` silence rules; the configuration sets their severity.
+    Returns the report and every diagnostic."""
+    from dataclasses import replace
 
-    report = analyze(spec)
-    # a budget from the command line is the spec's too: report it at the top of the file
+    from .checks import RULES, run_checks
+    from .config import Config, inline_disables
+
+    config = config or Config()
+    source, file, stem = load(spec)
+    report = analyze_source(source, file, stem)
+    # a budget from the command line or the configuration is the spec's too: its first line
     top = Span(report.graph.file, 1, 1)
-    limits = {**report.graph.checks, **{key: (value, top) for key, (value, _) in options.items()}}
-    found = list(report.diagnostics) + run_checks(report, limits)
+    defaults = {key: (value, top) for key, (value, _) in config.budgets.items()}
+    limits = {**defaults, **report.graph.checks, **{key: (value, top) for key, (value, _) in options.items()}}
+    silenced = inline_disables(source)
+    found = []
+    for d in list(report.diagnostics) + run_checks(report, limits):
+        if d.id in RULES and (d.id in config.disable or d.id in silenced.get(d.span.line, ())):
+            continue
+        found.append(replace(d, severity=config.severity[d.id]) if d.id in config.severity else d)
     return report, sorted(found, key=sort_key)

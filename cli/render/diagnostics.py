@@ -54,7 +54,38 @@ def to_github(findings: Findings) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-CHECK_FORMATS = {"plain": to_plain, "json": to_json, "github": to_github}
+def to_sarif(findings: Findings) -> str:
+    """SARIF 2.1.0, for code scanning: the rules with their documentation, one result per
+    finding with its file, line and column."""
+    import json
+    from pathlib import Path
+
+    from netcalc import __version__
+    from netcalc.core.checks import RULES
+
+    def uri(file: str) -> str:
+        path = Path(file)
+        return path.as_uri() if path.is_absolute() else path.as_posix()
+
+    rules = [
+        {"id": rule_id, "shortDescription": {"text": module.__doc__.split("\n\n")[0].split(": ", 1)[1].replace("\n", " ")},
+         "fullDescription": {"text": module.__doc__.strip()}, "defaultConfiguration": {"level": module.SEVERITY}}
+        for rule_id, module in RULES.items()
+    ]
+    results = [
+        {"ruleId": d.id, "level": d.severity.value,
+         "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(d.span.file)},
+                                             "region": {"startLine": d.span.line, "startColumn": d.span.col}}}]}
+        for _, _, found in findings for d in found
+    ]
+    log = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+           "runs": [{"tool": {"driver": {"name": "netcalc", "version": __version__, "rules": rules}},
+                     "results": results}]}
+    return json.dumps(log, indent=2) + "\n"
+
+
+CHECK_FORMATS = {"plain": to_plain, "json": to_json, "github": to_github, "sarif": to_sarif}
 
 
 def outcome(findings: Findings, strict: bool) -> int:
