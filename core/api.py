@@ -59,6 +59,11 @@ def parse(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]
     return reader(source, file, stem)
 
 
+def document(spec: str) -> Document:
+    """The spec as written (for `convert`)."""
+    return parse(*load(spec))[0]
+
+
 def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...]]:
     """`3x512x512` or `NAME=3x512x512` (the --input option); raises ValueError."""
     name, sep, shape = text.rpartition("=")

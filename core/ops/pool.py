@@ -105,6 +105,7 @@ def _gap_work(a: Attrs, ins: Shapes, out: Shape) -> int:
 POOL_PADDING = Kind(
     "a non-negative integer, one per axis, or same (TensorFlow's SAME, an extension: PyTorch pools have none)",
     lambda v: "same" if v == "same" else AXES0.read(v),
+    {"anyOf": [AXES0.schema, {"enum": ["same"]}]},
 )
 
 

@@ -15,7 +15,7 @@ means adding one `op(...)` entry (and its test cases in tests/cases/ops/<name>.y
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import lcm
 from math import prod
@@ -42,10 +42,12 @@ class Weights(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """An attribute type: what it accepts (`expected`, for messages) and how it reads it."""
+    """An attribute type: what it accepts (`expected`, for messages), how it reads it, and
+    its JSON Schema (for `netcalc schema`)."""
 
     expected: str
     read: Callable[[Any], Any]
+    schema: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,25 +236,39 @@ def choice(*words: str) -> Kind:
             raise ValueError
         return str(v)
 
-    return Kind("one of " + ", ".join(words), read)
+    return Kind("one of " + ", ".join(words), read, {"enum": list(words)})
 
 
 def optional(kind: Kind) -> Kind:
-    return Kind(kind.expected, lambda v: None if v is None else kind.read(v))
+    return Kind(kind.expected, lambda v: None if v is None else kind.read(v), {"anyOf": [kind.schema, {"type": "null"}]})
 
 
-POSITIVE = Kind("a positive integer", _int_at_least(1))
-NONNEGATIVE = Kind("a non-negative integer", _int_at_least(0))
-INTEGER = Kind("an integer", _int_at_least(-(2**63)))
-BOOLEAN = Kind("true or false", _boolean)
-NUMBER = Kind("a number", _number)
-PROBABILITY = Kind("a number from 0 to 1", _probability)
-AXES = Kind("a positive integer or one per axis, like 5x3", _axes_at_least(1))
-AXES0 = Kind("a non-negative integer or one per axis, like 2x1", _axes_at_least(0))
+def _integers(low: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low}
+
+
+def _per_axis(low: int) -> dict[str, Any]:
+    """An integer, one per axis as a list, or the `5x3` form."""
+    return {"anyOf": [_integers(low), {"type": "array", "items": _integers(low), "minItems": 1, "maxItems": 3},
+                      {"type": "string", "pattern": r"^\d+(x\d+){1,2}$"}]}
+
+
+POSITIVE = Kind("a positive integer", _int_at_least(1), _integers(1))
+NONNEGATIVE = Kind("a non-negative integer", _int_at_least(0), _integers(0))
+INTEGER = Kind("an integer", _int_at_least(-(2**63)), {"type": "integer"})
+BOOLEAN = Kind("true or false", _boolean, {"type": "boolean"})
+NUMBER = Kind("a number", _number, {"type": "number"})
+PROBABILITY = Kind("a number from 0 to 1", _probability, {"type": "number", "minimum": 0, "maximum": 1})
+AXES = Kind("a positive integer or one per axis, like 5x3", _axes_at_least(1), _per_axis(1))
+AXES0 = Kind("a non-negative integer or one per axis, like 2x1", _axes_at_least(0), _per_axis(0))
 PADDING = Kind(
-    "a non-negative integer, one per axis (2x1), per side ([[1,2],[0,1]]), same or valid", _padding
+    "a non-negative integer, one per axis (2x1), per side ([[1,2],[0,1]]), same or valid", _padding,
+    {"anyOf": [*_per_axis(0)["anyOf"], {"enum": ["same", "valid"]},
+               {"type": "array", "items": {"type": "array", "items": _integers(0), "minItems": 2, "maxItems": 2}}]},
 )
-SCALE = Kind("a positive number or one per axis", _positive_numbers)
+SCALE = Kind("a positive number or one per axis", _positive_numbers,
+             {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                        {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}}]})
 
 
 # --- shared helpers for rules -------------------------------------------------------
