@@ -130,7 +130,7 @@ def test_rf_from_back_rejects_unknown_and_flat_layers() -> None:
     assert flat.exit_code == 2 and "no spatial axes" in flat.stderr
 
 
-@pytest.mark.parametrize("command", ["shapes", "params", "flops", "summary", "rf", "map", "conv", "check", "explain", "convert", "schema", "zoo"])
+@pytest.mark.parametrize("command", ["shapes", "params", "flops", "summary", "rf", "map", "conv", "check", "explain", "convert", "diff", "schema", "zoo"])
 def test_every_command_help_has_an_example(command: str) -> None:
     result = netcalc(command, "--help")
     assert result.exit_code == 0 and "Example: netcalc" in result.stdout

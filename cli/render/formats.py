@@ -44,8 +44,9 @@ HEADERS = {
     "pixel": "Pixel",
     "units": "Units seeing it",
     "nearest": "Nearest centre",
+    "status": "Change",
 }
-TEXT_COLUMNS = ("name", "type", "inputs", "shape", "window", "region", "formula")
+TEXT_COLUMNS = ("name", "type", "inputs", "shape", "window", "region", "formula", "status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ def cell(key: str, value: Any) -> str:
     if value is None:
         return "-"
     if key in ("shape", "region"):
-        return "x".join(map(str, value))
+        return value if isinstance(value, str) else "x".join(map(str, value))
     if key in ("clipped", "units"):
         return f"{value[0]}..{value[1]}"
     if key == "inputs":
@@ -149,7 +150,18 @@ def regions_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
                        "not clipped to the map")]
 
 
+def diff_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+    lines = [("Output", f"{records['output']['old']} → {records['output']['new']}"),
+             ("Output receptive field", f"{records['output_rf']['old']} → {records['output_rf']['new']}")]
+    for key, t in records["totals"].items():
+        share = f" ({t['change'] / t['old']:+.2%})" if t["old"] else ""
+        label = {"macs": "MACs", "flops": "FLOPs"}.get(key, key.replace("_", " ").capitalize())
+        lines.append((label, f"{t['old']:,} → {t['new']:,} ({t['change']:+,}){share}"))
+    return lines
+
+
 FOOTERS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str]]]] = {
+    "diff": diff_footer,
     "none": lambda records: [],
     "totals": totals_footer,
     "rf": rf_footer,
