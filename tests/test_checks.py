@@ -24,29 +24,40 @@ def examples(rule_id: str) -> dict[str, str]:
     return {label: "\n".join(line[4:] for line in block.splitlines()) + "\n" for label, block in found}
 
 
-def findings(spec: str) -> list[tuple[str, int]]:
+def findings(spec: str) -> list[tuple[str, int, int]]:
     report = text_spec(spec)
     found = list(report.diagnostics) + run_checks(report, dict(report.graph.checks))
-    return [(d.id, d.span.line) for d in found]
+    return [(d.id, d.span.line, d.span.col) for d in found]
+
+
+# what each rule's documented failing example gives: (id, line, col)
+FAILING = {
+    "stride-drops-input": [("stride-drops-input", 2, 1)],
+    "kernel-exceeds-input": [("kernel-exceeds-input", 2, 1)],
+    "misaligned-merge": [("misaligned-merge", 4, 1)],
+    "linear-on-spatial": [("linear-on-spatial", 2, 1)],
+    "unused-layer": [("unused-layer", 2, 1)],
+    "transposed-size-mismatch": [("shape-mismatch", 4, 1), ("transposed-size-mismatch", 3, 1)],
+    "budget-exceeded": [("budget-exceeded", 3, 7)],
+    "unexpected-output": [("unexpected-output", 4, 7)],
+}
 
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))
 def test_documented_examples(rule_id: str) -> None:
     both = examples(rule_id)
     assert set(both) == {"Failing", "Passing"}
-    failing = findings(both["Failing"])
-    assert rule_id in [i for i, _ in failing]
-    assert [i for i, _ in findings(both["Passing"])] == []
+    assert findings(both["Failing"]) == FAILING[rule_id]
+    assert findings(both["Passing"]) == []
 
 
-# (spec, expected (id, line)) where the rule points
+# (spec, expected (id, line, col)) where the rule points
 POSITIONS = [
-    ("input 1x8x8\nrelu\nconv out=1 k=3 s=2\n", [("stride-drops-input", 3)]),
-    ("input 512x7x7\ngap\nfc out=10\n", [("linear-on-spatial", 3)]),
-    ("input 8x8x8\nconv out=8 k=3 s=2 p=1\nconvT out=8 k=3 s=2 p=1 name=up\nadd from=up,input\n",
-     [("shape-mismatch", 4), ("transposed-size-mismatch", 3)]),
-    ("input 3x32x32\ngap\nflatten\ncheck max_params=1K output=10\n", [("unexpected-output", 4)]),
-    ("input 3x32x32\nconv out=64 k=3\ncheck min_rf=5\n", [("budget-exceeded", 3)]),
+    ("input 1x8x8\nrelu\n  conv out=1 k=3 s=2\n", [("syntax", 3, 3)]),
+    ("input 1x8x8\nrelu\nconv out=1 k=3 s=2\n", [("stride-drops-input", 3, 1)]),
+    ("input 512x7x7\ngap\nfc out=10\n", [("linear-on-spatial", 3, 1)]),
+    ("input 3x32x32\ngap\nflatten\ncheck max_params=1K output=10\n", [("unexpected-output", 4, 21)]),
+    ("input 3x32x32\nconv out=64 k=3\ncheck min_rf=5\n", [("budget-exceeded", 3, 7)]),
 ]
 
 
