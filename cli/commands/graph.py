@@ -1,0 +1,57 @@
+"""`graph`: a picture of the network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..options import Depth, Inputs, Spec
+from ._report import fail, load
+
+ANNOTATIONS = ("shape", "params", "macs", "rf")
+
+
+def graph(
+    spec: Spec,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="A file; its extension picks the format.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="dot, mermaid, svg or html.")] = None,
+    depth: Depth = None,
+    annotate: Annotated[str, typer.Option(help="Figures on each node: shape, params, macs, rf (comma separated).")] = "shape",
+    input: Inputs = None,
+) -> None:
+    """Draw the network: a node per layer (or block at --depth), clusters for blocks.
+
+    Example: netcalc graph resnet18 -o resnet18.svg, or netcalc graph unet --format mermaid
+    """
+    import sys
+
+    from netcalc.core.checks import run_checks
+    from netcalc.core.graph_view import build_view
+
+    from ..render.graph import GRAPH_FORMATS, SUFFIXES, GraphvizMissing
+
+    chosen = format or (SUFFIXES.get(output.suffix.lower()) if output else "dot")
+    if chosen not in GRAPH_FORMATS:
+        fail(f"unknown format '{format or output}' (dot, mermaid, svg or html; or -o FILE with one of "
+             f"{', '.join(SUFFIXES)})")
+    figures = tuple(a.strip() for a in annotate.split(",") if a.strip())
+    if not set(figures) <= set(ANNOTATIONS):
+        fail(f"--annotate takes {', '.join(ANNOTATIONS)}")
+    report = load(spec, input)
+    findings = list(report.diagnostics) + run_checks(report, dict(report.graph.checks))
+    view = build_view(report, depth, findings)
+    for note in view.notes:
+        typer.echo(f"note: {note}", err=True)
+    records = {r["name"]: r for r in report.as_records(depth=view.depth)["layers"]}
+    context = {"name": report.graph.name, "records": records, "annotate": figures,
+               "blocks": {b.name: b.block for b in report.graph.blocks}}
+    try:
+        drawn = GRAPH_FORMATS[chosen](view, context)
+    except GraphvizMissing as exc:
+        fail(str(exc))
+    if output is None:
+        sys.stdout.write(drawn)
+    else:
+        output.write_text(drawn)

@@ -1,0 +1,82 @@
+"""`netcalc graph`: golden DOT and Mermaid, Graphviz parses the DOT, the SVG has one node
+per layer, HTML is self-contained, large graphs fold."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netcalc.cli.app import app
+from netcalc.core.api import analyze_source
+from netcalc.core.graph_view import NODE_LIMIT, build_view
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+runner = CliRunner()
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+
+CASES = {
+    "graph_seed_deconv.dot": ("seed_deconv", "--annotate", "shape,params,rf"),
+    "graph_seed_deconv.mmd": ("seed_deconv", "--format", "mermaid"),
+    "graph_unet_depth2.dot": ("unet", "--depth", "2", "--annotate", "shape,rf"),
+    "graph_unet_depth2.mmd": ("unet", "--depth", "2", "--format", "mermaid"),
+}
+
+
+@pytest.mark.parametrize("golden", sorted(CASES))
+def test_golden(golden: str, update_golden: bool) -> None:
+    result = runner.invoke(app, ["graph", *CASES[golden]])
+    assert result.exit_code == 0, result.output
+    if update_golden:
+        (GOLDEN / golden).write_text(result.stdout)
+    assert result.stdout == (GOLDEN / golden).read_text()
+
+
+@needs_dot
+@pytest.mark.parametrize("golden", [g for g in sorted(CASES) if g.endswith(".dot")])
+def test_dot_parses_with_graphviz(golden: str) -> None:
+    result = subprocess.run(["dot", "-Tcanon"], input=(GOLDEN / golden).read_text(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@needs_dot
+def test_svg_has_one_node_per_layer(tmp_path: Path) -> None:
+    out = tmp_path / "r18.svg"
+    assert runner.invoke(app, ["graph", "resnet18", "-o", str(out)]).exit_code == 0
+    assert out.read_text().count('class="node"') == 69 + 1  # layers and the input
+
+
+@needs_dot
+def test_html_is_self_contained_with_a_table_and_tooltips(tmp_path: Path) -> None:
+    out = tmp_path / "unet.html"
+    assert runner.invoke(app, ["graph", "unet", "-o", str(out)]).exit_code == 0
+    page = out.read_text()
+    assert page.count('class="node"') == 67 + 1 and page.count("<tr><td>") == 67
+    assert "<title>up1.concat_1 (concat)" in page or "up1.concat_1 (concat)" in page
+    assert not re.search(r"(src|href)=\"https?:", page)
+
+
+def test_missing_graphviz_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["graph", "seed_rf", "-o", str(tmp_path / "x.svg")], env={"PATH": str(tmp_path)})
+    assert result.exit_code == 2 and "install Graphviz" in result.stderr
+
+
+def test_findings_are_highlighted() -> None:
+    result = runner.invoke(app, ["graph", "resnet18", "--depth", "2"])
+    highlighted = [line for line in result.stdout.splitlines() if "#dc2626" in line and "->" not in line]
+    assert len(highlighted) == 3  # layer2.0, layer3.0, layer4.0: their downsample drops a row
+
+
+def test_100k_layers_fold_under_the_node_limit() -> None:
+    spec = "input: 4x16x16\nblocks:\n  unit:\n    layers:\n      - conv out=4 k=3 p=1\n      - relu\n" \
+           "layers:\n  - unit repeat=50000 name=body\n"
+    report = analyze_source(spec, "big.yaml")
+    view = build_view(report, None, [])
+    assert len(view.rows) <= NODE_LIMIT and view.notes
+    flat = analyze_source("input 4x8x8\n" + "relu\n" * 100_000, "flat.net")
+    view = build_view(flat, None, [])
+    assert len(view.rows) < NODE_LIMIT and view.elided == 100_000 - len(view.rows)
