@@ -111,6 +111,18 @@ def test_github_format_annotates_the_line(tmp_path: Path) -> None:
     assert auto.stdout == result.stdout
 
 
+def test_human_format_groups_by_file(tmp_path: Path) -> None:
+    spec = write(tmp_path, "w.net", "input 1x8x8\nconv out=1 k=3 s=2\n")
+    result = runner.invoke(app, ["check", spec, "--format", "human"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        spec,
+        "  2:1  warning  layer 'conv_1' (conv) never reads the last input rows: 1 on axis 0, 1 on axis 1 (its input "
+        "is 1x8x8) (adjust the padding or the input size so that the windows reach the end)  stride-drops-input",
+        "1 spec(s) checked: 0 error(s), 1 warning(s)",
+    ]
+
+
 def test_explain() -> None:
     listing = runner.invoke(app, ["explain"])
     assert listing.exit_code == 0 and all(rule_id in listing.stdout for rule_id in RULES)

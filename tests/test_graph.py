@@ -80,3 +80,19 @@ def test_100k_layers_fold_under_the_node_limit() -> None:
     flat = analyze_source("input 4x8x8\n" + "relu\n" * 100_000, "flat.net")
     view = build_view(flat, None, [])
     assert len(view.rows) < NODE_LIMIT and view.elided == 100_000 - len(view.rows)
+
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(BROWSER is None, reason="no headless browser installed")
+@needs_dot
+def test_html_opens_in_a_headless_browser(tmp_path: Path) -> None:
+    out = tmp_path / "unet.html"
+    assert runner.invoke(app, ["graph", "unet", "-o", str(out)]).exit_code == 0
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([BROWSER, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('class="node"') == 67 + 1  # the page as the browser built it

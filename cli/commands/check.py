@@ -22,7 +22,7 @@ def check(
     min_rf: Budget = None,
     expect_output: Annotated[Optional[str], typer.Option(help="The output shape expected, like 1000.")] = None,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
-    format: Annotated[str, typer.Option("--format", "-f", help="plain, json, github, sarif or auto (github under GitHub Actions).")] = "plain",
+    format: Annotated[str, typer.Option("--format", "-f", help="plain, human (rich), json, github, sarif or auto (github under GitHub Actions).")] = "plain",
 ) -> None:
     """Validate specs, enforce their budgets and run the lint rules; exit 1 on findings.
 
@@ -38,7 +38,7 @@ def check(
     if format == "auto":
         format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "plain"
     if format not in CHECK_FORMATS:
-        fail(f"unknown format '{format}' (plain, json, github, sarif or auto)")
+        fail(f"unknown format '{format}' (plain, human, json, github, sarif or auto)")
     options = {"max_params": max_params, "max_macs": max_macs, "max_flops": max_flops,
                "max_activation_bytes": max_activation_bytes, "min_rf": min_rf, "output": expect_output}
     try:

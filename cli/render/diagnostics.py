@@ -21,12 +21,14 @@ def emit(diagnostics: Iterable[object], stream: TextIO) -> None:
 Findings = list  # [(spec, valid, [Diagnostic])]
 
 
-def to_plain(findings: Findings) -> str:
-    lines = [line(d) for _, _, found in findings for d in found]
+def summary(findings: Findings) -> str:
     errors = sum(d.severity.value == "error" for _, _, found in findings for d in found)
     warnings = sum(d.severity.value == "warning" for _, _, found in findings for d in found)
-    lines.append(f"{len(findings)} spec(s) checked: {errors} error(s), {warnings} warning(s)")
-    return "\n".join(lines) + "\n"
+    return f"{len(findings)} spec(s) checked: {errors} error(s), {warnings} warning(s)"
+
+
+def to_plain(findings: Findings) -> str:
+    return "\n".join([line(d) for _, _, found in findings for d in found] + [summary(findings)]) + "\n"
 
 
 def to_json(findings: Findings) -> str:
@@ -85,7 +87,29 @@ def to_sarif(findings: Findings) -> str:
     return json.dumps(log, indent=2) + "\n"
 
 
-CHECK_FORMATS = {"plain": to_plain, "json": to_json, "github": to_github, "sarif": to_sarif}
+def to_human(findings: Findings) -> str:
+    """For a person at a terminal: findings grouped by file, severities in colour."""
+    import io
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=None, highlight=False, soft_wrap=True)
+    colour = {"error": "bold red", "warning": "yellow"}
+    for spec, _, found in findings:
+        if not found:
+            continue
+        console.print(f"[bold]{escape(found[0].span.file)}[/bold]")
+        for d in found:
+            hint = f" [dim]({escape(d.hint)})[/dim]" if d.hint else ""
+            console.print(f"  {d.span.line}:{d.span.col}  [{colour[d.severity.value]}]{d.severity.value}[/]  "
+                          f"{escape(d.message)}{hint}  [dim]{d.id}[/dim]")
+    console.print(summary(findings))
+    return out.getvalue()
+
+
+CHECK_FORMATS = {"plain": to_plain, "human": to_human, "json": to_json, "github": to_github, "sarif": to_sarif}
 
 
 def outcome(findings: Findings, strict: bool) -> int:
