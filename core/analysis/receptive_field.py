@@ -44,10 +44,7 @@ class Field:
 
 
 def _half_less(twice: Number, start: Number) -> Number:
-    """twice/2 - start, in integers when it is one (the common case, and far faster)."""
-    if isinstance(twice, int) and isinstance(start, int) and twice % 2 == 0:
-        return twice // 2 - start
-    return exact(Fraction(twice) / 2 - start)
+    return exact(_half(twice) - start)
 
 
 def input_field(rank: int) -> Field:
@@ -71,6 +68,11 @@ def through(field: Field, windows: tuple[Window, ...]) -> Field:
     )
 
 
+def _half(x: Number) -> Number:
+    """x / 2, as an int when it is one (the common case, and far faster than Fraction)."""
+    return x // 2 if isinstance(x, int) and x % 2 == 0 else exact(Fraction(x) / 2)
+
+
 def union(fields: list[Field]) -> Field:
     """The union of the branches' fields, centred on the union."""
     first = fields[0]
@@ -78,10 +80,10 @@ def union(fields: list[Field]) -> Field:
         return first
     size, start = [], []
     for axis in range(len(first.size)):
-        low = min(f.start[axis] - Fraction(f.size[axis] - 1, 2) for f in fields)
-        high = max(f.start[axis] + Fraction(f.size[axis] - 1, 2) for f in fields)
+        low = min(f.start[axis] - _half(f.size[axis] - 1) for f in fields)
+        high = max(f.start[axis] + _half(f.size[axis] - 1) for f in fields)
         size.append(exact(high - low + 1))
-        start.append(exact((low + high) / 2))
+        start.append(_half(low + high))
     return Field(tuple(size), first.jump, tuple(start), any(f.is_global for f in fields),
                  rounded=any(f.rounded for f in fields))
 
