@@ -7,7 +7,7 @@ import gc
 
 import typer
 
-from .commands import check, conv, convert, diff, graph, map, report, rf, schema, zoo
+from .commands import check, conv, convert, diff, export, graph, map, report, rf, schema, zoo
 
 app = typer.Typer(
     name="netcalc",
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain click help: rich's help renderer alone costs more than typer
 )
-for command in (report.shapes, report.params, report.flops, report.summary, rf.rf, map.map, conv.conv, check.check, check.explain, convert.convert, diff.diff, graph.graph, schema.schema, zoo.zoo):
+for command in (report.shapes, report.params, report.flops, report.summary, rf.rf, map.map, conv.conv, check.check, check.explain, convert.convert, diff.diff, export.export, graph.graph, schema.schema, zoo.zoo):
     app.command()(command)
 
 

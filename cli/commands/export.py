@@ -1,0 +1,38 @@
+"""`export`: the spec as PyTorch code."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..options import Inputs, Spec
+from ._report import fail, load
+
+
+class Target(str, Enum):
+    torch = "torch"
+
+
+def export(
+    spec: Spec,
+    to: Annotated[Target, typer.Option(help="What to write.")] = Target.torch,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
+    input: Inputs = None,
+) -> None:
+    """Write a self-contained PyTorch module whose module paths are the spec's layer names.
+
+    Example: netcalc export resnet18 --to torch -o resnet18.py
+    """
+    from netcalc.core.export import to_torch
+
+    code = to_torch(load(spec, input))
+    if output is None:
+        typer.echo(code, nl=False)
+        return
+    try:
+        output.write_text(code)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc}")
