@@ -17,3 +17,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
+    from helpers import TORCH_COMPARED
+
+    if TORCH_COMPARED["cases"]:
+        verdict = "all agreed" if exitstatus == 0 else "see the failures above"
+        terminalreporter.write_line(
+            f"torch harness: {TORCH_COMPARED['layers']:,} layers in {TORCH_COMPARED['cases']:,} exported specs "
+            f"compared with PyTorch (shape, parameters, buffers per layer): {verdict}")

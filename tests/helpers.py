@@ -41,3 +41,7 @@ def case_spec(case: dict[str, Any]) -> str:
     else:
         header = f"input {case['input']}"
     return f"{header}\n{case['layer']}\n"
+
+
+# what the torch harness compared in this run, printed by conftest's terminal summary
+TORCH_COMPARED = {"cases": 0, "layers": 0}

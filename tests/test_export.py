@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from helpers import case_spec, op_cases, text_spec
+from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
 from netcalc.cli.app import app
 from netcalc.core.api import analyze, builtin_specs
 from netcalc.core.export import module_code, to_torch
@@ -47,6 +47,8 @@ def compare(report) -> int:  # type: ignore[no-untyped-def]
         assert sum(b.numel() for b in module.buffers()) == cost.buffers, layer.name
         compared += 1
     assert sum(p.numel() for p in model.parameters()) == report.total().params
+    TORCH_COMPARED["cases"] += 1
+    TORCH_COMPARED["layers"] += compared
     return compared
 
 
