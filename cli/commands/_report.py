@@ -31,6 +31,17 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(exit_codes.USAGE_OR_INVALID)
 
 
+def write(text: str, output: Any) -> None:
+    """`text` to the file `output`, or to stdout without one; exit 2 if it cannot be written."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc}")
+
+
 def show(fmt: str, records: dict[str, Any], columns: Sequence[str], footer: str = "totals") -> NoReturn:
     from ..render import formats
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..options import Spec
-from ._report import fail, load
+from ._report import load, write
 
 
 class Syntax(str, Enum):
@@ -30,11 +30,4 @@ def convert(
     from netcalc.core.convert import WRITERS
 
     load(spec, None)  # a spec is converted only once it is valid: exit 2 with its errors otherwise
-    written = WRITERS[to.value](document(spec))
-    if output is None:
-        typer.echo(written, nl=False)
-        return
-    try:
-        output.write_text(written)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc}")
+    write(WRITERS[to.value](document(spec)), output)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..options import Inputs, Spec
-from ._report import fail, load
+from ._report import load, write
 
 
 class Target(str, Enum):
@@ -28,11 +28,4 @@ def export(
     """
     from netcalc.core.export import to_torch
 
-    code = to_torch(load(spec, input))
-    if output is None:
-        typer.echo(code, nl=False)
-        return
-    try:
-        output.write_text(code)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc}")
+    write(to_torch(load(spec, input)), output)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..options import Depth, Inputs, Spec
-from ._report import fail, load
+from ._report import fail, load, write
 
 ANNOTATIONS = ("shape", "params", "macs", "rf")
 
@@ -25,8 +25,6 @@ def graph(
 
     Example: netcalc graph resnet18 -o resnet18.svg, or netcalc graph unet --format mermaid
     """
-    import sys
-
     from netcalc.core.checks import run_checks
     from netcalc.core.graph_view import build_view
 
@@ -51,7 +49,4 @@ def graph(
         drawn = GRAPH_FORMATS[chosen](view, context)
     except GraphvizMissing as exc:
         fail(str(exc))
-    if output is None:
-        sys.stdout.write(drawn)
-    else:
-        output.write_text(drawn)
+    write(drawn, output)
