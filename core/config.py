@@ -66,19 +66,29 @@ def read_config(data: Mapping[str, Any], file: str) -> Config:
 
     where = Span(file, 1, 1)
     known = ("disable", "severity", *CHECK_KEYS)
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{file}: expected a mapping of settings (disable, severity, budgets)")
     for key in data:
         if key not in known:
             raise ValueError(f"{file}: unknown key '{key}'" + _hint(key, known))
-    disable = frozenset(data.get("disable", []))
+    listed, levels = data.get("disable", []), data.get("severity", {})
+    if not isinstance(listed, list) or not all(isinstance(rule, str) for rule in listed):
+        raise ValueError(f"{file}: disable must be a list of rule ids, like [stride-drops-input]")
+    if not isinstance(levels, Mapping):
+        raise ValueError(f"{file}: severity must map rule ids to error or warning")
+    disable = frozenset(listed)
     severity = {}
-    for rule, level in dict(data.get("severity", {})).items():
+    for rule, level in levels.items():
         if level not in ("error", "warning"):
             raise ValueError(f"{file}: severity of '{rule}' must be error or warning, not {level!r}")
         severity[rule] = Severity(level)
     for rule in disable | set(severity):
         if rule not in RULES:
             raise ValueError(f"{file}: no rule '{rule}'" + _hint(rule, list(RULES)))
-    budgets = {key: (CHECK_KEYS[key](data[key]), where) for key in CHECK_KEYS if key in data}
+    try:
+        budgets = {key: (CHECK_KEYS[key](data[key]), where) for key in CHECK_KEYS if key in data}
+    except ValueError as exc:
+        raise ValueError(f"{file}: {exc}") from None
     return Config(disable, severity, budgets, file)
 
 

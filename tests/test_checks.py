@@ -169,6 +169,16 @@ def test_inline_disable_and_configuration(tmp_path: Path, monkeypatch: pytest.Mo
     assert bad.exit_code == 2 and "did you mean 'stride-drops-input'" in bad.stderr
 
 
+@pytest.mark.parametrize("config", ["disable: 5\n", "- stride-drops-input\n", "severity: [x]\n",
+                                    "disable: [5]\n", "severity: {stride-drops-input: fatal}\n", "max_params: lots\n"])
+def test_invalid_configuration_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str) -> None:
+    spec = write(tmp_path, "s.net", "input 1x8x8\nconv out=1 k=3 s=2\n")
+    (tmp_path / ".netcalc.yaml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", spec])
+    assert result.exit_code == 2 and "error: " in result.stderr and ".netcalc.yaml" in result.stderr
+
+
 def test_pyproject_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("tomllib")
     spec = write(tmp_path, "s.net", "input 1x8x8\nconv out=1 k=3 s=2\n")
