@@ -16,8 +16,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from scale import timed  # the same whole-process timing (this folder is on the path when run)
 
 SPECS = ["resnet50", "vgg16", "mobilenet_v2", "conv_stack_1000"]
 STACK = "input 8x32x32\n" + "conv out=8 k=3 p=1\n" * 1000
@@ -41,15 +42,6 @@ with torch.no_grad():
     macs = FlopCountAnalysis(model, inputs).unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
 print(json.dumps({{"params": params, "macs": macs}}))
 '''
-
-
-def timed(command: list[str], repeat: int) -> tuple[float, str]:
-    best, out = float("inf"), ""
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = subprocess.run(command, check=True, capture_output=True, text=True)
-        best, out = min(best, time.perf_counter() - start), result.stdout
-    return best, out
 
 
 def main() -> None:

@@ -39,13 +39,14 @@ def branchy(n: int) -> str:
     )
 
 
-def best_time(command: list[str], repeat: int) -> float:
-    times = []
+def timed(command: list[str], repeat: int) -> tuple[float, str]:
+    """The best wall time of `repeat` runs of a whole process, and what it printed."""
+    best, out = float("inf"), ""
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
+        result = subprocess.run(command, check=True, capture_output=True, text=True)
+        best, out = min(best, time.perf_counter() - start), result.stdout
+    return best, out
 
 
 def main() -> None:
@@ -59,12 +60,12 @@ def main() -> None:
             for n in SIZES:
                 spec = Path(folder) / f"{kind}{n}{suffix}"
                 spec.write_text(make(n))
-                results[kind, n] = best_time([netcalc, "summary", str(spec), "--format", "json"], args.repeat)
+                results[kind, n] = timed([netcalc, "summary", str(spec), "--format", "json"], args.repeat)[0]
                 print(f"{kind:8} {n:>7,} layers: {results[kind, n]:7.2f} s")
         for kind in ("chain", "branchy"):
             print(f"{kind:8} 100k/10k ratio: {results[kind, 100_000] / results[kind, 10_000]:.1f} (linear: 10)")
-    typer_time = best_time([sys.executable, "-c", "import typer"], args.repeat * 3)
-    help_time = best_time([netcalc, "--help"], args.repeat * 3)
+    typer_time = timed([sys.executable, "-c", "import typer"], args.repeat * 3)[0]
+    help_time = timed([netcalc, "--help"], args.repeat * 3)[0]
     print(f"import typer {typer_time:.3f} s, netcalc --help {help_time:.3f} s: ratio {help_time / typer_time:.2f}")
 
 
