@@ -17,6 +17,8 @@ from torch_model import module_for
 def _positive(module: nn.Module) -> nn.Module:
     if isinstance(module, nn.Sequential):  # a pad then a pool or conv
         return nn.Sequential(*(_positive(m) for m in module))
+    if type(module).__name__ == "Pad":
+        module.value = 0.0  # a max pool's -inf padding, once the pool averages, would poison the sums
     for p in module.parameters():
         p.data.fill_(0.05)
     for name, b in module.named_buffers():
