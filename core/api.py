@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .analysis.cost import Cost, layer_cost
 from .analysis.receptive_field import receptive_fields
@@ -17,6 +17,9 @@ from .parse.text_spec import parse_text
 from .parse.values import parse_shape
 from .parse.yaml_spec import parse_yaml
 from .report import Report
+
+if TYPE_CHECKING:
+    from .config import Config
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -167,7 +170,7 @@ def check_limits(options: dict[str, str | None]) -> dict[str, tuple[object, Span
     return {key: (CHECK_KEYS[key](value), where) for key, value in options.items() if value is not None}
 
 
-def check(spec: str, options: dict[str, tuple[object, Span]], config: "Config | None" = None) -> tuple[Report, list[Diagnostic]]:
+def check(spec: str, options: dict[str, tuple[object, Span]], config: Config | None = None) -> tuple[Report, list[Diagnostic]]:
     """A spec analysed, then its CI rules run. Budgets: the configuration's defaults, then
     the spec's `check` section, then the command line's. The configuration and the spec's
     inline `# netcalc: disable=ID` silence rules; the configuration sets their severity.

@@ -97,7 +97,7 @@ def to_human(findings: Findings) -> str:
     out = io.StringIO()
     console = Console(file=out, force_terminal=None, highlight=False, soft_wrap=True)
     colour = {"error": "bold red", "warning": "yellow"}
-    for spec, _, found in findings:
+    for _, _, found in findings:
         if not found:
             continue
         console.print(f"[bold]{escape(found[0].span.file)}[/bold]")

@@ -140,4 +140,4 @@ OPS = table(
        other_flops=_gap_work, flops_rule="input elements", receptive_field=whole_reach),
 )
 
-__all__ = ["OPS", "OpError", "adaptive_windows", "adaptive_window"]
+__all__ = ["OPS", "adaptive_windows", "adaptive_window"]
