@@ -10,15 +10,13 @@ The peers are benchmark-only dependencies: pip install torch==2.13.0 torchinfo f
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from scale import timed  # the same whole-process timing (this folder is on the path when run)
+from scale import setup, timed  # shared with the scale benchmark (this folder is on the path when run)
 
 SPECS = ["resnet50", "vgg16", "mobilenet_v2", "conv_stack_1000"]
 STACK = "input 8x32x32\n" + "conv out=8 k=3 p=1\n" * 1000
@@ -45,16 +43,13 @@ print(json.dumps({{"params": params, "macs": macs}}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
-    args = parser.parse_args()
-    netcalc = shutil.which("netcalc") or sys.exit("netcalc is not on the PATH: pip install . first")
+    repeat, netcalc = setup(__doc__)
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "conv_stack_1000.net").write_text(STACK)
         print(f"{'spec':16} {'tool':10} {'time':>8} {'ratio':>7} {'params':>14} {'MACs':>16}")
         for name in SPECS:
             spec = str(Path(folder) / "conv_stack_1000.net") if name == "conv_stack_1000" else name
-            seconds, out = timed([netcalc, "summary", spec, "--format", "json"], args.repeat)
+            seconds, out = timed([netcalc, "summary", spec, "--format", "json"], repeat)
             doc = json.loads(out)
             print(f"{name:16} {'netcalc':10} {seconds:8.3f} {1:7.1f} {doc['totals']['params']:>14,} {doc['totals']['macs']:>16,}")
             module = f"model_{name}"
@@ -65,7 +60,7 @@ def main() -> None:
             for tool, template in (("torchinfo", TORCHINFO), ("fvcore", FVCORE)):
                 script = template.format(folder=folder, module=module, cls=cls, shapes=shapes)
                 try:
-                    peer, out = timed([sys.executable, "-c", script], args.repeat)
+                    peer, out = timed([sys.executable, "-c", script], repeat)
                 except subprocess.CalledProcessError as exc:
                     print(f"{name:16} {tool:10} failed: {exc.stderr.strip().splitlines()[-1]}")
                     continue

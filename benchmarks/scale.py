@@ -49,23 +49,28 @@ def timed(command: list[str], repeat: int) -> tuple[float, str]:
     return best, out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def setup(doc: str | None) -> tuple[int, str]:
+    """The benchmarks' command line (--repeat) and the netcalc to time."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
-    args = parser.parse_args()
     netcalc = shutil.which("netcalc") or sys.exit("netcalc is not on the PATH: pip install . first")
+    return parser.parse_args().repeat, netcalc
+
+
+def main() -> None:
+    repeat, netcalc = setup(__doc__)
     with tempfile.TemporaryDirectory() as folder:
         results: dict[tuple[str, int], float] = {}
         for kind, make, suffix in (("chain", chain, ".net"), ("branchy", branchy, ".yaml")):
             for n in SIZES:
                 spec = Path(folder) / f"{kind}{n}{suffix}"
                 spec.write_text(make(n))
-                results[kind, n] = timed([netcalc, "summary", str(spec), "--format", "json"], args.repeat)[0]
+                results[kind, n] = timed([netcalc, "summary", str(spec), "--format", "json"], repeat)[0]
                 print(f"{kind:8} {n:>7,} layers: {results[kind, n]:7.2f} s")
         for kind in ("chain", "branchy"):
             print(f"{kind:8} 100k/10k ratio: {results[kind, 100_000] / results[kind, 10_000]:.1f} (linear: 10)")
-    typer_time = timed([sys.executable, "-c", "import typer"], args.repeat * 3)[0]
-    help_time = timed([netcalc, "--help"], args.repeat * 3)[0]
+    typer_time = timed([sys.executable, "-c", "import typer"], repeat * 3)[0]
+    help_time = timed([netcalc, "--help"], repeat * 3)[0]
     print(f"import typer {typer_time:.3f} s, netcalc --help {help_time:.3f} s: ratio {help_time / typer_time:.2f}")
 
 
