@@ -53,7 +53,12 @@ def setup(doc: str | None) -> tuple[int, str]:
     """The benchmarks' command line (--repeat) and the netcalc to time."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
-    netcalc = shutil.which("netcalc") or sys.exit("netcalc is not on the PATH: pip install . first")
+    # The netcalc of this interpreter's environment, as the peers run on this interpreter: a PATH
+    # lookup may find a shim (pyenv's is a shell script) that would be timed with it.
+    beside = Path(sys.executable).with_name("netcalc")
+    netcalc = str(beside) if beside.exists() else shutil.which("netcalc")
+    if netcalc is None:
+        sys.exit("netcalc is not installed: pip install . first")
     return parser.parse_args().repeat, netcalc
 
 

@@ -1,28 +1,55 @@
-"""The `netcalc` command. Commands import the core and rich only when they run, so that
-`netcalc --help` costs little more than importing typer."""
+"""The `netcalc` command. Commands import the core and rich only when they run, and a run
+builds only its own command, so that a command costs little more than importing typer."""
 
 from __future__ import annotations
 
 import gc
+import importlib
+import sys
+from typing import Iterable
 
 import typer
 
-from .commands import check, conv, convert, diff, export, graph, map, report, rf, schema, zoo
+# Command name -> the module of cli/commands that defines it (as a function of that name),
+# in the order `netcalc --help` lists them.
+COMMANDS = {
+    "shapes": "report", "params": "report", "flops": "report", "summary": "report", "rf": "rf",
+    "map": "map", "conv": "conv", "check": "check", "explain": "check", "convert": "convert",
+    "diff": "diff", "export": "export", "graph": "graph", "schema": "schema", "zoo": "zoo",
+}
 
-app = typer.Typer(
-    name="netcalc",
-    help="Inspect a neural-network architecture from a spec file: shapes, parameters, MACs/FLOPs, memory.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain click help: rich's help renderer alone costs more than typer
-)
-for command in (report.shapes, report.params, report.flops, report.summary, rf.rf, map.map, conv.conv, check.check, check.explain, convert.convert, diff.diff, export.export, graph.graph, schema.schema, zoo.zoo):
-    app.command()(command)
+
+def make_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
+    made = typer.Typer(
+        name="netcalc",
+        help="Inspect a neural-network architecture from a spec file: shapes, parameters, MACs/FLOPs, memory.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # plain click help: rich's help renderer alone costs more than typer
+    )
+    # A callback keeps netcalc a group of subcommands even when it holds a single one.
+    made.callback()(lambda: None)
+    for name in names:
+        module = importlib.import_module(f"{__package__}.commands.{COMMANDS[name]}")
+        made.command()(getattr(module, name))
+    return made
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `app`, every command, for tests and tools that drive netcalc in-process; it is built on
+    # first use because main() builds only the command it runs.
+    if name == "app":
+        return make_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     # A run is short and builds one large, acyclic object graph: the cyclic collector would
     # only traverse it again and again (a third of the time on 100,000 layers).
     gc.disable()
-    app()
+    # typer turns every registered function into a click command on each run, which costs a
+    # tenth of `summary resnet50`: import and register only the command asked for (all of
+    # them for `netcalc --help`, a misspelt command or an option first).
+    asked = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None
+    (make_app([asked]) if asked else make_app())()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -13,9 +12,7 @@ from .build import Builder, unused_layers
 from .diagnostics import Diagnostic, Span, error, has_errors, sort_key
 from .ir import Graph, Input, Layer, Shape
 from .parse.document import Document
-from .parse.text_spec import parse_text
 from .parse.values import parse_shape
-from .parse.yaml_spec import parse_yaml
 from .report import Report
 
 if TYPE_CHECKING:
@@ -31,15 +28,19 @@ class SpecNotFound(Exception):
 def builtin_specs() -> dict[str, Path]:
     """Built-in spec name -> file (the `specs/` folder, installed as netcalc.specs); specs in
     a subfolder are named `folder/stem` (`tf-slim/resnet_v1_50`)."""
+    from .. import specs
+
+    # The package's folder rather than importlib.resources, whose import alone costs more than
+    # a whole analysis; the specs are plain files in every install pip makes.
     found = {}
-    folders = [("", resources.files("netcalc.specs"))]
+    folders = [("", Path(specs.__path__[0]))]
     while folders:
         prefix, folder = folders.pop(0)
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.is_dir() and not entry.name.startswith(("_", ".")):
                 folders.append((f"{prefix}{entry.name}/", entry))
-            elif Path(entry.name).suffix in YAML_SUFFIXES + (".net",):
-                found[prefix + Path(entry.name).stem] = Path(str(entry))
+            elif entry.suffix in YAML_SUFFIXES + (".net",):
+                found[prefix + entry.stem] = entry
     return found
 
 
@@ -58,7 +59,12 @@ def load(spec: str) -> tuple[str, str, str]:
 
 
 def parse(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
-    reader = parse_yaml if file.endswith(YAML_SUFFIXES) else parse_text
+    # Each reader is imported when a spec needs it: PyYAML's import alone costs more than
+    # analysing resnet50, and text specs never need it.
+    if file.endswith(YAML_SUFFIXES):
+        from .parse.yaml_spec import parse_yaml as reader
+    else:
+        from .parse.text_spec import parse_text as reader
     return reader(source, file, stem)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from netcalc.cli.app import app
+from netcalc.cli.app import COMMANDS, app, make_app
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 runner = CliRunner()
@@ -130,10 +130,39 @@ def test_rf_from_back_rejects_unknown_and_flat_layers() -> None:
     assert flat.exit_code == 2 and "no spatial axes" in flat.stderr
 
 
-@pytest.mark.parametrize("command", ["shapes", "params", "flops", "summary", "rf", "map", "conv", "check", "explain", "convert", "diff", "schema", "zoo"])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_help_has_an_example(command: str) -> None:
     result = netcalc(command, "--help")
     assert result.exit_code == 0 and "Example: netcalc" in result.stdout
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_run_builds_only_its_command_and_behaves_the_same(command: str) -> None:
+    alone = runner.invoke(make_app([command]), [command, "--help"])
+    assert alone.exit_code == 0 and alone.stdout == netcalc(command, "--help").stdout
+    assert runner.invoke(make_app([command]), [command, "--no-such-option"]).exit_code == 2
+
+
+IMPORTED_BY = """
+import sys
+from netcalc.cli.app import main
+sys.argv = ["netcalc", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("args", "needed", "not_needed"), [
+    (("summary", "vgg16", "-f", "json"), {"netcalc.core.parse.text_spec"}, {"yaml", "rich", "netcalc.cli.commands.graph", "netcalc.core.checks"}),
+    (("summary", "resnet50", "-f", "json"), {"yaml"}, {"rich", "netcalc.cli.commands.check", "netcalc.core.parse.text_spec"}),
+    (("--help",), {"netcalc.cli.commands.graph"}, {"netcalc.core.api", "yaml", "rich"}),
+])
+def test_a_run_imports_only_what_its_command_needs(args: tuple[str, ...], needed: set[str], not_needed: set[str]) -> None:
+    result = subprocess.run([sys.executable, "-c", IMPORTED_BY, *args], capture_output=True, text=True)
+    modules = set(result.stderr.split())
+    assert needed <= modules and not modules & not_needed
 
 
 def test_table_format_and_zoo() -> None:
