@@ -11,6 +11,7 @@ The peers are benchmark-only dependencies: pip install torch==2.13.0 torchinfo f
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,7 @@ def main() -> None:
             module = f"model_{name}"
             code = subprocess.run([netcalc, "export", spec, "--to", "torch"], check=True, capture_output=True, text=True).stdout
             (Path(folder) / f"{module}.py").write_text(code)
-            cls = code.split("\nclass ", 3)[3].split("(")[0]
+            cls = re.search(r"model = (\w+)\(\)", code).group(1)  # the class the file's __main__ runs
             shapes = [tuple(v) for v in doc["input"].values()]
             for tool, template in (("torchinfo", TORCHINFO), ("fvcore", FVCORE)):
                 script = template.format(folder=folder, module=module, cls=cls, shapes=shapes)

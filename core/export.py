@@ -1,15 +1,18 @@
 """A spec as a self-contained PyTorch module (`netcalc export --to torch`): every layer a
-torch.nn module at the spec's qualified name (`layer1.0.conv1`), block instances as
-containers, and a forward that reads like the spec, merges written out. The code imports
-only torch; this module writes it without importing torch."""
+torch.nn module at the spec's qualified name (`layer1.0.conv1`), every block a small module
+class whose forward reads like the block, merges written out. Instances of a block share a
+class when their bodies agree (an `if` or a repeat count can make them differ: then each
+body is a class, `Bottleneck2`); the numbers live where the network builds its modules.
+The code imports only torch; this module writes it without importing torch."""
 
 from __future__ import annotations
 
 import keyword
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
-from .ir import Layer, Shape
+from .ir import Graph, Layer, Shape
 from .ops._window import same_padding, side_padding
 from .report import Report
 
@@ -24,7 +27,15 @@ from torch import nn
 
 
 class Block(nn.Module):
-    """A block instance of the spec: its layers are its submodules."""
+    """A block instance of the spec: its modules, in order, under the spec's names."""
+
+    spec_names = ()
+
+    def __init__(self, *parts):
+        super().__init__()
+        for name, part in zip(self.spec_names, parts, strict=True):
+            # not add_module, which refuses a spec name that nn.Module uses (train, type, ...)
+            self._modules[name] = part
 
 
 class Pad(nn.Module):
@@ -39,16 +50,6 @@ class Pad(nn.Module):
         if self.mode == "constant":
             return F.pad(x, self.pad, value=self.value)
         return F.pad(x, self.pad, mode=self.mode)
-
-
-def place(root, path, module):
-    """Put `module` at the dotted `path` under `root`, making Block containers on the way."""
-    *parents, leaf = path.split(".")
-    for name in parents:
-        if name not in root._modules:
-            root.add_module(name, Block())
-        root = root._modules[name]
-    root.add_module(leaf, module)
 '''
 
 ACTIVATIONS = {
@@ -147,20 +148,108 @@ def module_code(layer: Layer, ins: tuple[Shape, ...]) -> str | None:
     raise ValueError(f"no PyTorch module for '{op}'")  # every op above: a test covers them all
 
 
-def _variables(names: list[str]) -> dict[str, str]:
-    """Python variable names for layer and input names, unique."""
-    used: set[str] = set()
-    found = {}
-    for name in names:
+# nn.Module's own public attributes (torch 2.13; tests/test_export.py checks the list), and
+# Block's: a part with one of these names is reached through `self._modules`, never as
+# `self.name`, which would find the attribute.
+MODULE_ATTRIBUTES = frozenset("""
+    T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda
+    double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter
+    get_submodule half ipu load_state_dict modules mtia named_buffers named_children
+    named_modules named_parameters parameters register_backward_hook register_buffer
+    register_forward_hook register_forward_pre_hook register_full_backward_hook
+    register_full_backward_pre_hook register_load_state_dict_post_hook
+    register_load_state_dict_pre_hook register_module register_parameter
+    register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
+    set_submodule share_memory state_dict to to_empty train training type xpu zero_grad
+    spec_names
+""".split())
+MERGES = ("add", "mul", "concat")
+
+
+@dataclass(eq=False)
+class _Container:
+    """The network (name "") or a block instance, while the exporter walks the graph: its
+    layers and instances in spec order, the values it reads from outside (first use first)
+    and its values read outside it: one at most, as names outside a block cannot reach
+    into it (its output is its last layer, or what an `if` passed through)."""
+
+    name: str
+    block: str
+    parts: list[Layer | _Container] = field(default_factory=list)
+    inputs: dict[str, None] = field(default_factory=dict)
+    outputs: dict[str, None] = field(default_factory=dict)
+    last: str = ""
+
+    @property
+    def output(self) -> str:
+        assert len(self.outputs) <= 1, f"{self.name} is read outside at {list(self.outputs)}"
+        return next(iter(self.outputs), self.last)
+
+    @property
+    def repeat(self) -> bool:
+        """`repeat: n` of a layer or block: parts `name.0` .. `name.<n-1>` of one type."""
+        return all(part.name == f"{self.name}.{i}" and (part.op if isinstance(part, Layer) else part.block) == self.block
+                   for i, part in enumerate(self.parts))
+
+
+def _containers(graph: Graph) -> _Container:
+    """The network's container tree; each layer's reads mark the inputs and outputs of the
+    instances they cross (block paths nest, so the crossed ones follow a common prefix)."""
+    root = _Container("", graph.name)
+    nodes = {"": root}
+    blocks = {b.name: b.block for b in graph.blocks}
+    home: dict[str, tuple[str, ...]] = {i.name: () for i in graph.inputs}
+    for layer in graph.layers:
+        parent = root
+        for name in layer.block_path:
+            if name not in nodes:
+                nodes[name] = _Container(name, blocks[name])
+                parent.parts.append(nodes[name])
+            parent = nodes[name]
+            parent.last = layer.name
+        parent.parts.append(layer)
+        for source in layer.inputs:
+            _cross(nodes, source, home[source], layer.block_path)
+        home[layer.name] = layer.block_path
+    _cross(nodes, graph.output, home[graph.output], ())
+    return root
+
+
+def _cross(nodes: dict[str, _Container], source: str, source_path: tuple[str, ...], reader_path: tuple[str, ...]) -> None:
+    shared = 0
+    while shared < min(len(source_path), len(reader_path)) and source_path[shared] == reader_path[shared]:
+        shared += 1
+    for name in reader_path[shared:]:
+        nodes[name].inputs.setdefault(source)
+    for name in source_path[shared:]:
+        nodes[name].outputs.setdefault(source)
+
+
+def _safe(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_") and name not in MODULE_ATTRIBUTES
+
+
+def _member(name: str) -> str:
+    """`self.conv1`, or `self._modules['0']` where attribute syntax cannot reach the part
+    (get_submodule cannot either: it finds nn.Module's `eval` before a part named so)."""
+    return f"self.{name}" if _safe(name) else f"self._modules[{name!r}]"
+
+
+class _Variables:
+    """Python variable names for the values of one forward, unique."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def add(self, name: str) -> str:
         base = re.sub(r"\W", "_", name)
-        base = f"x_{base}" if base[0].isdigit() or keyword.iskeyword(base) else base
+        base = f"x_{base}" if base[0].isdigit() or keyword.iskeyword(base) or base == "self" else base
         candidate, n = base, 1
-        while candidate in used:
+        while candidate in self.used:
             n += 1
             candidate = f"{base}_{n}"
-        used.add(candidate)
-        found[name] = candidate
-    return found
+        self.used.add(candidate)
+        return candidate
 
 
 def _class_name(name: str) -> str:
@@ -169,30 +258,98 @@ def _class_name(name: str) -> str:
     return f"Net{text}" if text[0].isdigit() else text
 
 
+class _Writer:
+    """Writes the classes (one per distinct block body, shared by the instances that have
+    it) and the network's class."""
+
+    def __init__(self, report: Report) -> None:
+        self.graph, self.shapes = report.graph, report.shapes
+        self.bodies: dict[tuple[Any, ...], str] = {}
+        self.classes: list[str] = []
+        self.taken = {"Block", "Pad", _class_name(self.graph.name)}
+
+    def forward(self, c: _Container, params: list[str], with_shapes: bool) -> tuple[list[str], list[str]]:
+        """(parameter names, body lines) of the forward of `c`."""
+        prefix = f"{c.name}." if c.name else ""
+        variables = _Variables()
+        values = {name: variables.add(param) for name, param in zip(c.inputs if c.name else params, params)}
+        lines: list[str] = []
+
+        def note(op: str, value: str) -> str:
+            return f"  # {op} -> {self.shapes[value]}" if with_shapes else f"  # {op}"
+
+        for part in c.parts:
+            path = part.name[len(prefix):]
+            output = part.output if isinstance(part, _Container) else part.name
+            args = [values[n] for n in part.inputs]
+            if isinstance(part, Layer) and part.op in MERGES:
+                dim = (part.attrs or {}).get("dim", 1)
+                call = {"add": " + ".join(args), "mul": " * ".join(args),
+                        "concat": f"torch.cat([{', '.join(args)}], dim={dim})"}[part.op]
+            else:
+                call = f"{_member(path)}({', '.join(args)})"
+            values[output] = variables.add(path)
+            lines.append(f"{values[output]} = {call}{note(part.op if isinstance(part, Layer) else part.block, output)}")
+        result = values.get(c.output) or lines[-1].split(" = ", 1)[0]
+        return [values[n] for n in (c.inputs if c.name else params)], [*lines, f"return {result}"]
+
+    def define(self, c: _Container) -> str:
+        """The class of a whole block instance, written on first use."""
+        params = ["x"] if len(c.inputs) == 1 else [f"x{i}" for i in range(len(c.inputs))]
+        args, body = self.forward(c, params, with_shapes=False)
+        prefix = len(c.name) + 1
+        names = tuple(part.name[prefix:] for part in c.parts if not (isinstance(part, Layer) and part.op in MERGES))
+        key = (c.block, c.repeat, names, tuple(body))
+        if key not in self.bodies:
+            self.bodies[key] = name = self.class_name(c.block + ("_repeat" if c.repeat and c.parts else ""))
+            what = f"`{c.block}` repeated" if c.repeat else f"`{c.block}` block"
+            self.classes += [f"class {name}(Block):", f'    """The spec\'s {what} (first as {c.name})."""', "",
+                             f"    spec_names = {names!r}", "", f"    def forward(self, {', '.join(args)}):",
+                             *(f"        {line}" for line in body), "", ""]
+        return self.bodies[key]
+
+    def class_name(self, block: str) -> str:
+        base = _class_name(block)
+        name, n = base, 1
+        while name in self.taken:
+            n += 1
+            name = f"{base}{n}"
+        self.taken.add(name)
+        return name
+
+    def construct(self, part: Layer | _Container, indent: str, label: str = "") -> list[str]:
+        """The expression that builds a part, over as many lines as it has parts, `label`
+        (its module path) as a comment."""
+        note = f"  # {label}" if label else ""
+        if isinstance(part, Layer):
+            return [f"{indent}{module_code(part, tuple(self.shapes[n] for n in part.inputs))},{note}"]  # type: ignore[misc]
+        modules = [p for p in part.parts if not (isinstance(p, Layer) and p.op in MERGES)]
+        inner = [line for p in modules for line in self.construct(p, indent + "    ", p.name)]
+        return [f"{indent}{self.define(part)}({note}", *inner, f"{indent}),"]
+
+    def network(self) -> list[str]:
+        graph = self.graph
+        root = _containers(graph)
+        init = []
+        for part in root.parts:
+            if isinstance(part, Layer) and part.op in MERGES:
+                continue
+            target = _member(part.name)
+            built = self.construct(part, "        ")
+            built[0] = f"        {target} = {built[0].strip().rstrip(',')}"
+            built[-1] = built[-1].rstrip(",")
+            init += built
+        args, body = self.forward(root, [i.name for i in graph.inputs], with_shapes=True)
+        name = _class_name(graph.name)
+        example = ", ".join(f"torch.rand(1, {', '.join(map(str, i.shape.dims))})" for i in graph.inputs)
+        return [*self.classes, f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
+                *init, "", f"    def forward(self, {', '.join(args)}):", *(f"        {line}" for line in body), "", "",
+                'if __name__ == "__main__":', f"    model = {name}().eval()", "    with torch.no_grad():",
+                f"        print(tuple(model({example}).shape))", ""]
+
+
 def to_torch(report: Report) -> str:
-    graph, shapes = report.graph, report.shapes
-    var = _variables([i.name for i in graph.inputs] + [l.name for l in graph.layers])
+    graph = report.graph
     inputs = ", ".join(f"{i.name} {i.shape}" for i in graph.inputs)
-    init, forward = [], []
-    for layer in graph.layers:
-        ins = tuple(shapes[n] for n in layer.inputs)
-        code = module_code(layer, ins)  # type: ignore[arg-type]
-        args = [var[n] for n in layer.inputs]
-        if code is None:
-            a = layer.attrs or {}
-            expression = {"add": " + ".join(args), "mul": " * ".join(args),
-                          "concat": f"torch.cat([{', '.join(args)}], dim={a.get('dim', 1)})"}[layer.op]
-        else:
-            init.append(f"        place(self, {layer.name!r}, {code})")
-            expression = f"self.get_submodule({layer.name!r})({', '.join(args)})"
-        forward.append(f"        {var[layer.name]} = {expression}  # {layer.op} -> {shapes[layer.name]}")
-    name = _class_name(graph.name)
-    example = ", ".join(f"torch.rand(1, {', '.join(map(str, i.shape.dims))})" for i in graph.inputs)
-    lines = [HEADER.format(name=graph.name, file=graph.file.replace("\\\\", "/"), inputs=inputs), "",
-             f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()", *init, "",
-             f"    def forward(self, {', '.join(var[i.name] for i in graph.inputs)}):", *forward,
-             f"        return {var[graph.output]}", "", "",
-             'if __name__ == "__main__":',
-             f"    model = {name}().eval()", "    with torch.no_grad():",
-             f"        print(tuple(model({example}).shape))", ""]
-    return "\n".join(lines)
+    header = HEADER.format(name=graph.name, file=graph.file.replace("\\", "/"), inputs=inputs)
+    return "\n".join([header, "", *_Writer(report).network()])

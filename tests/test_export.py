@@ -3,10 +3,12 @@ layer by layer (output shape, parameters, buffers); its module names are the spe
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
-from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
+from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec, yaml_spec
 from netcalc.cli.app import app
 from netcalc.core.api import analyze, builtin_specs
 from netcalc.core.export import module_code, to_torch
@@ -27,10 +29,11 @@ def load_model(code: str):  # type: ignore[no-untyped-def]
 
 def compare(report) -> int:  # type: ignore[no-untyped-def]
     model = load_model(to_torch(report))
+    modules = dict(model.named_modules())  # not get_submodule, which finds nn.Module's `eval` before a layer so named
     shapes: dict[str, tuple[int, ...]] = {}
     for layer in report.graph.layers:
-        if layer.name in dict(model.named_modules()):
-            module = model.get_submodule(layer.name)
+        if layer.name in modules:
+            module = modules[layer.name]
             module.register_forward_hook(lambda m, i, o, name=layer.name: shapes.__setitem__(name, tuple(o.shape[1:])))
     with torch.no_grad():
         out = model(*(torch.rand(1, *i.shape.dims) for i in report.graph.inputs))
@@ -40,7 +43,7 @@ def compare(report) -> int:  # type: ignore[no-untyped-def]
         if layer.name not in shapes:
             assert layer.op in ("add", "mul", "concat")  # merges are written out in forward
             continue
-        module = model.get_submodule(layer.name)
+        module = modules[layer.name]
         cost = report.costs[layer.name]
         assert shapes[layer.name] == report.shapes[layer.name].dims, layer.name
         assert sum(p.numel() for p in module.parameters()) == cost.params, layer.name
@@ -70,8 +73,62 @@ def test_module_names_are_the_spec_layer_names() -> None:
     model = load_model(to_torch(report))
     names = dict(model.named_modules())
     assert "layer1.0.conv1" in names and "layer2.0.downsample.0" in names and "fc" in names
-    assert "(downsample): Block(" in str(model)
+    assert "(layer2): Stage(" in str(model) and "(downsample): Downsample(" in str(model)
     assert all(layer.name in names for layer in report.graph.layers if module_code(layer, (report.shapes[layer.inputs[0]],)))
+
+
+def test_blocks_become_classes_that_identical_instances_share() -> None:
+    code = to_torch(analyze("resnet50"))
+    classes = re.findall(r"^class (\w+)\((\w+)\)", code, re.MULTILINE)
+    assert [name for name, base in classes if base == "Block"] == [
+        "Downsample", "Bottleneck", "Bottleneck2", "Stage3", "Stage4", "Stage6"]
+    model = load_model(code)
+    assert type(model.layer1).__name__ == "Stage3" and type(model.layer4).__name__ == "Stage3"
+    assert type(model.get_submodule("layer1.0")).__name__ == "Bottleneck"  # with its downsample
+    assert type(model.get_submodule("layer3.5")).__name__ == "Bottleneck2"  # the `if` dropped it
+    assert "        layer1 = self.layer1(maxpool)  # stage3 -> 256x56x56" in code
+
+
+EDGE_SPEC = """
+input: 3x8x8
+blocks:
+  enc:
+    args: {last: true}
+    layers:
+      - conv out=4 k=3 p=1 name=conv
+      - relu name=0
+      - {conv: {out: 4, k: 1}, name: eval, if: $last}
+  pair:
+    inputs: [a, b]
+    layers:
+      - {add: {}, from: [a, b]}
+      - conv out=4 k=1 name=train
+layers:
+  - enc name=e
+  - conv out=4 k=1 name=type
+  - {pair: {}, from: [type, e], name: p}
+  - conv out=4 k=3 p=1 repeat=2 name=c
+  - enc last=false repeat=2 name=r
+  - enc last=false name=block
+"""
+
+
+def test_names_nn_module_uses_numbers_repeats_and_two_input_blocks_export() -> None:
+    report = yaml_spec(EDGE_SPEC)
+    code = to_torch(report)
+    assert compare(report) == 13  # every layer but the add
+    for line in ("class Enc(Block):", "class Enc2(Block):", "class ConvRepeat(Block):", "class EncRepeat(Block):",
+                 "self.block = Enc2(", "    def forward(self, x0, x1):",
+                 "eval = self._modules['eval'](x_0)  # conv", "p = self.p(type, e)  # pair -> 4x8x8"):
+        assert line in code
+
+
+def test_attributes_of_nn_module_are_all_known() -> None:
+    """A layer named like one of them is reached through `_modules`; this list must be whole."""
+    from netcalc.core.export import MODULE_ATTRIBUTES
+
+    public = {name for name in dir(torch.nn.Module()) if not name.startswith("_")}
+    assert public <= MODULE_ATTRIBUTES
 
 
 def test_cli_writes_a_runnable_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
