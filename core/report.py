@@ -143,9 +143,9 @@ class Report:
 
 def number(value: int | Fraction) -> int | str:
     """Exact numbers for JSON: integers as numbers, other fractions as "p/q"."""
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    return value
+    if isinstance(value, int) or not isinstance(value, Fraction):
+        return value
+    return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 def field_record(f: Field | None) -> dict[str, Any] | None:

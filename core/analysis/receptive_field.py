@@ -64,7 +64,7 @@ def through(field: Field, windows: tuple[Window, ...]) -> Field:
         tuple(exact(j * w.stride) for j, w in zip(field.jump, windows)),
         tuple(exact(start + w.centre * j) for start, j, w in zip(field.start, field.jump, windows)),
         field.is_global,
-        rounded=field.rounded or any(isinstance(w.stride, Fraction) for w in windows),
+        rounded=field.rounded or any(not isinstance(w.stride, int) for w in windows),
     )
 
 

@@ -82,12 +82,14 @@ class Window:
         return _ceil(first * self.stride + self.low), _floor(last * self.stride + self.high)
 
 
+# int first: isinstance against Fraction, an ABC, costs several times more, and the values
+# are ints but after a fractional stride.
 def _floor(x: Number) -> int:
-    return x.numerator // x.denominator if isinstance(x, Fraction) else x
+    return x if isinstance(x, int) else x.numerator // x.denominator
 
 
 def _ceil(x: Number) -> int:
-    return -((-x.numerator) // x.denominator) if isinstance(x, Fraction) else x
+    return x if isinstance(x, int) else -((-x.numerator) // x.denominator)
 
 
 def window(stride: Number, low: Number, high: Number) -> Window:
@@ -132,6 +134,8 @@ def statistics_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
 
 def exact(value: Number) -> Number:
     """An integral Fraction as an int, so that integer arithmetic stays fast."""
+    if isinstance(value, int):
+        return value
     return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
