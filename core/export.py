@@ -186,6 +186,11 @@ class _Container:
         return next(iter(self.outputs), self.last)
 
     @property
+    def modules(self) -> list[Layer | _Container]:
+        """Its parts that are modules: merges are written out in forward."""
+        return [part for part in self.parts if not (isinstance(part, Layer) and part.op in MERGES)]
+
+    @property
     def repeat(self) -> bool:
         """`repeat: n` of a layer or block: parts `name.0` .. `name.<n-1>` of one type."""
         return all(part.name == f"{self.name}.{i}" and (part.op if isinstance(part, Layer) else part.block) == self.block
@@ -212,6 +217,7 @@ def _containers(graph: Graph) -> _Container:
             _cross(nodes, source, home[source], layer.block_path)
         home[layer.name] = layer.block_path
     _cross(nodes, graph.output, home[graph.output], ())
+    root.outputs[graph.output] = None  # the spec's output, which an `if` may have moved off the last layer
     return root
 
 
@@ -235,21 +241,24 @@ def _member(name: str) -> str:
     return f"self.{name}" if _safe(name) else f"self._modules[{name!r}]"
 
 
-class _Variables:
-    """Python variable names for the values of one forward, unique."""
+class _Unique:
+    """Names not handed out before: `base`, then `base2`, `base3` (with `separator` between)."""
 
-    def __init__(self) -> None:
-        self.used: set[str] = set()
+    def __init__(self, taken: set[str] | None = None, separator: str = "") -> None:
+        self.taken, self.separator = taken or set(), separator
 
-    def add(self, name: str) -> str:
-        base = re.sub(r"\W", "_", name)
-        base = f"x_{base}" if base[0].isdigit() or keyword.iskeyword(base) or base == "self" else base
-        candidate, n = base, 1
-        while candidate in self.used:
+    def add(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.taken:
             n += 1
-            candidate = f"{base}_{n}"
-        self.used.add(candidate)
-        return candidate
+            name = f"{base}{self.separator}{n}"
+        self.taken.add(name)
+        return name
+
+
+def _variable(name: str) -> str:
+    base = re.sub(r"\W", "_", name)
+    return f"x_{base}" if base[0].isdigit() or keyword.iskeyword(base) or base == "self" else base
 
 
 def _class_name(name: str) -> str:
@@ -266,13 +275,14 @@ class _Writer:
         self.graph, self.shapes = report.graph, report.shapes
         self.bodies: dict[tuple[Any, ...], str] = {}
         self.classes: list[str] = []
-        self.taken = {"Block", "Pad", _class_name(self.graph.name)}
+        self.class_names = _Unique({"Block", "Pad", _class_name(self.graph.name)})
 
-    def forward(self, c: _Container, params: list[str], with_shapes: bool) -> tuple[list[str], list[str]]:
-        """(parameter names, body lines) of the forward of `c`."""
+    def forward(self, c: _Container, params: dict[str, str], with_shapes: bool) -> tuple[list[str], list[str]]:
+        """(parameter names, body lines) of the forward of `c`, which receives the values
+        `params` names (value -> parameter)."""
         prefix = f"{c.name}." if c.name else ""
-        variables = _Variables()
-        values = {name: variables.add(param) for name, param in zip(c.inputs if c.name else params, params)}
+        variables = _Unique(separator="_")
+        values = {name: variables.add(_variable(param)) for name, param in params.items()}
         lines: list[str] = []
 
         def note(op: str, value: str) -> str:
@@ -288,34 +298,23 @@ class _Writer:
                         "concat": f"torch.cat([{', '.join(args)}], dim={dim})"}[part.op]
             else:
                 call = f"{_member(path)}({', '.join(args)})"
-            values[output] = variables.add(path)
+            values[output] = variables.add(_variable(path))
             lines.append(f"{values[output]} = {call}{note(part.op if isinstance(part, Layer) else part.block, output)}")
-        result = values.get(c.output) or lines[-1].split(" = ", 1)[0]
-        return [values[n] for n in (c.inputs if c.name else params)], [*lines, f"return {result}"]
+        return [values[name] for name in params], [*lines, f"return {values[c.output]}"]
 
     def define(self, c: _Container) -> str:
-        """The class of a whole block instance, written on first use."""
+        """The class of a block instance, written when its body is first seen."""
         params = ["x"] if len(c.inputs) == 1 else [f"x{i}" for i in range(len(c.inputs))]
-        args, body = self.forward(c, params, with_shapes=False)
-        prefix = len(c.name) + 1
-        names = tuple(part.name[prefix:] for part in c.parts if not (isinstance(part, Layer) and part.op in MERGES))
+        args, body = self.forward(c, dict(zip(c.inputs, params)), with_shapes=False)
+        names = tuple(part.name[len(c.name) + 1:] for part in c.modules)
         key = (c.block, c.repeat, names, tuple(body))
         if key not in self.bodies:
-            self.bodies[key] = name = self.class_name(c.block + ("_repeat" if c.repeat and c.parts else ""))
+            self.bodies[key] = name = self.class_names.add(_class_name(c.block + ("_repeat" if c.repeat else "")))
             what = f"`{c.block}` repeated" if c.repeat else f"`{c.block}` block"
             self.classes += [f"class {name}(Block):", f'    """The spec\'s {what} (first as {c.name})."""', "",
                              f"    spec_names = {names!r}", "", f"    def forward(self, {', '.join(args)}):",
                              *(f"        {line}" for line in body), "", ""]
         return self.bodies[key]
-
-    def class_name(self, block: str) -> str:
-        base = _class_name(block)
-        name, n = base, 1
-        while name in self.taken:
-            n += 1
-            name = f"{base}{n}"
-        self.taken.add(name)
-        return name
 
     def construct(self, part: Layer | _Container, indent: str, label: str = "") -> list[str]:
         """The expression that builds a part, over as many lines as it has parts, `label`
@@ -323,23 +322,19 @@ class _Writer:
         note = f"  # {label}" if label else ""
         if isinstance(part, Layer):
             return [f"{indent}{module_code(part, tuple(self.shapes[n] for n in part.inputs))},{note}"]  # type: ignore[misc]
-        modules = [p for p in part.parts if not (isinstance(p, Layer) and p.op in MERGES)]
-        inner = [line for p in modules for line in self.construct(p, indent + "    ", p.name)]
+        inner = [line for p in part.modules for line in self.construct(p, indent + "    ", p.name)]
         return [f"{indent}{self.define(part)}({note}", *inner, f"{indent}),"]
 
     def network(self) -> list[str]:
         graph = self.graph
         root = _containers(graph)
         init = []
-        for part in root.parts:
-            if isinstance(part, Layer) and part.op in MERGES:
-                continue
-            target = _member(part.name)
+        for part in root.modules:
             built = self.construct(part, "        ")
-            built[0] = f"        {target} = {built[0].strip().rstrip(',')}"
+            built[0] = f"        {_member(part.name)} = {built[0].strip().rstrip(',')}"
             built[-1] = built[-1].rstrip(",")
             init += built
-        args, body = self.forward(root, [i.name for i in graph.inputs], with_shapes=True)
+        args, body = self.forward(root, {i.name: i.name for i in graph.inputs}, with_shapes=True)
         name = _class_name(graph.name)
         example = ", ".join(f"torch.rand(1, {', '.join(map(str, i.shape.dims))})" for i in graph.inputs)
         return [*self.classes, f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",

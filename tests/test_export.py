@@ -103,6 +103,11 @@ blocks:
     layers:
       - {add: {}, from: [a, b]}
       - conv out=4 k=1 name=train
+  fork:                              # its output is `a`: the `if` drops `c`, which reads `a`
+    layers:
+      - conv out=6 k=1 name=a
+      - conv out=2 k=1 name=b
+      - {conv: {out: 4, k: 1}, from: a, if: false, name: c}
 layers:
   - enc name=e
   - conv out=4 k=1 name=type
@@ -110,16 +115,18 @@ layers:
   - conv out=4 k=3 p=1 repeat=2 name=c
   - enc last=false repeat=2 name=r
   - enc last=false name=block
+  - fork name=f
 """
 
 
-def test_names_nn_module_uses_numbers_repeats_and_two_input_blocks_export() -> None:
+def test_names_nn_module_uses_numbers_repeats_if_and_two_input_blocks_export() -> None:
     report = yaml_spec(EDGE_SPEC)
     code = to_torch(report)
-    assert compare(report) == 13  # every layer but the add
+    assert compare(report) == 15  # every layer but the add
     for line in ("class Enc(Block):", "class Enc2(Block):", "class ConvRepeat(Block):", "class EncRepeat(Block):",
                  "self.block = Enc2(", "    def forward(self, x0, x1):",
-                 "eval = self._modules['eval'](x_0)  # conv", "p = self.p(type, e)  # pair -> 4x8x8"):
+                 "eval = self._modules['eval'](x_0)  # conv", "p = self.p(type, e)  # pair -> 4x8x8",
+                 "        b = self.b(a)  # conv\n        return a\n", "        return f\n"):
         assert line in code
 
 
