@@ -3,7 +3,9 @@ torch.nn module at the spec's qualified name (`layer1.0.conv1`), every block a s
 class whose forward reads like the block, merges written out. Instances of a block share a
 class when their bodies agree (an `if` or a repeat count can make them differ: then each
 body is a class, `Bottleneck2`); the numbers live where the network builds its modules.
-The code imports only torch; this module writes it without importing torch."""
+Each op states its own PyTorch form beside its other rules (`torch_module`, `torch_merge`);
+this module arranges them. The code imports only torch; this module writes it without
+importing torch."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .ir import Graph, Layer, Shape
-from .ops._window import same_padding, side_padding
+from .ops import LOOKUP
 from .report import Report
 
 HEADER = '''"""{name}: exported by netcalc from {file}.
@@ -52,100 +54,16 @@ class Pad(nn.Module):
         return F.pad(x, self.pad, mode=self.mode)
 '''
 
-ACTIVATIONS = {
-    "relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "silu": "nn.SiLU()", "sigmoid": "nn.Sigmoid()",
-    "hardsigmoid": "nn.Hardsigmoid()", "hardswish": "nn.Hardswish()", "tanh": "nn.Tanh()", "identity": "nn.Identity()",
-}
-
-
-def _nd(name: str, rank: int) -> str:
-    return f"nn.{name}{rank}d"
-
-
-def _conv(a: dict[str, Any], x: Shape, out: int, groups: int) -> str:
-    rank = x.rank - 1
-    cls = _nd("Conv", rank)
-    k, s, d = (_per_axis(a[key], rank) for key in ("k", "s", "d"))
-    body = f"{x.channels}, {out}, {k}, stride={s}, dilation={d}, groups={groups}, bias={a['bias']}"
-    p = a["p"]
-    if p == "same" and all(v == 1 for v in s):
-        return f"{cls}({body}, padding='same')"
-    if p == "same" or (isinstance(p, tuple) and p and isinstance(p[0], tuple)):
-        sides = side_padding(p, x.spatial, k, s, d)
-        return f"nn.Sequential(Pad({sides}), {cls}({body}, padding=0))"
-    return f"{cls}({body}, padding={p})"
-
-
-def _per_axis(value: Any, rank: int) -> tuple[Any, ...]:
-    return value if isinstance(value, tuple) else (value,) * rank
-
-
-def _pool(a: dict[str, Any], x: Shape, op: str) -> str:
-    rank = x.rank - 1
-    cls = _nd("MaxPool" if op == "maxpool" else "AvgPool", rank)
-    extra = f", dilation={a['d']}" if op == "maxpool" else ""
-    s = a["s"] if a["s"] is not None else a["k"]
-    if a["p"] == "same":
-        k, st, d = _per_axis(a["k"], rank), _per_axis(s, rank), _per_axis(a.get("d", 1), rank)
-        sides = tuple(same_padding(*axis) for axis in zip(x.spatial, k, st, d))
-        fill = "float('-inf')" if op == "maxpool" else "0.0"
-        return f"nn.Sequential(Pad({sides}, value={fill}), {cls}({a['k']}, stride={s}, padding=0{extra}))"
-    return f"{cls}({a['k']}, stride={s}, padding={a['p']}{extra}, ceil_mode={a['ceil']})"
-
 
 def module_code(layer: Layer, ins: tuple[Shape, ...]) -> str | None:
-    """The constructor of the layer's module, or None for merges (written in forward)."""
-    a, x = dict(layer.attrs or {}), ins[0]
-    rank = x.rank - 1
-    op = layer.op
-    if op in ("add", "mul", "concat"):
-        return None
-    if op == "conv":
-        return _conv(a, x, a["out"], a["g"])
-    if op == "dwconv":
-        return _conv(a, x, a["out"] or x.channels, x.channels)
-    if op == "convT":
-        return (f"{_nd('ConvTranspose', rank)}({x.channels}, {a['out']}, {a['k']}, stride={a['s']}, padding={a['p']}, "
-                f"output_padding={a['op']}, groups={a['g']}, bias={a['bias']}, dilation={a['d']})")
-    if op in ("maxpool", "avgpool"):
-        return _pool(a, x, op)
-    if op in ("adaptiveavgpool", "adaptivemaxpool", "gap"):
-        kind = "AdaptiveMaxPool" if op == "adaptivemaxpool" else "AdaptiveAvgPool"
-        return f"{_nd(kind, rank)}({1 if op == 'gap' else a['out']})"
-    if op == "upsample":
-        linear = a["mode"] in ("linear", "bilinear", "bicubic", "trilinear")
-        scale = tuple(float(v) for v in a["scale"]) if isinstance(a["scale"], tuple) else (
-            float(a["scale"]) if a["scale"] is not None else None)
-        corners = a["align_corners"] if linear else None
-        return f"nn.Upsample(size={a['size']}, scale_factor={scale}, mode={a['mode']!r}, align_corners={corners})"
-    if op == "bn":
-        return f"{_nd('BatchNorm', max(x.rank - 1, 1))}({x.channels}, affine={a['affine']}, track_running_stats={a['track']})"
-    if op == "ln":
-        return f"nn.LayerNorm({list(x.dims[-a['dims']:])}, elementwise_affine={a['affine']})"
-    if op == "gn":
-        return f"nn.GroupNorm({a['groups']}, {x.channels}, affine={a['affine']})"
-    if op == "instancenorm":
-        return f"{_nd('InstanceNorm', rank)}({x.channels}, affine={a['affine']}, track_running_stats={a['track']})"
-    if op == "lrn":
-        return f"nn.LocalResponseNorm({a['size']}, alpha={a['alpha']}, beta={a['beta']}, k={a['k']})"
-    if op in ACTIVATIONS:
-        return ACTIVATIONS[op]
-    simple = {
-        "leakyrelu": f"nn.LeakyReLU({a.get('slope')})", "elu": f"nn.ELU({a.get('alpha')})",
-        "gelu": f"nn.GELU(approximate={a.get('approximate')!r})", "softmax": f"nn.Softmax(dim={a.get('dim')})",
-        "prelu": f"nn.PReLU({x.channels if a.get('per_channel') else 1})", "dropout": f"nn.Dropout({a.get('p')})",
-        "flatten": f"nn.Flatten({a.get('start')}, {a.get('end')})", "channelshuffle": f"nn.ChannelShuffle({a.get('g')})",
-        "pixelshuffle": f"nn.PixelShuffle({a.get('r')})",
-    }
-    if op in simple:
-        return simple[op]
-    if op == "linear":
-        return f"nn.Linear({x.dims[-1]}, {a['out']}, bias={a['bias']})"
-    if op == "pad":
-        p = a["p"]
-        sides = p if isinstance(p, tuple) and p and isinstance(p[0], tuple) else tuple((v, v) for v in _per_axis(p, rank))
-        return f"Pad({sides}, mode={'constant' if a['mode'] == 'zeros' else a['mode']!r})"
-    raise ValueError(f"no PyTorch module for '{op}'")  # every op above: a test covers them all
+    """The constructor of the layer's module (its op's `torch_module` rule), or None for a
+    merge, which forward writes out."""
+    rule = LOOKUP[layer.op].torch_module
+    return None if rule is None else rule(layer.attrs or {}, ins)
+
+
+def _is_merge(part: Layer | _Container) -> bool:
+    return isinstance(part, Layer) and LOOKUP[part.op].torch_merge is not None
 
 
 # nn.Module's own public attributes (torch 2.13; tests/test_export.py checks the list), and
@@ -163,7 +81,6 @@ MODULE_ATTRIBUTES = frozenset("""
     set_submodule share_memory state_dict to to_empty train training type xpu zero_grad
     spec_names
 """.split())
-MERGES = ("add", "mul", "concat")
 
 
 @dataclass(eq=False)
@@ -188,7 +105,7 @@ class _Container:
     @property
     def modules(self) -> list[Layer | _Container]:
         """Its parts that are modules: merges are written out in forward."""
-        return [part for part in self.parts if not (isinstance(part, Layer) and part.op in MERGES)]
+        return [part for part in self.parts if not _is_merge(part)]
 
     @property
     def repeat(self) -> bool:
@@ -292,10 +209,8 @@ class _Writer:
             path = part.name[len(prefix):]
             output = part.output if isinstance(part, _Container) else part.name
             args = [values[n] for n in part.inputs]
-            if isinstance(part, Layer) and part.op in MERGES:
-                dim = (part.attrs or {}).get("dim", 1)
-                call = {"add": " + ".join(args), "mul": " * ".join(args),
-                        "concat": f"torch.cat([{', '.join(args)}], dim={dim})"}[part.op]
+            if _is_merge(part):
+                call = LOOKUP[part.op].torch_merge(part.attrs or {}, args)  # type: ignore[misc, union-attr]
             else:
                 call = f"{_member(path)}({', '.join(args)})"
             values[output] = variables.add(_variable(path))

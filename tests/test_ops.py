@@ -36,5 +36,7 @@ def test_every_op_has_cases_and_every_case_file_names_an_op() -> None:
 def test_every_op_states_its_rules(name: str) -> None:
     opdef = OPS[name]
     assert opdef.doc and opdef.flops_rule
-    for rule in (opdef.infer_shape, opdef.count_params, opdef.count_macs, opdef.other_flops):
+    for rule in (opdef.infer_shape, opdef.count_params, opdef.count_macs, opdef.other_flops, opdef.receptive_field):
         assert callable(rule)
+    # its PyTorch form, for `netcalc export`: a module, or for a merge an expression in forward
+    assert (opdef.torch_module is None) != (opdef.torch_merge is None)

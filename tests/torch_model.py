@@ -11,6 +11,7 @@ from torch import nn
 
 from netcalc.core.export import HEADER, module_code
 from netcalc.core.ir import Graph, Layer, Shape
+from netcalc.core.ops import LOOKUP
 
 # the exporter's helpers (Pad, Block, ...), so that its constructors can be evaluated here
 _EXPORTED: dict[str, Any] = {}
@@ -18,26 +19,23 @@ exec(HEADER.format(name="", file="", inputs=""), _EXPORTED)
 
 
 class Merge(nn.Module):
-    """add, mul and concat, which the exporter writes out in forward rather than as modules."""
+    """add, mul and concat, which the exporter writes out in forward: the op's `torch_merge`
+    expression, evaluated on the inputs."""
 
-    def __init__(self, op: str, dim: int = 1) -> None:
+    def __init__(self, layer: Layer) -> None:
         super().__init__()
-        self.op, self.dim = op, dim
+        self.rule, self.attrs = LOOKUP[layer.op].torch_merge, layer.attrs or {}
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        if self.op == "concat":
-            return torch.cat(xs, dim=self.dim)
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x if self.op == "add" else out * x
-        return out
+        names = [f"x{i}" for i in range(len(xs))]
+        return eval(self.rule(self.attrs, names), {"torch": torch, **dict(zip(names, xs))})  # type: ignore[misc]
 
 
 def module_for(layer: Layer, ins: tuple[Shape, ...]) -> nn.Module:
-    """The layer's torch module, as `netcalc export` writes it (one table of ops: the exporter's)."""
+    """The layer's torch module, as `netcalc export` writes it (its op's torch_module rule)."""
     code = module_code(layer, ins)
     if code is None:
-        return Merge(layer.op, (layer.attrs or {}).get("dim", 1))
+        return Merge(layer)
     return eval(code, _EXPORTED)
 
 

@@ -21,6 +21,7 @@ from .registry import (
     numel,
     op,
     table,
+    torch_class,
 )
 
 
@@ -60,20 +61,23 @@ def _activation(name: str, doc: str, **fields: object) -> OpDef:
 
 
 OPS = table(
-    _activation("relu", "ReLU."),
-    _activation("relu6", "ReLU6."),
-    _activation("leakyrelu", "LeakyReLU.", attrs={"slope": Attr(NUMBER, 0.01, aliases=("negative_slope",))}),
+    _activation("relu", "ReLU.", torch_module=torch_class("ReLU")),
+    _activation("relu6", "ReLU6.", torch_module=torch_class("ReLU6")),
+    _activation("leakyrelu", "LeakyReLU.", attrs={"slope": Attr(NUMBER, 0.01, aliases=("negative_slope",))},
+                torch_module=lambda a, ins: f"nn.LeakyReLU({a['slope']})"),
     _activation("prelu", "PReLU: one parameter, or one per channel with per_channel=true.",
-                attrs={"per_channel": Attr(BOOLEAN, False)}, count_params=_prelu_params),
-    _activation("elu", "ELU.", attrs={"alpha": Attr(NUMBER, 1.0)}),
-    _activation("gelu", "GELU.", attrs={"approximate": Attr(choice("none", "tanh"), "none")}),
-    _activation("silu", "SiLU (swish)."),
-    _activation("sigmoid", "Sigmoid."),
-    _activation("hardsigmoid", "Hardsigmoid."),
-    _activation("hardswish", "Hardswish."),
-    _activation("tanh", "Tanh."),
+                attrs={"per_channel": Attr(BOOLEAN, False)}, count_params=_prelu_params,
+                torch_module=lambda a, ins: f"nn.PReLU({ins[0].channels if a['per_channel'] else 1})"),
+    _activation("elu", "ELU.", attrs={"alpha": Attr(NUMBER, 1.0)}, torch_module=lambda a, ins: f"nn.ELU({a['alpha']})"),
+    _activation("gelu", "GELU.", attrs={"approximate": Attr(choice("none", "tanh"), "none")},
+                torch_module=lambda a, ins: f"nn.GELU(approximate={a['approximate']!r})"),
+    _activation("silu", "SiLU (swish).", torch_module=torch_class("SiLU")),
+    _activation("sigmoid", "Sigmoid.", torch_module=torch_class("Sigmoid")),
+    _activation("hardsigmoid", "Hardsigmoid.", torch_module=torch_class("Hardsigmoid")),
+    _activation("hardswish", "Hardswish.", torch_module=torch_class("Hardswish")),
+    _activation("tanh", "Tanh.", torch_module=torch_class("Tanh")),
     _activation("softmax", "Softmax over `dim` (PyTorch's convention: 1 = channels).",
                 attrs={"dim": Attr(INTEGER, 1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
                 receptive_field=_softmax_reach,
-                flops_rule="3 per element"),
+                flops_rule="3 per element", torch_module=lambda a, ins: f"nn.Softmax(dim={a['dim']})"),
 )

@@ -34,6 +34,7 @@ from .registry import (
     per_axis,
     spatial_input,
     table,
+    torch_nd,
 )
 
 _WINDOW = {
@@ -141,9 +142,31 @@ def convt_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
     return numel(ins[0]) * (a["out"] // groups(a, ins)) * kernel
 
 
+def conv_torch(a: Attrs, ins: Shapes) -> str:
+    """Conv1d/2d/3d; padding PyTorch cannot state (per side, or `same` with a stride) is a
+    Pad module before it."""
+    rank = ins[0].rank - 1
+    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
+    cls = torch_nd("Conv", ins)
+    body = (f"{ins[0].channels}, {out_channels(a, ins)}, {k}, stride={s}, dilation={d}, groups={groups(a, ins)}, "
+            f"bias={a['bias']}")
+    p = a["p"]
+    if p == "same" and all(v == 1 for v in s):
+        return f"{cls}({body}, padding='same')"
+    if p == "same" or (isinstance(p, tuple) and p and isinstance(p[0], tuple)):
+        return f"nn.Sequential(Pad({side_padding(p, ins[0].spatial, k, s, d)}), {cls}({body}, padding=0))"
+    return f"{cls}({body}, padding={p})"
+
+
+def convt_torch(a: Attrs, ins: Shapes) -> str:
+    return (f"{torch_nd('ConvTranspose', ins)}({ins[0].channels}, {a['out']}, {a['k']}, stride={a['s']}, "
+            f"padding={a['p']}, output_padding={a['op']}, groups={a['g']}, bias={a['bias']}, dilation={a['d']})")
+
+
 _CONV_FIELDS = dict(
     count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds, receptive_field=conv_reach,
     macs_rule="output elements x in/g x prod(k)", flops_rule="output elements (bias), if bias",
+    torch_module=conv_torch,
 )
 
 OPS = table(
@@ -179,5 +202,6 @@ OPS = table(
         macs_rule="INPUT elements x out/g x prod(k)",
         other_flops=bias_adds,
         flops_rule="output elements (bias), if bias",
+        torch_module=convt_torch,
     ),
 )

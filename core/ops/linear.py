@@ -30,5 +30,6 @@ OPS = table(
        attrs={"out": Attr(POSITIVE, aliases=("out_features",)), "bias": Attr(BOOLEAN, True)},
        aliases=("fc",), count_params=_params, count_macs=_macs, other_flops=_bias,
        macs_rule="output elements x in_features", receptive_field=whole_reach,
-       flops_rule="output elements (bias), if bias"),
+       flops_rule="output elements (bias), if bias",
+       torch_module=lambda a, ins: f"nn.Linear({ins[0].dims[-1]}, {a['out']}, bias={a['bias']})"),
 )

@@ -47,9 +47,12 @@ _MERGE = {"inputs": (2, None)}
 
 OPS = table(
     op("add", "Elementwise sum of two or more inputs, with broadcasting.", _broadcast,
-       other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE),
+       other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
+       torch_merge=lambda a, args: " + ".join(args)),
     op("mul", "Elementwise product of two or more inputs, with broadcasting (a gate).", _broadcast,
-       other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE),
+       other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
+       torch_merge=lambda a, args: " * ".join(args)),
     op("concat", "Concatenation along `dim` (PyTorch's convention: 1 = channels).", _concat,
-       attrs={"dim": Attr(INTEGER, 1)}, flops_rule="0 (a copy)", **_MERGE),
+       attrs={"dim": Attr(INTEGER, 1)}, flops_rule="0 (a copy)", **_MERGE,
+       torch_merge=lambda a, args: f"torch.cat([{', '.join(args)}], dim={a['dim']})"),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import prod
+from typing import Callable
 
 from ..ir import Shape
 from ._window import effective_kernel, pool_output, same_padding
@@ -28,6 +29,7 @@ from .registry import (
     per_axis,
     spatial_input,
     table,
+    torch_nd,
 )
 
 
@@ -60,6 +62,22 @@ def _pool_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     return Reach(tuple(
         window(si, -before, effective_kernel(ki, di) - 1 - before) for ki, si, di, (before, _) in zip(k, s, d, pads)
     ))
+
+
+def _pool_torch(name: str, fill: str) -> Callable[[Attrs, Shapes], str]:
+    """MaxPool/AvgPool 1d/2d/3d; TensorFlow's `same` is a Pad, filled with `fill`, before it."""
+    def constructor(a: Attrs, ins: Shapes) -> str:
+        cls, s = torch_nd(name, ins), a["s"] if a["s"] is not None else a["k"]
+        dilation = f", dilation={a['d']}" if "d" in a else ""
+        if a["p"] == "same":
+            pads = _window_params(a, ins[0])[3]
+            return f"nn.Sequential(Pad({pads}, value={fill}), {cls}({a['k']}, stride={s}, padding=0{dilation}))"
+        return f"{cls}({a['k']}, stride={s}, padding={a['p']}{dilation}, ceil_mode={a['ceil']})"
+    return constructor
+
+
+def _adaptive_torch(name: str) -> Callable[[Attrs, Shapes], str]:
+    return lambda a, ins: f"{torch_nd(name, ins)}({a.get('out', 1)})"
 
 
 def adaptive_window(n: int, out: int) -> Window:
@@ -128,16 +146,19 @@ _ADAPTIVE_RULE = "channels x the summed window sizes of PyTorch's adaptive bins"
 OPS = table(
     op("maxpool", "Max pooling (MaxPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
        attrs=_window_attrs(dilation=True), other_flops=_window_work, flops_rule=_WINDOW_RULE,
-       receptive_field=_pool_reach),
+       receptive_field=_pool_reach, torch_module=_pool_torch("MaxPool", "float('-inf')")),
     op("avgpool", "Average pooling (AvgPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
        attrs=_window_attrs(dilation=False), other_flops=_window_work, flops_rule=_WINDOW_RULE,
-       receptive_field=_pool_reach),
+       receptive_field=_pool_reach, torch_module=_pool_torch("AvgPool", "0.0")),
     op("adaptiveavgpool", "Adaptive average pooling to `out` per axis.", _adaptive_shape,
-       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach),
+       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach,
+       torch_module=_adaptive_torch("AdaptiveAvgPool")),
     op("adaptivemaxpool", "Adaptive max pooling to `out` per axis.", _adaptive_shape,
-       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach),
+       attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach,
+       torch_module=_adaptive_torch("AdaptiveMaxPool")),
     op("gap", "Global average pooling to C x 1 x 1 (AdaptiveAvgPool to 1).", _gap_shape,
-       other_flops=_gap_work, flops_rule="input elements", receptive_field=whole_reach),
+       other_flops=_gap_work, flops_rule="input elements", receptive_field=whole_reach,
+       torch_module=_adaptive_torch("AdaptiveAvgPool")),
 )
 
 __all__ = ["OPS", "adaptive_windows", "adaptive_window"]

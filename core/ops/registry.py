@@ -6,7 +6,10 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 - `count_params(a, ins) -> Weights` (parameters and buffers, as PyTorch counts them);
 - `count_macs(a, ins, out) -> int`: multiply-accumulates (conv, convT, linear only);
 - `other_flops(a, ins, out) -> int`: FLOPs beyond 2 x MACs (bias adds, elementwise work);
-- `receptive_field(a, ins, out) -> Reach`: how an output unit reads its input, per axis.
+- `receptive_field(a, ins, out) -> Reach`: how an output unit reads its input, per axis;
+- `torch_module(a, ins) -> str`: the torch.nn constructor of the layer, as code (for
+  `netcalc export`), or for a merge, which is no module, `torch_merge(a, args) -> str`:
+  the expression forward writes over its inputs' variables.
 
 Each family module (conv.py, pool.py, ...) lists its ops in an explicit `OPS` table;
 the package (`netcalc.core.ops`) gathers them into `OPS` and `LOOKUP` (with aliases). Adding a layer type
@@ -161,6 +164,8 @@ class OpDef:
     inputs: tuple[int, int | None] = (1, 1)  # least and most inputs (None: any number)
     macs_rule: str = "0"  # the count_macs rule in words, for the README's table
     flops_rule: str = "0"  # the other_flops rule in words
+    torch_module: Callable[[Attrs, Shapes], str] | None = None
+    torch_merge: Callable[[Attrs, list[str]], str] | None = None
 
 
 # --- attribute kinds ----------------------------------------------------------------
@@ -299,6 +304,16 @@ def spatial_input(ins: Shapes, low: int = 1, high: int = 3) -> Shape:
 
 def numel(shape: Shape) -> int:
     return prod(shape.dims)
+
+
+def torch_nd(name: str, ins: Shapes) -> str:
+    """`nn.Conv2d` for a 2-D map: PyTorch's class for the input's spatial rank."""
+    return f"nn.{name}{max(ins[0].rank - 1, 1)}d"
+
+
+def torch_class(name: str) -> Callable[[Attrs, Shapes], str]:
+    """The constructor of a module that takes no arguments (`nn.ReLU()`)."""
+    return lambda a, ins: f"nn.{name}()"
 
 
 def op(name: str, doc: str, infer_shape: Callable[[Attrs, Shapes], Shape], **fields: Any) -> OpDef:
