@@ -24,6 +24,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
 
     if TORCH_COMPARED["cases"]:
         verdict = "all agreed" if exitstatus == 0 else "see the failures above"
+        n = TORCH_COMPARED
         terminalreporter.write_line(
-            f"torch harness: {TORCH_COMPARED['layers']:,} layers in {TORCH_COMPARED['cases']:,} exported specs "
-            f"compared with PyTorch (shape, parameters, buffers per layer): {verdict}")
+            f"torch harness: {n['layers']:,} layers in {n['cases']:,} exported specs compared with PyTorch (shape, "
+            f"parameters, buffers per layer), {n['macs']:,} MAC totals with FlopCounterMode, {n['fields']:,} receptive "
+            f"fields with gradients, {n['refused']:,} invalid cases refused by both: {verdict}")

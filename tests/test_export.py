@@ -160,6 +160,7 @@ def test_macs_match_torch_flop_counter(name: str) -> None:
     with torch.no_grad(), counter:
         model(*(torch.rand(1, *i.shape.dims) for i in report.graph.inputs))
     assert counter.get_total_flops() == 2 * report.total().macs
+    TORCH_COMPARED["macs"] += 1
 
 
 @pytest.mark.parametrize("op", ["conv", "dwconv", "convT", "linear"])
@@ -173,3 +174,4 @@ def test_macs_of_each_op_match_torch_flop_counter(op: str) -> None:
         with torch.no_grad(), counter:
             model(*(torch.rand(1, *i.shape.dims) for i in report.graph.inputs))
         assert counter.get_total_flops() == 2 * report.total().macs, case["id"]
+        TORCH_COMPARED["macs"] += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import text_spec
+from helpers import TORCH_COMPARED, text_spec
 from netcalc.core.export import HEADER, module_code
 
 torch = pytest.importorskip("torch")
@@ -89,6 +89,8 @@ def test_random_specs_agree_with_torch(text: str) -> None:
         with torch.no_grad(), counter:
             load_model(to_torch(report))(*(torch.rand(1, *i.shape.dims) for i in report.graph.inputs))
         assert counter.get_total_flops() == 2 * report.total().macs
+        TORCH_COMPARED["macs"] += 1
         return
     ids = sorted(d.id for d in report.diagnostics if d.severity.value == "error")
     assert torch_refuses(report), (text, ids)
+    TORCH_COMPARED["refused"] += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import text_spec
+from helpers import TORCH_COMPARED, text_spec
 from netcalc.core.analysis.receptive_field import period
 from netcalc.core.api import analyze_source
 
@@ -79,6 +79,7 @@ def assert_field_matches(report, layer: str, skeleton: bool = False) -> None:  #
     sizes, jumps, clipped = size_and_jump(report.graph, dict(report.shapes), layer, first, step, skeleton)
     assert not clipped, "the field reaches the border: use a larger input"
     assert (list(report.fields[layer].size), list(report.fields[layer].jump)) == (sizes, jumps)
+    TORCH_COMPARED["fields"] += 1
 
 
 @pytest.mark.parametrize("spec_name, layer", CASES, ids=[f"{s}:{l}" for s, l in CASES])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import case_spec, op_cases, text_spec
+from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
 from netcalc.core.api import analyze, builtin_specs
 
 torch = pytest.importorskip("torch")
@@ -67,3 +67,4 @@ def test_torch_refuses_what_netcalc_refuses(case_id: str, case: dict) -> None:
     ins = tuple(report.shapes[name] for name in layer.inputs)
     with pytest.raises((RuntimeError, ValueError, IndexError, NotImplementedError)):  # PyTorch's errors, not ours
         module_for(layer, ins)(*(torch.rand(1, *shape.dims) for shape in ins))  # type: ignore[union-attr]
+    TORCH_COMPARED["refused"] += 1
