@@ -197,7 +197,7 @@ class Builder:
         args = self.bind(block, entry, env)
         if args is None:
             return None
-        self.blocks.append(BlockInstance(name, block.name, entry.span))
+        self.blocks.append(BlockInstance(name, block.name, entry.span, sources, block.inputs))
         inner = _Scope(name + ".", dict(zip(block.inputs, sources)), sources[0], args,
                        path + (name,), scope.stack + (block.name,))
         return (yield from self.sequence(block.layers, inner))

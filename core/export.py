@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ir import Graph, Layer, Shape
+from .ir import BlockInstance, Graph, Layer, Shape
 from .ops import LOOKUP
 from .report import Report
 
@@ -92,6 +92,7 @@ class _Container:
 
     name: str
     block: str
+    params: dict[str, str] = field(default_factory=dict)  # value -> the block's name for it
     parts: list[Layer | _Container] = field(default_factory=list)
     inputs: dict[str, None] = field(default_factory=dict)
     outputs: dict[str, None] = field(default_factory=dict)
@@ -119,13 +120,13 @@ def _containers(graph: Graph) -> _Container:
     instances they cross (block paths nest, so the crossed ones follow a common prefix)."""
     root = _Container("", graph.name)
     nodes = {"": root}
-    blocks = {b.name: b.block for b in graph.blocks}
+    blocks = {b.name: b for b in graph.blocks}
     home: dict[str, tuple[str, ...]] = {i.name: () for i in graph.inputs}
     for layer in graph.layers:
         parent = root
         for name in layer.block_path:
             if name not in nodes:
-                nodes[name] = _Container(name, blocks[name])
+                nodes[name] = _Container(name, blocks[name].block, _params(blocks[name]))
                 parent.parts.append(nodes[name])
             parent = nodes[name]
             parent.last = layer.name
@@ -135,7 +136,19 @@ def _containers(graph: Graph) -> _Container:
         home[layer.name] = layer.block_path
     _cross(nodes, graph.output, home[graph.output], ())
     root.outputs[graph.output] = None  # the spec's output, which an `if` may have moved off the last layer
+    for node in nodes.values():  # a block's forward takes its inputs in the block's order
+        order = list(node.params)
+        node.inputs = dict.fromkeys(sorted(node.inputs, key=lambda v: order.index(v) if v in order else len(order)))
     return root
+
+
+def _params(instance: BlockInstance) -> dict[str, str]:
+    """Value -> its parameter name in the block's forward: the block's name for that input
+    (`x` for `in`, a keyword); the first name where two are bound to one value."""
+    params: dict[str, str] = {}
+    for value, name in zip(instance.inputs, instance.params):
+        params.setdefault(value, "x" if name == "in" else name)
+    return params
 
 
 def _cross(nodes: dict[str, _Container], source: str, source_path: tuple[str, ...], reader_path: tuple[str, ...]) -> None:
@@ -219,10 +232,11 @@ class _Writer:
 
     def define(self, c: _Container) -> str:
         """The class of a block instance, written when its body is first seen."""
-        params = ["x"] if len(c.inputs) == 1 else [f"x{i}" for i in range(len(c.inputs))]
-        args, body = self.forward(c, dict(zip(c.inputs, params)), with_shapes=False)
+        unnamed = ["x"] if len(c.inputs) == 1 else [f"x{i}" for i in range(len(c.inputs))]
+        params = {value: c.params.get(value, fallback) for value, fallback in zip(c.inputs, unnamed)}
+        args, body = self.forward(c, params, with_shapes=False)
         names = tuple(part.name[len(c.name) + 1:] for part in c.modules)
-        key = (c.block, c.repeat, names, tuple(body))
+        key = (c.block, c.repeat, names, tuple(args), tuple(body))
         if key not in self.bodies:
             self.bodies[key] = name = self.class_names.add(_class_name(c.block + ("_repeat" if c.repeat else "")))
             what = f"`{c.block}` repeated" if c.repeat else f"`{c.block}` block"

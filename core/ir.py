@@ -67,11 +67,15 @@ class Layer:
 
 @dataclass(frozen=True, slots=True)
 class BlockInstance:
-    """A use of a block (or a repeated layer) that groups the layers named under it."""
+    """A use of a block (or a repeated layer) that groups the layers named under it; a
+    block's use reads `inputs`, the values bound to the block's own names for them,
+    `params` (`in`, or the block's declared `inputs`)."""
 
     name: str
     block: str
     span: Span
+    inputs: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

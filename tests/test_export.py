@@ -103,6 +103,11 @@ blocks:
     layers:
       - {add: {}, from: [a, b]}
       - conv out=4 k=1 name=train
+  rev:                               # reads its second input first
+    inputs: [x, skip]
+    layers:
+      - {conv: {out: 4, k: 1}, from: skip}
+      - {add: {}, from: [-1, x]}
   fork:                              # its output is `a`: the `if` drops `c`, which reads `a`
     layers:
       - conv out=6 k=1 name=a
@@ -113,6 +118,8 @@ layers:
   - conv out=4 k=1 name=type
   - {pair: {}, from: [type, e], name: p}
   - conv out=4 k=3 p=1 repeat=2 name=c
+  - {rev: {}, from: [c, p], name: rv}
+  - {rev: {}, from: [rv, rv], name: rv2}
   - enc last=false repeat=2 name=r
   - enc last=false name=block
   - fork name=f
@@ -122,9 +129,10 @@ layers:
 def test_names_nn_module_uses_numbers_repeats_if_and_two_input_blocks_export() -> None:
     report = yaml_spec(EDGE_SPEC)
     code = to_torch(report)
-    assert compare(report) == 15  # every layer but the add
+    assert compare(report) == 17  # every layer but the adds
     for line in ("class Enc(Block):", "class Enc2(Block):", "class ConvRepeat(Block):", "class EncRepeat(Block):",
-                 "self.block = Enc2(", "    def forward(self, x0, x1):",
+                 "self.block = Enc2(", "    def forward(self, a, b):", "    def forward(self, x, skip):",
+                 "        conv_1 = self.conv_1(skip)  # conv\n", "rv = self.rv(c, p)  # rev", "rv2 = self.rv2(rv)  # rev",
                  "eval = self._modules['eval'](x_0)  # conv", "p = self.p(type, e)  # pair -> 4x8x8",
                  "        b = self.b(a)  # conv\n        return a\n", "        return f\n"):
         assert line in code
