@@ -186,9 +186,13 @@ class _Unique:
         return name
 
 
+# names the exported code uses itself: a variable of forward must not hide them
+_RESERVED = frozenset({"self", "torch", "nn", "F"})
+
+
 def _variable(name: str) -> str:
     base = re.sub(r"\W", "_", name)
-    return f"x_{base}" if base[0].isdigit() or keyword.iskeyword(base) or base == "self" else base
+    return f"x_{base}" if base[0].isdigit() or keyword.iskeyword(base) or base in _RESERVED else base
 
 
 def _class_name(name: str) -> str:
@@ -205,7 +209,8 @@ class _Writer:
         self.graph, self.shapes = report.graph, report.shapes
         self.bodies: dict[tuple[Any, ...], str] = {}
         self.classes: list[str] = []
-        self.class_names = _Unique({"Block", "Pad", _class_name(self.graph.name)})
+        self.class_names = _Unique({"Block", "Pad", "F"})
+        self.network_name = self.class_names.add(_class_name(self.graph.name))
 
     def forward(self, c: _Container, params: dict[str, str], with_shapes: bool) -> tuple[list[str], list[str]]:
         """(parameter names, body lines) of the forward of `c`, which receives the values
@@ -264,7 +269,7 @@ class _Writer:
             built[-1] = built[-1].rstrip(",")
             init += built
         args, body = self.forward(root, {i.name: i.name for i in graph.inputs}, with_shapes=True)
-        name = _class_name(graph.name)
+        name = self.network_name
         example = ", ".join(f"torch.rand(1, {', '.join(map(str, i.shape.dims))})" for i in graph.inputs)
         return [*self.classes, f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
                 *init, "", f"    def forward(self, {', '.join(args)}):", *(f"        {line}" for line in body), "", "",

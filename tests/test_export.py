@@ -138,6 +138,17 @@ def test_names_nn_module_uses_numbers_repeats_if_and_two_input_blocks_export() -
         assert line in code
 
 
+def test_names_the_exported_code_uses_itself_stay_free() -> None:
+    """torch, nn and F name modules the file imports; Block and Pad its own classes."""
+    report = text_spec("name f\ninput 3x8x8\nblock F\n  conv out=4 k=1 name=torch\n  relu name=nn\n"
+                       "conv out=4 k=1 name=torch\nF name=F\nrelu name=self\nconcat from=torch,F,self\n", "f.net")
+    code = to_torch(report)
+    assert compare(report) == 4  # the concat is written out
+    for line in ("class F3(Block):", "class F2(nn.Module):", "x_nn = self.nn(x_torch)  # relu",
+                 "x_torch = self.torch(input)  # conv -> 4x8x8", "concat_1 = torch.cat([x_torch, x_F, x_self], dim=1)"):
+        assert line in code
+
+
 def test_attributes_of_nn_module_are_all_known() -> None:
     """A layer named like one of them is reached through `_modules`; this list must be whole."""
     from netcalc.core.export import MODULE_ATTRIBUTES
