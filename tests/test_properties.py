@@ -1,20 +1,21 @@
 """Property-based checks against PyTorch: random chains and small DAGs of convolutions,
 transposed convolutions, pools (ceil mode), upsampling, groups, dilation, asymmetric
-kernels and strides, `same` padding and add/concat branches, in 1-D, 2-D and 3-D. Valid
-specs agree with torch layer by layer (shape, parameters, buffers) and in MACs; where
-netcalc refuses a layer, torch raises too."""
+kernels and strides, `same` padding and add/concat branches, in 1-D, 2-D and 3-D, as a
+plain chain or inside a block (exported as a class). Valid specs agree with torch layer by
+layer (shape, parameters, buffers) and in MACs; where netcalc refuses a layer, torch
+raises too."""
 
 from __future__ import annotations
 
 import pytest
 
 from helpers import TORCH_COMPARED, text_spec
-from netcalc.core.export import HEADER, module_code
 
 torch = pytest.importorskip("torch")
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 from test_export import compare, load_model, to_torch  # noqa: E402
+from torch_model import module_for  # noqa: E402
 
 pytestmark = pytest.mark.torch
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -51,7 +52,11 @@ def spec(draw) -> str:  # type: ignore[no-untyped-def]
     rank = draw(st.integers(1, 3))
     size = [draw(st.integers(3, 12 if rank < 3 else 7)) for _ in range(rank)]
     lines = [f"input {draw(st.sampled_from([2, 4]))}x{'x'.join(map(str, size))}"]
-    lines += [draw(layer_line(rank)) for _ in range(draw(st.integers(1, 4)))]
+    chain = [draw(layer_line(rank)) for _ in range(draw(st.integers(1, 4)))]
+    if draw(st.booleans()):  # the chain as a block, which the exporter writes as a class
+        lines += ["block unit", *(f"  {line}" for line in chain), "unit name=u"]
+    else:
+        lines += chain
     if draw(st.booleans()):  # a branch from the input, merged with the chain
         merge = draw(st.sampled_from(["add", "concat"]))
         lines += [f"{draw(layer_line(rank))} from=input name=branch", f"{merge} from=-2,branch"]
@@ -63,15 +68,8 @@ def torch_refuses(report) -> bool:  # type: ignore[no-untyped-def]
     an empty tensor, which netcalc's contract refuses)?"""
     failed = next(l for l in report.graph.layers if report.shapes.get(l.name) is None)
     ins = tuple(report.shapes[n] for n in failed.inputs)
-    namespace: dict[str, object] = {}
-    exec(HEADER.format(name="", file="", inputs=""), namespace)
-    tensors = [torch.rand(1, *s.dims) for s in ins]
     try:
-        code = module_code(failed, ins)
-        if code is None:
-            out = torch.cat(tensors, dim=1) if failed.op == "concat" else sum(tensors[1:], tensors[0])
-        else:
-            out = eval(code, namespace)(*tensors)  # the exporter's constructor, as the user's module runs it
+        out = module_for(failed, ins)(*(torch.rand(1, *s.dims) for s in ins))  # the exporter's constructor
     except Exception:
         return True
     return 0 in out.shape
