@@ -63,7 +63,7 @@ def module_code(layer: Layer, ins: tuple[Shape, ...]) -> str | None:
 
 
 def _is_merge(part: Layer | _Container) -> bool:
-    return isinstance(part, Layer) and LOOKUP[part.op].torch_merge is not None
+    return isinstance(part, Layer) and LOOKUP[part.op].merges
 
 
 # nn.Module's own public attributes (torch 2.13; tests/test_export.py checks the list), and
@@ -137,8 +137,7 @@ def _containers(graph: Graph) -> _Container:
     _cross(nodes, graph.output, home[graph.output], ())
     root.outputs[graph.output] = None  # the spec's output, which an `if` may have moved off the last layer
     for node in nodes.values():  # a block's forward takes its inputs in the block's order
-        order = list(node.params)
-        node.inputs = dict.fromkeys(sorted(node.inputs, key=lambda v: order.index(v) if v in order else len(order)))
+        node.inputs = dict.fromkeys([v for v in node.params if v in node.inputs] + [v for v in node.inputs if v not in node.params])
     return root
 
 

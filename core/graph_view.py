@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Diagnostic
+from .ops import LOOKUP
 from .report import Report, Row
 
 NODE_LIMIT = 500
@@ -25,6 +26,11 @@ class View:
     depth: int | None
     elided: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def joins(self, row: Row) -> bool:
+        """Is the node a merge of branches (drawn as a junction)? Folded blocks never are."""
+        op = LOOKUP.get(row.type)
+        return op is not None and op.merges
 
 
 def build_view(report: Report, depth: int | None, findings: list[Diagnostic]) -> View:

@@ -39,4 +39,5 @@ def test_every_op_states_its_rules(name: str) -> None:
     for rule in (opdef.infer_shape, opdef.count_params, opdef.count_macs, opdef.other_flops, opdef.receptive_field):
         assert callable(rule)
     # its PyTorch form, for `netcalc export`: a module, or for a merge an expression in forward
-    assert (opdef.torch_module is None) != (opdef.torch_merge is None)
+    written, unused = (opdef.torch_merge, opdef.torch_module) if opdef.merges else (opdef.torch_module, opdef.torch_merge)
+    assert callable(written) and unused is None

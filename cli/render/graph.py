@@ -8,9 +8,6 @@ import shutil
 import subprocess
 from typing import Any, Callable
 
-MERGES = ("add", "mul", "concat")
-
-
 class GraphvizMissing(Exception):
     pass
 
@@ -59,7 +56,7 @@ def to_dot(view: Any, ctx: dict[str, Any]) -> str:
             row = rows[name]
             attrs = [f"label={q(chr(10).join(label_lines(row, annotate, records[name]['rf'])))}",
                      f"tooltip={q(_details(row, records[name], view.flagged.get(name, [])))}"]
-            if row.type in MERGES:
+            if view.joins(row):
                 attrs.append('shape=oval, fillcolor="#fef3c7"')
             if name in view.flagged:
                 attrs.append('color="#dc2626", penwidth=2, fillcolor="#fee2e2"')
@@ -97,7 +94,7 @@ def to_mermaid(view: Any, ctx: dict[str, Any]) -> str:
         for name in members.get(path, []):
             row = rows[name]
             label = text(label_lines(row, ctx["annotate"], ctx["records"][name]["rf"]))
-            node = f'(("{label}"))' if row.type in MERGES else f'["{label}"]'
+            node = f'(("{label}"))' if view.joins(row) else f'["{label}"]'
             out.append(f"{indent}{ids[name]}{node}")
             if name in view.flagged:
                 out.append(f"{indent}class {ids[name]} finding")

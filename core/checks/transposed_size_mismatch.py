@@ -26,19 +26,20 @@ from typing import Any, Iterator, Mapping
 
 from ..diagnostics import Diagnostic, error
 from ..ir import Layer
+from ..ops import LOOKUP
 from ..ops.registry import per_axis
 from ..report import Report
 
 ID = "transposed-size-mismatch"
 SEVERITY = "error"
 ON_INVALID = True  # it explains a merge the shape analysis refused
-MERGES = ("add", "mul", "concat")
 
 
 def check(report: Report, limits: Mapping[str, Any]) -> Iterator[Diagnostic]:
     layers = {l.name: l for l in report.graph.layers}
     for merge in report.graph.layers:
-        if merge.op not in MERGES or report.shapes.get(merge.name) is not None:
+        op = LOOKUP.get(merge.op)
+        if op is None or not op.merges or report.shapes.get(merge.name) is not None:
             continue
         shapes = [report.shapes.get(i) for i in merge.inputs]
         if any(s is None for s in shapes):

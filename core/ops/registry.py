@@ -167,6 +167,11 @@ class OpDef:
     torch_module: Callable[[Attrs, Shapes], str] | None = None
     torch_merge: Callable[[Attrs, list[str]], str] | None = None
 
+    @property
+    def merges(self) -> bool:
+        """Joins two or more branches (add, mul, concat)."""
+        return self.inputs[0] >= 2
+
 
 # --- attribute kinds ----------------------------------------------------------------
 
@@ -263,7 +268,6 @@ def _per_axis(low: int) -> dict[str, Any]:
 
 
 POSITIVE = Kind("a positive integer", _int_at_least(1), _integers(1))
-NONNEGATIVE = Kind("a non-negative integer", _int_at_least(0), _integers(0))
 INTEGER = Kind("an integer", _int_at_least(-(2**63)), {"type": "integer"})
 BOOLEAN = Kind("true or false", _boolean, {"type": "boolean"})
 NUMBER = Kind("a number", _number, {"type": "number"})
