@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, NoReturn
 
-from .diagnostics import Severity, Span, did_you_mean
+from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error
 from .parse.common import CHECK_KEYS
 
 INLINE = re.compile(r"#\s*netcalc:\s*disable=([\w,-]+)")
@@ -31,70 +31,135 @@ class Config:
     file: str | None = None
 
 
+class ConfigError(ValueError):
+    """An invalid configuration: `diagnostic` says where and why (id `invalid-config`)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(str(diagnostic))
+        self.diagnostic = diagnostic
+
+
+Locate = Callable[[str], Span]  # `key` or `key/item` -> where the file says it
+
+
 def find_config(start: Path) -> Config:
-    """The configuration that applies in `start`; raises ValueError for an invalid one."""
+    """The configuration that applies in `start`; raises ConfigError for an invalid one."""
     for folder in (start, *start.parents):
         own = folder / ".netcalc.yaml"
         if own.is_file():
-            import yaml
-
-            try:
-                return read_config(yaml.safe_load(own.read_text()) or {}, str(own))
-            except yaml.YAMLError as exc:
-                raise ValueError(f"{own}: {exc}") from None
+            return _yaml_config(own.read_text(), str(own))
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            section = _tool_section(pyproject)
+            text = pyproject.read_text()
+            section = _tool_section(text, str(pyproject))
             if section is not None:
-                return read_config(section, str(pyproject))
+                return read_config(section, _toml_locator(text, str(pyproject)))
     return Config()
 
 
-def _tool_section(pyproject: Path) -> dict[str, Any] | None:
+def _fail(message: str, at: Span, hint: str | None = None) -> NoReturn:
+    raise ConfigError(error("invalid-config", message, at, hint))
+
+
+def _yaml_config(text: str, file: str) -> Config:
+    """Read once into nodes, which keep positions, then into values."""
+    import yaml
+
+    from .parse.yaml_spec import mark_span
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = {} if node is None else loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        _fail(f"not YAML: {getattr(exc, 'problem', None) or exc}", mark_span(file, getattr(exc, "problem_mark", None)))
+    finally:
+        loader.dispose()
+    spans = {}
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+        spans[str(key.value)] = mark_span(file, key.start_mark)
+        for item in _items(value):
+            spans[f"{key.value}/{item.value}"] = mark_span(file, item.start_mark)
+    return read_config(data, _locator(spans, file))
+
+
+def _items(node: Any) -> list[Any]:
+    """The keys of a mapping node or the entries of a sequence node: where rule ids stand."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [key for key, _ in node.value]
+    return node.value if isinstance(node, yaml.SequenceNode) else []
+
+
+def _tool_section(text: str, file: str) -> dict[str, Any] | None:
     try:
         import tomllib
     except ImportError:  # Python 3.10: no TOML reader in the standard library
         return None
     try:
-        return tomllib.loads(pyproject.read_text()).get("tool", {}).get("netcalc")
+        return tomllib.loads(text).get("tool", {}).get("netcalc")
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{pyproject}: {exc}") from None
+        at = re.search(r"at line (\d+), column (\d+)", str(exc))
+        _fail(f"not TOML: {exc}", Span(file, int(at[1]), int(at[2])) if at else Span(file, 1, 1))
 
 
-def read_config(data: Mapping[str, Any], file: str) -> Config:
+def _toml_locator(text: str, file: str) -> Locate:
+    """Where [tool.netcalc] (or its [tool.netcalc.severity] table) sets each key: tomllib keeps
+    no positions, so the lines are read again; items are found on their key's line."""
+    spans, table = {}, None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"\s*\[\s*tool\.netcalc(?:\.(\w+))?\s*\]", line)
+        if header or re.match(r"\s*\[", line):
+            table = (header[1] or "") if header else None
+            continue
+        assignment = re.match(r"(\s*)\"?([\w-]+)\"?\s*=", line)
+        if table is None or not assignment:
+            continue
+        key = f"{table}/{assignment[2]}" if table else assignment[2]
+        spans[key] = Span(file, number, len(assignment[1]) + 1)
+        for item in re.finditer(r"[\w-]+", line[assignment.end():]):
+            spans.setdefault(f"{key}/{item[0]}", Span(file, number, assignment.end() + item.start() + 1))
+    return _locator(spans, file)
+
+
+def _locator(spans: Mapping[str, Span], file: str) -> Locate:
+    """The span of `key/item`, else of `key`, else the file's first line."""
+    return lambda key: spans.get(key) or spans.get(key.split("/")[0]) or Span(file, 1, 1)
+
+
+def read_config(data: Mapping[str, Any], locate: Locate) -> Config:
     from .checks import RULES
 
-    where = Span(file, 1, 1)
+    file = locate("").file
     known = ("disable", "severity", *CHECK_KEYS)
     if not isinstance(data, Mapping):
-        raise ValueError(f"{file}: expected a mapping of settings (disable, severity, budgets)")
+        _fail("expected a mapping of settings (disable, severity, budgets)", locate(""))
     for key in data:
         if key not in known:
-            raise ValueError(f"{file}: unknown key '{key}'" + _hint(key, known))
+            _fail(f"unknown key '{key}'", locate(key), did_you_mean(key, list(known)))
     listed, levels = data.get("disable", []), data.get("severity", {})
     if not isinstance(listed, list) or not all(isinstance(rule, str) for rule in listed):
-        raise ValueError(f"{file}: disable must be a list of rule ids, like [stride-drops-input]")
+        _fail("disable must be a list of rule ids, like [stride-drops-input]", locate("disable"))
     if not isinstance(levels, Mapping):
-        raise ValueError(f"{file}: severity must map rule ids to error or warning")
-    disable = frozenset(listed)
+        _fail("severity must map rule ids to error or warning", locate("severity"))
     severity = {}
     for rule, level in levels.items():
         if level not in ("error", "warning"):
-            raise ValueError(f"{file}: severity of '{rule}' must be error or warning, not {level!r}")
+            _fail(f"severity of '{rule}' must be error or warning, not {level!r}", locate(f"severity/{rule}"))
         severity[rule] = Severity(level)
-    for rule in disable | set(severity):
-        if rule not in RULES:
-            raise ValueError(f"{file}: no rule '{rule}'" + _hint(rule, list(RULES)))
-    try:
-        budgets = {key: (CHECK_KEYS[key](data[key]), where) for key in CHECK_KEYS if key in data}
-    except ValueError as exc:
-        raise ValueError(f"{file}: {exc}") from None
-    return Config(disable, severity, budgets, file)
-
-
-def _hint(word: str, choices: Any) -> str:
-    hint = did_you_mean(word, list(choices))
-    return f"; {hint}" if hint else ""
+    for key, rules in (("disable", listed), ("severity", severity)):
+        for rule in rules:
+            if rule not in RULES:
+                _fail(f"no rule '{rule}'", locate(f"{key}/{rule}"), did_you_mean(rule, list(RULES)))
+    budgets = {}
+    for key in CHECK_KEYS:
+        if key in data:
+            try:
+                budgets[key] = (CHECK_KEYS[key](data[key]), locate(key))
+            except ValueError as exc:
+                _fail(str(exc), locate(key))
+    return Config(frozenset(listed), severity, budgets, file)
 
 
 def inline_disables(source: str) -> dict[int, set[str]]:

@@ -169,14 +169,30 @@ def test_inline_disable_and_configuration(tmp_path: Path, monkeypatch: pytest.Mo
     assert bad.exit_code == 2 and "did you mean 'stride-drops-input'" in bad.stderr
 
 
-@pytest.mark.parametrize("config", ["disable: 5\n", "- stride-drops-input\n", "severity: [x]\n",
-                                    "disable: [5]\n", "severity: {stride-drops-input: fatal}\n", "max_params: lots\n"])
-def test_invalid_configuration_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str) -> None:
+@pytest.mark.parametrize(("file", "config", "line", "col"), [
+    (".netcalc.yaml", "disable: 5\n", 1, 1),
+    (".netcalc.yaml", "- stride-drops-input\n", 1, 1),
+    (".netcalc.yaml", "severity: [x]\n", 1, 1),
+    (".netcalc.yaml", "disable: [5]\n", 1, 1),
+    (".netcalc.yaml", "# budgets\nseverity: {stride-drops-input: fatal}\n", 2, 12),
+    (".netcalc.yaml", "disable:\n  - stride-drops-input\n  - nope\n", 3, 5),
+    (".netcalc.yaml", "min_rf: 224\nmax_params: lots\n", 2, 1),
+    (".netcalc.yaml", "colour: red\n", 1, 1),
+    (".netcalc.yaml", "disable: [\n", 2, 1),
+    ("pyproject.toml", '[project]\nname = "x"\n\n[tool.netcalc]\ndisable = ["stride-drops-input", "nope"]\n', 5, 35),
+    ("pyproject.toml", '[tool.netcalc.severity]\nstride-drops-input = "fatal"\n', 2, 1),
+    ("pyproject.toml", "[tool.netcalc\n", 1, 14),
+])
+def test_invalid_configuration_is_a_positioned_error_and_exits_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str, config: str, line: int, col: int) -> None:
+    if file == "pyproject.toml":
+        pytest.importorskip("tomllib")
     spec = write(tmp_path, "s.net", "input 1x8x8\nconv out=1 k=3 s=2\n")
-    (tmp_path / ".netcalc.yaml").write_text(config)
+    (tmp_path / file).write_text(config)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["check", spec])
-    assert result.exit_code == 2 and "error: " in result.stderr and ".netcalc.yaml" in result.stderr
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{tmp_path / file}:{line}:{col}: error: ") and "[invalid-config]" in result.stderr
 
 
 def test_pyproject_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

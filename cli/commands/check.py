@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated, List, Optional
 
 import typer
@@ -31,9 +32,9 @@ def check(
     from pathlib import Path
 
     from netcalc.core.api import SpecNotFound, check as check_spec, check_limits, spec_files
-    from netcalc.core.config import find_config
+    from netcalc.core.config import ConfigError, find_config
 
-    from ..render.diagnostics import CHECK_FORMATS, outcome
+    from ..render.diagnostics import CHECK_FORMATS, emit, outcome
 
     if format == "auto":
         format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "plain"
@@ -44,6 +45,9 @@ def check(
     try:
         limits, config = check_limits(options), find_config(Path.cwd())
         results = [(spec, check_spec(spec, limits, config)) for spec in spec_files(paths)]
+    except ConfigError as exc:
+        emit([exc.diagnostic], sys.stderr)
+        raise typer.Exit(exit_codes.USAGE_OR_INVALID) from None
     except (ValueError, SpecNotFound) as exc:
         fail(str(exc))
     findings = [(spec, report.ok, found) for spec, (report, found) in results]

@@ -30,12 +30,17 @@ class _Invalid(Exception):
     """A node that cannot be read; its diagnostic is already recorded."""
 
 
+def mark_span(file: str, mark: yaml.Mark | None) -> Span:
+    """The one place PyYAML's 0-based marks become 1-based positions."""
+    return Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+
+
 class _Reader:
     def __init__(self, file: str, diags: list[Diagnostic]) -> None:
         self.file, self.diags = file, diags
 
     def span(self, node: yaml.Node) -> Span:
-        return Span(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+        return mark_span(self.file, node.start_mark)
 
     def fail(self, id: str, message: str, node: yaml.Node, hint: str | None = None) -> _Invalid:
         self.diags.append(error(id, message, self.span(node), hint))
@@ -219,8 +224,7 @@ def parse_yaml(source: str, file: str, stem: str) -> tuple[Document, list[Diagno
     try:
         root = yaml.compose(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        span = mark_span(file, exc.problem_mark or exc.context_mark)
         diags.append(error("yaml-syntax", f"YAML syntax error: {exc.problem or exc.context}", span))
         return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
     except yaml.YAMLError as exc:
