@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
-from typing import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
 
 import typer
+
+from . import exit_codes
 
 # Command name -> the module of cli/commands that defines it (as a function of that name),
 # in the order `netcalc --help` lists them.
@@ -29,11 +34,26 @@ def make_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
         rich_markup_mode=None,  # plain click help: rich's help renderer alone costs more than typer
     )
     # A callback keeps netcalc a group of subcommands even when it holds a single one.
-    made.callback()(lambda: None)
+    made.callback()(_version_option)
     for name in names:
         module = importlib.import_module(f"{__package__}.commands.{COMMANDS[name]}")
         made.command()(getattr(module, name))
     return made
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        from netcalc import __version__
+
+        typer.echo(f"netcalc {__version__}")
+        raise typer.Exit(exit_codes.OK)
+
+
+def _version_option(
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_show_version,
+                                          help="Print netcalc's version and exit.")] = False,
+) -> None:
+    pass
 
 
 def __getattr__(name: str) -> typer.Typer:
@@ -52,4 +72,34 @@ def main() -> None:
     # tenth of `summary resnet50`: import and register only the command asked for (all of
     # them for `netcalc --help`, a misspelt command or an option first).
     asked = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None
-    (make_app([asked]) if asked else make_app())()
+    with guard():
+        (make_app([asked]) if asked else make_app())()
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """The one place an unexpected exception ends a run: a message and exit 3, never a
+    traceback (NETCALC_DEBUG=1 shows it, for a bug report)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(exit_codes.INTERRUPTED)
+    except BrokenPipeError:
+        # the reader stopped early (`netcalc summary big | head`): not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        sys.exit(exit_codes.OK)
+    except Exception as exc:
+        if os.environ.get("NETCALC_DEBUG"):
+            raise
+        typer.echo(internal_error(exc), err=True)
+        sys.exit(exit_codes.INTERNAL)
+
+
+def internal_error(exc: BaseException) -> str:
+    from netcalc import __version__  # a module of constants: it cannot fail in turn
+
+    what = "out of memory" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
+    return (f"error: internal error: {what}\n"
+            f"This is a bug in netcalc {__version__}, not in your spec. Please report it with the spec and the "
+            "command line (NETCALC_DEBUG=1 shows the traceback).")

@@ -40,12 +40,22 @@ class Diagnostic:
         return f"{text} ({self.hint})" if self.hint else text
 
 
+MAX_MESSAGE = 400  # characters: a message quoting a hostile 100 KB value stays readable
+
+
 def error(id: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(id, Severity.ERROR, message, span, hint)
+    return Diagnostic(id, Severity.ERROR, _bounded(message), span, hint)
 
 
 def warning(id: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(id, Severity.WARNING, message, span, hint)
+    return Diagnostic(id, Severity.WARNING, _bounded(message), span, hint)
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    head, tail = message[: MAX_MESSAGE - 160], message[-100:]
+    return f"{head} [... {len(message) - len(head) - len(tail):,} characters ...] {tail}"
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:

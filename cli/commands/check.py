@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, List, Optional
+from typing import Annotated, Any, List, Optional
 
 import typer
 
@@ -31,7 +31,7 @@ def check(
     """
     from pathlib import Path
 
-    from netcalc.core.api import SpecNotFound, check as check_spec, check_limits, spec_files
+    from netcalc.core.api import SpecNotFound, check_limits, spec_files
     from netcalc.core.config import ConfigError, find_config
 
     from ..render.diagnostics import CHECK_FORMATS, emit, outcome
@@ -44,15 +44,38 @@ def check(
                "max_activation_bytes": max_activation_bytes, "min_rf": min_rf, "output": expect_output}
     try:
         limits, config = check_limits(options), find_config(Path.cwd())
-        results = [(spec, check_spec(spec, limits, config)) for spec in spec_files(paths)]
+        findings = [_check_one(spec, limits, config) for spec in spec_files(paths)]
     except ConfigError as exc:
         emit([exc.diagnostic], sys.stderr)
         raise typer.Exit(exit_codes.USAGE_OR_INVALID) from None
     except (ValueError, SpecNotFound) as exc:
         fail(str(exc))
-    findings = [(spec, report.ok, found) for spec, (report, found) in results]
     typer.echo(CHECK_FORMATS[format](findings), nl=False)
-    raise typer.Exit(outcome(findings, strict))
+    crashed = any(d.id == INTERNAL_ERROR for _, _, found in findings for d in found)
+    raise typer.Exit(exit_codes.INTERNAL if crashed else outcome(findings, strict))
+
+
+INTERNAL_ERROR = "internal-error"
+
+
+def _check_one(spec: str, limits: Any, config: Any) -> tuple[str, bool, list[Any]]:
+    """(spec, valid, findings). A bug that one file triggers is that file's finding, and
+    every other file is still checked: CI must see all of them."""
+    from netcalc.core.api import SpecNotFound, check as check_spec
+    from netcalc.core.diagnostics import Span, error
+
+    from ..app import internal_error
+
+    try:
+        report, found = check_spec(spec, limits, config)
+    except SpecNotFound:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as a finding, and the run exits 3
+        if os.environ.get("NETCALC_DEBUG"):
+            raise
+        return spec, False, [error(INTERNAL_ERROR, internal_error(exc).removeprefix("error: ").replace("\n", " "),
+                                   Span(spec, 1, 1))]
+    return spec, report.ok, found
 
 
 def explain(rule: Annotated[Optional[str], typer.Argument(help="A rule id, like stride-drops-input.")] = None) -> None:

@@ -11,6 +11,7 @@ import re
 from typing import Any, Mapping
 
 LIMIT = 2**63  # beyond any tensor size; larger values are certainly a mistake
+MAX_NESTING = 64  # parentheses and unary signs; deeper is a mistake, and would exhaust the stack
 _TOKEN = re.compile(r"\s*(?:(\d[\d_]*)|\$([A-Za-z_]\w*)|(\*\*|//|[-+*%()])|(\S))")
 _BINARY = {"+": 10, "-": 10, "*": 20, "//": 20, "%": 20, "**": 30}
 
@@ -66,9 +67,12 @@ def _lookup(name: str, env: Mapping[str, Any]) -> Any:
 
 class _Parser:
     def __init__(self, tokens: list[tuple[str, str]], env: Mapping[str, Any]) -> None:
-        self.tokens, self.env, self.pos = tokens, env, 0
+        self.tokens, self.env, self.pos, self.depth = tokens, env, 0, 0
 
     def expression(self, min_power: int) -> int:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExprError(f"the expression is nested more than {MAX_NESTING} levels deep")
         left = self.operand()
         while self.pos < len(self.tokens):
             kind, op = self.tokens[self.pos]
@@ -79,6 +83,7 @@ class _Parser:
             # ** is right-associative, the others left-associative
             right = self.expression(power if op == "**" else power + 1)
             left = _apply(op, left, right)
+        self.depth -= 1
         return left
 
     def operand(self) -> int:
@@ -87,7 +92,10 @@ class _Parser:
         kind, text = self.tokens[self.pos]
         self.pos += 1
         if kind == "int":
-            return _bounded(int(text.replace("_", "")))
+            digits = text.replace("_", "")
+            if len(digits) > len(str(LIMIT)):  # before int(), which refuses 4,300 digits itself
+                raise ExprError(f"value {digits[:20]}... is too large (limit 2**63)")
+            return _bounded(int(digits))
         if kind == "name":
             value = _lookup(text, self.env)
             if isinstance(value, bool) or not isinstance(value, int):

@@ -24,6 +24,10 @@ _TAG = "tag:yaml.org,2002:"
 _SAFE_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 _TOP_KEYS = ("name", "input", "blocks", "layers", "check")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# Values nested deeper are certainly a mistake. The limit is netcalc's own, far below
+# libyaml's (which differs between PyYAML releases) and Python's stack, so that the same
+# spec gives the same `too-deep` error, at the same place, whatever PyYAML is installed.
+MAX_DEPTH = 32
 
 
 class _Invalid(Exception):
@@ -46,14 +50,16 @@ class _Reader:
         self.diags.append(error(id, message, self.span(node), hint))
         return _Invalid()
 
-    def plain(self, node: yaml.Node) -> Any:
+    def plain(self, node: yaml.Node, depth: int = 0) -> Any:
         """The Python value of a node (layer values read from strings)."""
         if node.tag not in _SAFE_TAGS:
             raise self.fail("unsafe-tag", f"tag '{node.tag}' is not allowed in a spec", node)
+        if depth > MAX_DEPTH:
+            raise self.fail("too-deep", f"a value is nested more than {MAX_DEPTH} levels deep", node)
         if isinstance(node, yaml.SequenceNode):
-            return [self.plain(item) for item in node.value]
+            return [self.plain(item, depth + 1) for item in node.value]
         if isinstance(node, yaml.MappingNode):
-            return {self.key(k): self.plain(v) for k, v in node.value}
+            return {self.key(k): self.plain(v, depth + 1) for k, v in node.value}
         if node.tag == _TAG + "str":
             try:
                 return from_plain(node.value)
@@ -64,7 +70,10 @@ class _Reader:
     def raw(self, node: yaml.Node) -> Any:
         """A scalar's text, or a list of them: names are never read as values."""
         if isinstance(node, yaml.SequenceNode):
-            return [self.raw(item) for item in node.value]
+            return [self.scalar_text(item) for item in node.value]
+        return self.scalar_text(node)
+
+    def scalar_text(self, node: yaml.Node) -> str:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail("syntax", "expected a name or a list of names", node)
         return node.value
@@ -100,6 +109,10 @@ class _Reader:
         top: dict[str, yaml.Node] = {}
         if root is None:
             self.diags.append(error("syntax", "the spec is empty", Span(self.file, 1, 1)))
+        elif not isinstance(root, yaml.MappingNode):
+            what = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+            self.fail("syntax", f"a spec is a mapping of {', '.join(_TOP_KEYS)}; this file is {what}", root,
+                      "start with `input: 3x224x224` and put the layers under `layers:`")
         else:
             for name, knode, vnode in self.mapping(root, "the spec"):
                 if name not in _TOP_KEYS:
@@ -220,23 +233,43 @@ class _Reader:
 
 def parse_yaml(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
     diags: list[Diagnostic] = []
-    reader = _Reader(file, diags)
     try:
         root = yaml.compose(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        span = mark_span(file, exc.problem_mark or exc.context_mark)
-        diags.append(error("yaml-syntax", f"YAML syntax error: {exc.problem or exc.context}", span))
-        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
+        diags.append(_syntax_error(exc, source, file))
     except yaml.YAMLError as exc:
         diags.append(error("yaml-syntax", f"YAML error: {exc}", Span(file, 1, 1)))
-        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
-    except RecursionError:
-        diags.append(error("too-deep", "the YAML is nested too deeply", Span(file, 1, 1)))
-        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
-    try:
-        return reader.document(root, stem), diags
-    except RecursionError:
-        diags.append(error("too-deep", "a value is nested too deeply", Span(file, 1, 1)))
-        return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
+    except RecursionError:  # the pure-Python loader, where PyYAML has no libyaml
+        diags.append(_too_deep(_deepest_bracket(source, file) or Span(file, 1, 1)))
+    else:
+        return _Reader(file, diags).document(root, stem), diags
+    return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
 
 
+def _syntax_error(exc: yaml.MarkedYAMLError, source: str, file: str) -> Diagnostic:
+    span = mark_span(file, exc.problem_mark or exc.context_mark)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "nesting depth" in problem:  # libyaml's own limit, which PyYAML releases differ on
+        return _too_deep(_deepest_bracket(source, file) or span)
+    return error("yaml-syntax", f"YAML syntax error: {problem}", span)
+
+
+def _too_deep(span: Span) -> Diagnostic:
+    return error("too-deep", f"a value is nested more than {MAX_DEPTH} levels deep", span)
+
+
+def _deepest_bracket(source: str, file: str) -> Span | None:
+    """Where flow brackets first nest past MAX_DEPTH, which is where the reader would stop
+    too (quotes aside: an approximation that only places the message)."""
+    depth, line, col = 0, 1, 0
+    for ch in source:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Span(file, line, col)
+        elif ch in "]}":
+            depth -= 1
+    return None

@@ -1,0 +1,125 @@
+"""Hostile input: every malformed spec is a positioned error (exit 2), never a traceback, a
+hang or an answer that depends on the installed PyYAML; a bug is `internal error`, exit 3."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import yaml
+from helpers import errors, text_spec, yaml_spec
+from typer.testing import CliRunner
+
+from netcalc.cli import app as cli_app
+from netcalc.cli.app import app
+from netcalc.core.parse import yaml_spec as yaml_reader
+
+runner = CliRunner()
+
+DEEP = 5000  # past libyaml's own nesting limit (which some PyYAML releases enforce) and the stack
+
+# (case id, file name, spec, the errors as (id, line, col))
+POSITIONED = [
+    ("yaml-top-level-list", "spec.yaml", "- relu\n", [("syntax", 1, 1)]),
+    ("yaml-top-level-scalar", "spec.yaml", "hello\n", [("syntax", 1, 1)]),
+    ("yaml-top-level-number", "spec.yaml", "42\n", [("syntax", 1, 1)]),
+    # the 33rd bracket opens at column 37 (4 for "  - ", then one per bracket)
+    ("yaml-deep-flow-list", "spec.yaml", "input: 3x8x8\nlayers:\n  - " + "[" * DEEP + "]" * DEEP + "\n",
+     [("too-deep", 3, 37)]),
+    # nested 500 deep inside a layer's arguments: reported where the value goes too deep,
+    # not at 1:1 (`{out: ` opens at col 11, its value's 33rd list bracket at col 50)
+    ("yaml-deep-argument", "spec.yaml", "input: 3x8x8\nlayers:\n  - conv: {out: " + "[" * 500 + "x" + "]" * 500 + "}\n",
+     [("too-deep", 3, 50)]),
+    ("yaml-deep-from", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, from: [[a]]}\n", [("syntax", 3, 23)]),
+    ("text-deep-parentheses", "spec.net", "input 3x8x8\nconv out=" + "(" * 100_000 + "1+1" + ")" * 100_000 + " k=1\n",
+     [("invalid-expression", 2, 6)]),
+    ("text-deep-unary", "spec.net", "input 3x8x8\nconv out=" + "-" * 100_000 + "1+1 k=1\n",
+     [("invalid-expression", 2, 6)]),
+    ("text-huge-literal-in-expression", "spec.net", "input 3x8x8\nconv out=" + "9" * 100_000 + "+1 k=1\n",
+     [("invalid-expression", 2, 6)]),
+]
+
+
+@pytest.mark.parametrize("file, spec, expected", [c[1:] for c in POSITIONED], ids=[c[0] for c in POSITIONED])
+def test_hostile_spec_is_a_positioned_error(file: str, spec: str, expected: list) -> None:
+    report = yaml_spec(spec, file) if file.endswith(".yaml") else text_spec(spec, file)
+    assert errors(report) == expected
+
+
+def test_an_error_message_quoting_a_huge_value_stays_short() -> None:
+    report = text_spec("input 3x8x8\nconv out=" + "(" * 100_000 + "1+1" + ")" * 100_000 + " k=1\n")
+    assert max(len(d.message) for d in report.diagnostics) <= 400
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "pure-python"])
+def test_nesting_limit_does_not_depend_on_pyyaml(loader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml (when PyYAML has it) stops at its own depth; the pure-Python loader runs out
+    of stack: both are netcalc's `too-deep`, at the same place."""
+    if loader == "pure-python":
+        monkeypatch.setattr(yaml_reader, "_Loader", yaml.SafeLoader)
+        monkeypatch.setattr(sys, "getrecursionlimit", sys.getrecursionlimit)  # untouched, for clarity
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml")
+    spec = "input: 3x8x8\nlayers:\n  - " + "[" * DEEP + "]" * DEEP + "\n"
+    assert errors(yaml_spec(spec)) == [("too-deep", 3, 37)]
+
+
+def test_check_reports_every_other_file_when_one_is_broken(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a_list.yaml").write_text("- relu\n")
+    (tmp_path / "b_scalar.yaml").write_text("hello\n")
+    (tmp_path / "c_good.net").write_text("input 3x8x8\nconv out=4 k=3\n")
+    (tmp_path / "d_parens.net").write_text("input 3x8x8\nconv out=" + "(" * 100_000 + "1+1" + ")" * 100_000 + " k=1\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", "."])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    files = [line.split(":")[0] for line in result.output.splitlines()[:-1]]
+    assert files == ["a_list.yaml", "b_scalar.yaml", "d_parens.net"]
+    assert result.output.splitlines()[-1] == "4 spec(s) checked: 3 error(s), 0 warning(s)"
+
+
+def _crash(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("forced failure")
+
+
+def test_an_unexpected_exception_is_an_internal_error_with_exit_3(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import netcalc.core.api
+
+    monkeypatch.setattr(netcalc.core.api, "analyze", _crash)
+    monkeypatch.setattr(sys, "argv", ["netcalc", "shapes", "seed_rf"])
+    monkeypatch.delenv("NETCALC_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as stop:
+        cli_app.main()
+    assert stop.value.code == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: internal error: RuntimeError: forced failure\n")
+    assert "Please report it" in err and "Traceback" not in err
+
+
+def test_check_reports_a_crash_in_one_file_and_checks_the_others(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import netcalc.core.api
+
+    real = netcalc.core.api.analyze_source
+
+    def crash_on_b(source: str, file: str, *args: object) -> object:
+        if file.endswith("b.net"):
+            raise RuntimeError("forced failure")
+        return real(source, file, *args)  # type: ignore[arg-type]
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.net").write_text("input 3x8x8\nconv out=4 k=3 k=3\n")
+    monkeypatch.setattr(netcalc.core.api, "analyze_source", crash_on_b)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NETCALC_DEBUG", raising=False)
+    result = runner.invoke(app, ["check", "."])
+    assert result.exit_code == 3
+    ids = [(line.split(":")[0], line.rsplit("[", 1)[1]) for line in result.output.splitlines()[:-1]]
+    assert ids == [("a.net", "duplicate-argument]"), ("b.net", "internal-error]"), ("c.net", "duplicate-argument]")]
+
+
+def test_version() -> None:
+    from netcalc import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"netcalc {__version__}\n"
