@@ -149,6 +149,13 @@ def test_names_the_exported_code_uses_itself_stay_free() -> None:
         assert line in code
 
 
+def test_a_one_input_concat_is_written_out_as_torch_cat() -> None:
+    report = text_spec("input 2x4x4\nconv out=2 k=1\nconcat\nrelu\n")
+    code = to_torch(report)
+    assert "concat_1 = torch.cat([conv_1], dim=1)  # concat -> 2x4x4" in code
+    assert compare(report) == 2  # conv and relu; the concat is written out
+
+
 def test_attributes_of_nn_module_are_all_known() -> None:
     """A layer named like one of them is reached through `_modules`; this list must be whole."""
     from netcalc.core.export import MODULE_ATTRIBUTES

@@ -1,5 +1,6 @@
-"""Merges of two or more inputs: `add`, `mul` (PyTorch broadcasting between shapes of
-equal rank, e.g. C x 1 x 1 against C x H x W) and `concat` along `dim`."""
+"""Merges: `add`, `mul` of two or more inputs (PyTorch broadcasting between shapes of
+equal rank, e.g. C x 1 x 1 against C x H x W) and `concat` along `dim` of one or more
+(`torch.cat([x])`, which PyTorch accepts, is `x`)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ OPS = table(
     op("mul", "Elementwise product of two or more inputs, with broadcasting (a gate).", _broadcast,
        other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
        torch_merge=lambda a, args: " * ".join(args)),
-    op("concat", "Concatenation along `dim` (PyTorch's convention: 1 = channels).", _concat,
-       attrs={"dim": Attr(INTEGER, 1)}, flops_rule="0 (a copy)", **_MERGE,
+    op("concat", "Concatenation of one or more inputs along `dim` (PyTorch's convention: 1 = channels).",
+       _concat, attrs={"dim": Attr(INTEGER, 1)}, flops_rule="0 (a copy)", inputs=(1, None),
        torch_merge=lambda a, args: f"torch.cat([{', '.join(args)}], dim={a['dim']})"),
 )

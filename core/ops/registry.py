@@ -169,8 +169,10 @@ class OpDef:
 
     @property
     def merges(self) -> bool:
-        """Joins two or more branches (add, mul, concat)."""
-        return self.inputs[0] >= 2
+        """Joins branches: takes several inputs (add, mul, concat). Said by the most inputs,
+        not the least: a concat of one input (`torch.cat([x])`) is still a merge."""
+        most = self.inputs[1]
+        return most is None or most >= 2
 
 
 # --- attribute kinds ----------------------------------------------------------------
