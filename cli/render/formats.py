@@ -8,9 +8,13 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
+
+from . import table
+from .table import Grid
 
 HEADERS = {
     "name": "Layer",
@@ -169,27 +173,26 @@ FOOTERS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str]]]] = {
 }
 
 
-def to_table(records: dict[str, Any], view: View) -> Any:
-    from rich.console import Group
-    from rich.table import Table
-
+def title(records: Mapping[str, Any]) -> str:
     inputs, target = records.get("input"), records.get("layer")
     subject = ", ".join(f"{k} {cell('shape', v)}" for k, v in inputs.items()) if inputs else \
         (f"back from {target}" if target else "")
-    title = f"{records['name']}: {subject}" if subject else records["name"]
-    table = Table(title=title, title_justify="left")
-    for key in view.columns:
-        table.add_column(HEADERS[key], justify="left" if key in TEXT_COLUMNS else "right", no_wrap=key == "formula")
-    for layer in records["layers"]:
-        values = [cell(k, lookup(layer, k)) for k in view.columns]
-        values[0] = "  " * layer.get("depth", 0) + values[0]
-        table.add_row(*values)
-    totals = Table.grid(padding=(0, 2))
-    totals.add_column()
-    totals.add_column(justify="right")
-    for label, text in FOOTERS[view.footer](records):
-        totals.add_row(label, text)
-    return Group(table, totals)
+    return f"{records['name']}: {subject}" if subject else records["name"]
+
+
+def table_grid(records: dict[str, Any], view: View) -> Grid:
+    """The records as the text table's cells, a column at a time."""
+    layers = records["layers"]
+    columns = [[cell(k, lookup(layer, k)) for layer in layers] for k in view.columns]
+    if view.columns and any(layer.get("depth") for layer in layers):  # a folded block's rows sit under it
+        columns[0] = ["  " * layer.get("depth", 0) + name for layer, name in zip(layers, columns[0], strict=True)]
+    return Grid(title(records), [HEADERS[k] for k in view.columns], [k not in TEXT_COLUMNS for k in view.columns],
+                columns, FOOTERS[view.footer](records), elsewhere="--format csv or a wider terminal")
+
+
+def to_table(records: dict[str, Any], view: View) -> str:
+    """The table at its natural width, as piped."""
+    return "".join(line + "\n" for line in table.lines(table_grid(records, view)))
 
 
 FORMATS: dict[str, Callable[[dict[str, Any], View], Any]] = {
@@ -201,29 +204,26 @@ FORMATS: dict[str, Callable[[dict[str, Any], View], Any]] = {
 
 
 def emit(fmt: str, records: dict[str, Any], view: View) -> None:
-    rendered = FORMATS[fmt](records, view)
-    if isinstance(rendered, str):
-        sys.stdout.write(rendered)
+    if fmt == "table":  # streamed, and fitted to the terminal when there is one
+        table.write(table.lines(table_grid(records, view), table.stdout_terminal()))
     else:
-        from rich.console import Console
-
-        Console().print(rendered)
+        sys.stdout.write(FORMATS[fmt](records, view))
 
 
 def zoo_table(specs: Mapping[str, Path]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from netcalc.core.api import analyze
 
-    table = Table(title="Built-in specs")
-    for header in ("Name", "Input", "Output", "Layers", "Params", "MACs"):
-        table.add_column(header, justify="left" if header in ("Name", "Input", "Output") else "right")
+    rows = []
     for name in specs:
         report = analyze(name)
-        t = report.totals() if report.ok else None
-        rec = report.as_records() if report.ok else None
-        table.add_row(name, ", ".join(cell("shape", v) for v in rec["input"].values()) if rec else "?",
-                      cell("shape", rec["output"]) if rec else "invalid",
-                      f"{t['layers']:,}" if t else "", f"{t['params']:,}" if t else "", human(t["macs"]) if t else "")
-    Console().print(table)
+        if not report.ok:
+            rows.append((name, "?", "invalid", "", "", ""))
+            continue
+        rec = report.as_records()
+        t = rec["totals"]
+        rows.append((name, ", ".join(cell("shape", v) for v in rec["input"].values()), cell("shape", rec["output"]),
+                     cell("", t["layers"]), cell("", t["params"]), human(t["macs"])))
+    headers = ("Name", "Input", "Output", "Layers", "Params", "MACs")
+    grid = Grid("Built-in specs", headers, [h not in ("Name", "Input", "Output") for h in headers],
+                [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in headers])
+    table.write(table.lines(grid, table.stdout_terminal()))
