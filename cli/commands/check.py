@@ -50,7 +50,9 @@ def check(
         raise typer.Exit(exit_codes.USAGE_OR_INVALID) from None
     except (ValueError, SpecNotFound) as exc:
         fail(str(exc))
-    typer.echo(CHECK_FORMATS[format](findings), nl=False)
+    # `human` styles only for a terminal (as rich decides, FORCE_COLOR included): echo must
+    # not strip what it chose
+    typer.echo(CHECK_FORMATS[format](findings), nl=False, color=True if format == "human" else None)
     crashed = any(d.id == INTERNAL_ERROR for _, _, found in findings for d in found)
     raise typer.Exit(exit_codes.INTERNAL if crashed else outcome(findings, strict))
 

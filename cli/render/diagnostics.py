@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 
 
 def line(d: object) -> str:
@@ -42,42 +43,58 @@ def to_json(findings: Findings) -> str:
     return json.dumps({"specs": [spec for spec, _, _ in findings], "diagnostics": records}, indent=2) + "\n"
 
 
+def escape_data(text: str) -> str:
+    """A workflow command's message (GitHub's escapeData)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value, like `file=` (GitHub's escapeProperty): `:` and
+    `,` would end the value."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def to_github(findings: Findings) -> str:
     """GitHub Actions workflow commands: an annotation on the line of each finding."""
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
     lines = []
     for _, _, found in findings:
         for d in found:
-            message = escape(d.message + (f" ({d.hint})" if d.hint else "") + f" [{d.id}]")
-            lines.append(f"::{d.severity.value} file={d.span.file},line={d.span.line},col={d.span.col},"
-                         f"title={d.id}::{message}")
+            message = escape_data(d.message + (f" ({d.hint})" if d.hint else "") + f" [{d.id}]")
+            lines.append(f"::{d.severity.value} file={escape_property(d.span.file)},line={d.span.line},"
+                         f"col={d.span.col},title={escape_property(d.id)}::{message}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def artifact_uri(file: str) -> str:
+    """A SARIF artifactLocation.uri: a percent-encoded URI reference, relative paths kept
+    relative (to the folder the scan ran in)."""
+    from pathlib import Path
+    from urllib.parse import quote
+
+    path = Path(file)
+    return path.as_uri() if path.is_absolute() else quote(path.as_posix())
 
 
 def to_sarif(findings: Findings) -> str:
     """SARIF 2.1.0, for code scanning: the rules with their documentation, one result per
     finding with its file, line and column."""
     import json
-    from pathlib import Path
 
     from netcalc import __version__
     from netcalc.core.checks import RULES
 
-    def uri(file: str) -> str:
-        path = Path(file)
-        return path.as_uri() if path.is_absolute() else path.as_posix()
+    def short(doc: str) -> str:  # a rule's docstring opens with `ID: what it finds`
+        return doc.split("\n\n")[0].split(": ", 1)[1].replace("\n", " ")
 
     rules = [
-        {"id": rule_id, "shortDescription": {"text": module.__doc__.split("\n\n")[0].split(": ", 1)[1].replace("\n", " ")},
+        {"id": rule_id, "shortDescription": {"text": short(module.__doc__)},
          "fullDescription": {"text": module.__doc__.strip()}, "defaultConfiguration": {"level": module.SEVERITY}}
         for rule_id, module in RULES.items()
     ]
     results = [
         {"ruleId": d.id, "level": d.severity.value,
          "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
-         "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(d.span.file)},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(d.span.file)},
                                              "region": {"startLine": d.span.line, "startColumn": d.span.col}}}]}
         for _, _, found in findings for d in found
     ]
@@ -88,14 +105,19 @@ def to_sarif(findings: Findings) -> str:
 
 
 def to_human(findings: Findings) -> str:
-    """For a person at a terminal: findings grouped by file, severities in colour."""
+    """For a person at a terminal: findings grouped by file, severities in colour when
+    stdout is a terminal (as rich decides: FORCE_COLOR, NO_COLOR, TTY_COMPATIBLE), plain
+    when piped."""
     import io
 
     from rich.console import Console
     from rich.markup import escape
 
+    stdout = Console()  # rendered into a string, but styled for where it goes
     out = io.StringIO()
-    console = Console(file=out, force_terminal=None, highlight=False, soft_wrap=True)
+    console = Console(file=out, force_terminal=stdout.is_terminal, no_color=stdout.no_color,
+                      color_system=stdout.color_system,  # type: ignore[arg-type] # one of the names it takes
+                      highlight=False, soft_wrap=True)
     colour = {"error": "bold red", "warning": "yellow"}
     for _, _, found in findings:
         if not found:
