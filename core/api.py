@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -9,7 +12,7 @@ from .analysis.cost import Cost, layer_cost
 from .analysis.receptive_field import receptive_fields
 from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
-from .diagnostics import Diagnostic, Span, error, has_errors, sort_key
+from .diagnostics import Diagnostic, Span, did_you_mean, error, has_errors, sort_key, warning
 from .ir import Graph, Input, Layer, Shape
 from .parse.document import Document
 from .parse.values import parse_shape
@@ -44,28 +47,76 @@ def builtin_specs() -> dict[str, Path]:
     return found
 
 
+STDIN = "-"  # as a SPEC: read the spec from standard input, as linters do
+STDIN_NAME = "<stdin>"
+MAX_SPEC_BYTES = 256 * 2**20  # far past any real spec; a bound on what a pipe may feed us
+_YAML_KEY = re.compile(r"^(?:input|layers|blocks|check|name)\s*:", re.MULTILINE)
+
+
+class SpecUnreadable(SpecNotFound):
+    """The spec exists but is not text netcalc can read: a positioned error."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(str(diagnostic))
+        self.diagnostic = diagnostic
+
+
 def load(spec: str) -> tuple[str, str, str]:
-    """(source text, file name for messages, stem) of a path or a built-in spec name."""
+    """(source text, file name for messages, stem) of a path, `-` (standard input) or a
+    built-in spec name."""
+    if spec == STDIN:
+        return decode(sys.stdin.buffer.read(MAX_SPEC_BYTES + 1), STDIN_NAME), STDIN_NAME, "stdin"
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists():
         builtin = builtin_specs().get(spec)
         if builtin is None:
-            raise SpecNotFound(f"no spec file '{spec}' and no built-in spec of that name (see `netcalc zoo`)")
+            hint = did_you_mean(spec, list(builtin_specs()))
+            raise SpecNotFound(f"no spec file '{spec}' and no built-in spec of that name"
+                               f"{'; ' + hint if hint else ''} (see `netcalc zoo`)")
         path = builtin
+    elif path.is_dir():
+        raise SpecNotFound(f"'{spec}' is a directory, not a spec file (`netcalc check {spec}` checks every spec in it)")
+    elif not (path.is_file() or stat.S_ISFIFO(path.stat().st_mode)):  # a pipe: `<(generate-spec)`
+        raise SpecNotFound(f"'{spec}' is a device or socket, not a spec file")
+    file = str(spec if path.name == Path(spec).name else path)
     try:
-        return path.read_text(encoding="utf-8"), str(spec if path.name == Path(spec).name else path), path.stem
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecNotFound(f"cannot read '{spec}': {exc}") from None
+        with path.open("rb") as handle:
+            return decode(handle.read(MAX_SPEC_BYTES + 1), file), file, path.stem
+    except OSError as exc:
+        raise SpecNotFound(f"cannot read '{spec}': {exc.strerror or exc}") from None
+
+
+def decode(data: bytes, file: str) -> str:
+    """UTF-8 text, or SpecUnreadable at the first byte that is not."""
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecUnreadable(error("too-large", f"the spec is larger than {MAX_SPEC_BYTES // 2**20} MiB",
+                                   Span(file, 1, 1)))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line_start = before.rfind(b"\n") + 1
+        col = len(before[line_start:].decode("utf-8")) + 1
+        raise SpecUnreadable(error("encoding", f"byte 0x{data[exc.start]:02x} is not UTF-8: a spec is UTF-8 text",
+                                   Span(file, before.count(b"\n") + 1, col))) from None
 
 
 def parse(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
     # Each reader is imported when a spec needs it: PyYAML's import alone costs more than
     # analysing resnet50, and text specs never need it.
-    if file.endswith(YAML_SUFFIXES):
+    if is_yaml(source, file):
         from .parse.yaml_spec import parse_yaml as reader
     else:
         from .parse.text_spec import parse_text as reader
     return reader(source, file, stem)
+
+
+def is_yaml(source: str, file: str) -> bool:
+    """By the file's suffix; a spec on standard input is YAML when a line starts with one of
+    its top-level keys (`input:`, `layers:`), which no text spec line can."""
+    if file == STDIN_NAME:
+        return _YAML_KEY.search(source) is not None
+    return file.endswith(YAML_SUFFIXES)
 
 
 def document(spec: str) -> Document:
@@ -80,8 +131,16 @@ def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...]]:
 
 
 def analyze(spec: str, inputs: Sequence[str] = ()) -> Report:
-    source, file, stem = load(spec)
+    try:
+        source, file, stem = load(spec)
+    except SpecUnreadable as exc:
+        return unreadable(exc.diagnostic)
     return analyze_source(source, file, stem, inputs)
+
+
+def unreadable(diagnostic: Diagnostic) -> Report:
+    """The report of a spec that could not even be read: its one error."""
+    return Report(Graph("", diagnostic.span.file, (), (), ""), {}, {}, (diagnostic,))
 
 
 def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[str] = ()) -> Report:
@@ -90,7 +149,8 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
     shapes = ShapePass(declared)
     layers: list[Layer] = []
     builder = Builder(doc, declared, shapes.shape_of)
-    if declared:
+    too_large = any(d.id == "too-large" for d in diags)  # the parser stopped reading: expand nothing
+    if declared and not too_large:
         for layer in builder.expand():
             shapes.add(layer)
             layers.append(layer)
@@ -128,7 +188,24 @@ def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> t
     if not declared and not has_errors(diags):  # else the missing input is a consequence
         diags.append(error("missing-input", "the spec declares no input shape (add `input: 3x224x224` "
                            "or pass --input)", doc.span))
+    diags += [batch_in_input(i) for i in declared.values() if looks_batched(i.shape.dims)]
     return tuple(declared.values())
+
+
+def looks_batched(dims: tuple[int, ...]) -> bool:
+    """1x3x224x224 as torchinfo users type it: a leading 1, then a few channels before the
+    larger axes (a real 1-channel volume of depth 3 is rare; a typed batch axis is not)."""
+    return len(dims) in (3, 4) and dims[0] == 1 and dims[1] <= 4 < dims[2]
+
+
+def batch_in_input(i: Input) -> Diagnostic:
+    from .checks.batch_in_input import ID
+
+    shape, meant = "x".join(map(str, i.shape.dims)), "x".join(map(str, i.shape.dims[1:]))
+    label = "input" if i.name == "input" else f"input {i.name}"
+    return warning(ID, f"{label} {shape} is read as 1 channel and {len(i.shape.dims) - 1} spatial axes; "
+                   "netcalc's shapes leave the batch axis out", i.span,
+                   f"for images of shape {meant}, write {meant} (and --batch N)")
 
 
 def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, Cost]:
@@ -187,7 +264,10 @@ def check(spec: str, options: dict[str, tuple[object, Span]], config: Config | N
     from .config import Config, inline_disables
 
     config = config or Config()
-    source, file, stem = load(spec)
+    try:
+        source, file, stem = load(spec)
+    except SpecUnreadable as exc:
+        return unreadable(exc.diagnostic), [exc.diagnostic]
     report = analyze_source(source, file, stem)
     # a budget from the command line or the configuration is the spec's too: its first line
     top = Span(report.graph.file, 1, 1)

@@ -16,11 +16,10 @@ from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import BlockInstance, Input, Layer, Shape
 from .ops import LOOKUP
 from .ops.registry import OpDef, normalize_attrs
-from .parse.document import REQUIRED, BlockDef, Document, Entry
+from .parse.document import MAX_LAYERS, REQUIRED, BlockDef, Document, Entry
 from .parse.expr import ExprError, evaluate, names
 from .parse.values import Expr
 
-MAX_LAYERS = 1_000_000
 MAX_NESTING = 64  # blocks within blocks; far beyond real networks, well within Python's stack
 
 ShapeOf = Callable[[str], "Shape | None"]

@@ -23,13 +23,23 @@ POSITIONED = [
     ("yaml-top-level-list", "spec.yaml", "- relu\n", [("syntax", 1, 1)]),
     ("yaml-top-level-scalar", "spec.yaml", "hello\n", [("syntax", 1, 1)]),
     ("yaml-top-level-number", "spec.yaml", "42\n", [("syntax", 1, 1)]),
-    # the 33rd bracket opens at column 37 (4 for "  - ", then one per bracket)
+    # 32 levels: the spec and `layers` take two, the 31st bracket opens level 33 at column 35
     ("yaml-deep-flow-list", "spec.yaml", "input: 3x8x8\nlayers:\n  - " + "[" * DEEP + "]" * DEEP + "\n",
-     [("too-deep", 3, 37)]),
-    # nested 500 deep inside a layer's arguments: reported where the value goes too deep,
-    # not at 1:1 (`{out: ` opens at col 11, its value's 33rd list bracket at col 50)
+     [("too-deep", 3, 35)]),
+    # 500 deep inside a layer's arguments: reported where the value goes too deep, not at 1:1
+    # (spec, layers, the layer's mapping and `{` are four levels; the first `[` is at col 17,
+    # the 29th, level 33, at col 45)
     ("yaml-deep-argument", "spec.yaml", "input: 3x8x8\nlayers:\n  - conv: {out: " + "[" * 500 + "x" + "]" * 500 + "}\n",
-     [("too-deep", 3, 50)]),
+     [("too-deep", 3, 45)]),
+    ("yaml-billion-laughs", "spec.yaml", "input: 3x8x8\n" + "".join(
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i else "relu"] * 10) + "]\n" for i in range(9)) + "layers: *a8\n",
+     [("too-large", 8, 10)]),  # a0..a5 hold 1.2 million values, a6's first *a5 another 1.1 million
+    ("yaml-alias-reported-where-used", "spec.yaml", "input: 3x8x8\nx: &a\n  - conv out=4 k=foo\nlayers: *a\n",
+     [("unknown-key", 2, 1), ("invalid-argument", 4, 9)]),
+    ("yaml-undefined-alias", "spec.yaml", "input: 3x8x8\nlayers: *nope\n", [("yaml-syntax", 2, 9)]),
+    ("yaml-two-documents", "spec.yaml", "input: 3x8x8\n---\ninput: 3x8x8\n", [("yaml-syntax", 2, 1)]),
+    ("yaml-line-continued", "spec.yaml", "input: 3x8x8\nlayers:\n  - conv out=4 k=3\n      s=x p=1\n",
+     [("invalid-argument", 4, 7)]),
     ("yaml-deep-from", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, from: [[a]]}\n", [("syntax", 3, 23)]),
     ("text-deep-parentheses", "spec.net", "input 3x8x8\nconv out=" + "(" * 100_000 + "1+1" + ")" * 100_000 + " k=1\n",
      [("invalid-expression", 2, 6)]),
@@ -57,11 +67,10 @@ def test_nesting_limit_does_not_depend_on_pyyaml(loader: str, monkeypatch: pytes
     of stack: both are netcalc's `too-deep`, at the same place."""
     if loader == "pure-python":
         monkeypatch.setattr(yaml_reader, "_Loader", yaml.SafeLoader)
-        monkeypatch.setattr(sys, "getrecursionlimit", sys.getrecursionlimit)  # untouched, for clarity
     elif not hasattr(yaml, "CSafeLoader"):
         pytest.skip("PyYAML without libyaml")
     spec = "input: 3x8x8\nlayers:\n  - " + "[" * DEEP + "]" * DEEP + "\n"
-    assert errors(yaml_spec(spec)) == [("too-deep", 3, 37)]
+    assert errors(yaml_spec(spec)) == [("too-deep", 3, 35)]
 
 
 def test_check_reports_every_other_file_when_one_is_broken(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -28,4 +28,6 @@ def test_example_output_is_current() -> None:
 def test_ci_runs_the_readme_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert 'pip install ".[test]" && pytest' in README
-    assert 'pip install --quiet ".[test]" torch==2.13.0' in ci and ci.rstrip().endswith("pytest")
+    assert 'python3 -m venv' in ci  # a new environment on every run: new releases break CI when they break users
+    assert 'pip install --quiet ".[test,lint]" torch==2.13.0' in ci and ci.rstrip().endswith("pytest")
+    assert 'pip install ".[lint]"' in README

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from ..diagnostics import Diagnostic
 from ..report import Report
 from . import (
+    batch_in_input,
     budget_exceeded,
     kernel_exceeds_input,
     linear_on_spatial,
@@ -32,6 +33,7 @@ RULES: dict[str, ModuleType] = {
         transposed_size_mismatch,
         budget_exceeded,
         unexpected_output,
+        batch_in_input,
     )
 }
 

@@ -63,7 +63,7 @@ def parse_pairs(
     With `raw`, values stay text (for `check` lines, whose values have their own readers).
     """
     pairs = []
-    for text, col in tokens:
+    for text, col in _join_spaced_equals(tokens, at, diags):
         span = at(col)
         key, sep, text_value = text.partition("=")
         if not sep or not _KEY.match(key) or not text_value:
@@ -76,6 +76,29 @@ def parse_pairs(
             continue
         pairs.append((key, value, span))
     return pairs
+
+
+def _join_spaced_equals(
+    tokens: list[tuple[str, int]], at: Callable[[int], Span], diags: list[Diagnostic]
+) -> list[tuple[str, int]]:
+    """`out = 4`, `out =4` and `out= 4` are one mistake, reported once as such, and read as
+    `out=4` so that the layer's other arguments are still checked."""
+    joined: list[tuple[str, int]] = []
+    i = 0
+    while i < len(tokens):
+        text, col = tokens[i]
+        parts = [text]
+        while (i + 1 < len(tokens) and "=" not in parts[-1][:-1] and (parts[-1].endswith("=") or
+               tokens[i + 1][0].startswith("=")) and _KEY.match(parts[0].rstrip("="))):
+            i += 1
+            parts.append(tokens[i][0])
+        if len(parts) > 1:
+            written = " ".join(parts)
+            text = "".join(parts)
+            diags.append(error("syntax", f"spaces around '=' in '{written}': write '{text}'", at(col)))
+        joined.append((text, col))
+        i += 1
+    return joined
 
 
 def parse_refs(value: Any, span: Span, diags: list[Diagnostic]) -> tuple[Ref, ...] | None:

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..diagnostics import Span
 
+MAX_LAYERS = 1_000_000  # a spec may have and expand to at most this many layers
 REQUIRED = None  # a block argument whose default is null must be given at the call
 RESERVED_KEYS = ("name", "from", "repeat", "if")
 

@@ -3,11 +3,12 @@ and a block's layers indented under its `block` line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..diagnostics import Diagnostic, Span, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
-from .document import REQUIRED, BlockDef, Document, Entry, InputDecl
+from .document import MAX_LAYERS, REQUIRED, BlockDef, Document, Entry, InputDecl
 from .values import parse_shape
 
 DEFAULT_INPUT = "input"
@@ -22,6 +23,7 @@ class _Reader:
         self.layers: list[Entry] = []
         self.checks: dict[str, tuple[Any, Span]] = {}
         self.block: dict[str, Any] | None = None  # the block being read
+        self.entries = 0  # layer lines read, in blocks or not
 
     def span(self, line: int, col: int) -> Span:
         return Span(self.file, line, col + 1)
@@ -54,6 +56,7 @@ class _Reader:
             self.layers.append(self.entry(number, tokens))
 
     def entry(self, number: int, tokens: list[tuple[str, int]]) -> Entry:
+        self.entries += 1
         type_, col = tokens[0]
         pairs = parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags)
         return make_entry(type_, pairs, self.span(number, col), self.diags)
@@ -108,11 +111,25 @@ class _Reader:
         self.block = None
 
 
+def _lines(source: str) -> Iterator[str]:
+    """The lines of `source`, one at a time (a list of them all would double its memory)."""
+    start, end = 0, len(source)
+    while start < end:
+        stop = source.find("\n", start)
+        stop = end if stop < 0 else stop
+        yield source[start:stop].rstrip("\r")
+        start = stop + 1
+
+
 def parse_text(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     reader = _Reader(file, diags)
-    for number, text in enumerate(source.splitlines(), start=1):
+    for number, text in enumerate(_lines(source), start=1):
         reader.line(number, text)
+        if reader.entries > MAX_LAYERS:  # refused before the rest is read: memory stays bounded
+            diags.append(error("too-large", f"the spec has more than {MAX_LAYERS:,} layer lines",
+                               Span(file, number, 1)))
+            break
     reader.close_block()
     doc = Document(
         file=file,

@@ -6,7 +6,8 @@ standard scalar, sequence and mapping tags are accepted: `!!python/...` is an er
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
 
 import yaml
 
@@ -14,6 +15,7 @@ from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
 from .document import RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
 from .values import from_plain, parse_shape
+from .yaml_compose import AliasedScalar, ComposeLimit, compose
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -24,10 +26,7 @@ _TAG = "tag:yaml.org,2002:"
 _SAFE_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 _TOP_KEYS = ("name", "input", "blocks", "layers", "check")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
-# Values nested deeper are certainly a mistake. The limit is netcalc's own, far below
-# libyaml's (which differs between PyYAML releases) and Python's stack, so that the same
-# spec gives the same `too-deep` error, at the same place, whatever PyYAML is installed.
-MAX_DEPTH = 32
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML reads as a line break
 
 
 class _Invalid(Exception):
@@ -40,8 +39,15 @@ def mark_span(file: str, mark: yaml.Mark | None) -> Span:
 
 
 class _Reader:
-    def __init__(self, file: str, diags: list[Diagnostic]) -> None:
-        self.file, self.diags = file, diags
+    def __init__(self, file: str, diags: list[Diagnostic], source: str = "") -> None:
+        self.file, self.diags, self.source = file, diags, source
+        self._lines: list[str] | None = None
+
+    def source_lines(self) -> list[str]:
+        """The source split as YAML breaks lines, once and only when needed."""
+        if self._lines is None:
+            self._lines = _LINE_BREAK.split(self.source)
+        return self._lines
 
     def span(self, node: yaml.Node) -> Span:
         return mark_span(self.file, node.start_mark)
@@ -50,16 +56,15 @@ class _Reader:
         self.diags.append(error(id, message, self.span(node), hint))
         return _Invalid()
 
-    def plain(self, node: yaml.Node, depth: int = 0) -> Any:
-        """The Python value of a node (layer values read from strings)."""
+    def plain(self, node: yaml.Node) -> Any:
+        """The Python value of a node (layer values read from strings). Nesting is bounded
+        by the composer, so this recursion is too."""
         if node.tag not in _SAFE_TAGS:
             raise self.fail("unsafe-tag", f"tag '{node.tag}' is not allowed in a spec", node)
-        if depth > MAX_DEPTH:
-            raise self.fail("too-deep", f"a value is nested more than {MAX_DEPTH} levels deep", node)
         if isinstance(node, yaml.SequenceNode):
-            return [self.plain(item, depth + 1) for item in node.value]
+            return [self.plain(item) for item in node.value]
         if isinstance(node, yaml.MappingNode):
-            return {self.key(k): self.plain(v, depth + 1) for k, v in node.value}
+            return {self.key(k): self.plain(v) for k, v in node.value}
         if node.tag == _TAG + "str":
             try:
                 return from_plain(node.value)
@@ -217,59 +222,67 @@ class _Reader:
         return make_entry(type_, pairs, self.span(knode), self.diags)
 
     def layer_line(self, node: yaml.ScalarNode) -> Entry:
-        start = self.span(node)
-        # plain scalars on one line map offsets to columns exactly; quoted ones are off by one
-        shift = 1 if node.style in ("'", '"') else 0
-        tokens = split_tokens(node.value)
+        tokens, at = self.folded_tokens(node) or self.line_tokens(node)
         if not tokens:
             raise self.fail("syntax", "empty layer line", node)
-
-        def at(col: int) -> Span:
-            return Span(self.file, start.line, start.col + shift + col)
-
         pairs = parse_pairs(tokens[1:], at, self.diags)
         return make_entry(tokens[0][0], pairs, at(tokens[0][1]), self.diags)
+
+    def line_tokens(self, node: yaml.ScalarNode) -> tuple[list[tuple[str, int]], Callable[[int], Span]]:
+        """Tokens of a scalar on one line, and their columns."""
+        start = self.span(node)
+        if isinstance(node, AliasedScalar):  # every token is at the alias
+            return split_tokens(node.value), lambda col: start
+        # plain scalars on one line map offsets to columns exactly; quoted ones are off by one
+        shift = 1 if node.style in ("'", '"') else 0
+        return split_tokens(node.value), lambda col: Span(self.file, start.line, start.col + shift + col)
+
+    def folded_tokens(self, node: yaml.ScalarNode) -> tuple[list[tuple[str, int]], Callable[[int], Span]] | None:
+        """A plain scalar continued on later lines is folded into one line by YAML: read its
+        tokens from the source lines instead, so that each keeps its own line and column
+        (None for a scalar on one line, or one whose folding is not token by token)."""
+        first, last = node.start_mark, node.end_mark
+        if isinstance(node, AliasedScalar) or node.style not in (None, "") or first is None or last is None or last.line == first.line or not self.source:
+            return None
+        lines = self.source_lines()
+        found: list[tuple[str, Span]] = []
+        for number in range(first.line, last.line + 1):
+            low = first.column if number == first.line else 0
+            high = last.column if number == last.line else len(lines[number])
+            found += [(text, Span(self.file, number + 1, low + col + 1))
+                      for text, col in split_tokens(lines[number][low:high])]
+        if [text for text, _ in found] != [text for text, _ in split_tokens(node.value)]:
+            return None
+        return [(text, index) for index, (text, _) in enumerate(found)], lambda index: found[index][1]
 
 
 def parse_yaml(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     try:
-        root = yaml.compose(source, Loader=_Loader)
+        root = _compose(source)
     except yaml.MarkedYAMLError as exc:
-        diags.append(_syntax_error(exc, source, file))
+        diags.append(_syntax_error(exc, file))
     except yaml.YAMLError as exc:
         diags.append(error("yaml-syntax", f"YAML error: {exc}", Span(file, 1, 1)))
-    except RecursionError:  # the pure-Python loader, where PyYAML has no libyaml
-        diags.append(_too_deep(_deepest_bracket(source, file) or Span(file, 1, 1)))
     else:
-        return _Reader(file, diags).document(root, stem), diags
+        return _Reader(file, diags, source).document(root, stem), diags
     return Document(file, stem, (), {}, (), {}, Span(file, 1, 1)), diags
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, source: str, file: str) -> Diagnostic:
+def _compose(source: str) -> yaml.Node | None:
+    try:
+        return compose(source, _Loader)
+    except yaml.MarkedYAMLError as exc:
+        # Some libyaml releases refuse deep flow nesting while scanning ahead, past netcalc's
+        # own limit and before the composer meets it: PyYAML's own parser, which reads
+        # lazily, lets netcalc's limit speak, so every PyYAML gives the same error.
+        if "nesting depth" in str(exc.problem) and _Loader is not yaml.SafeLoader:
+            return compose(source, yaml.SafeLoader)
+        raise
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
     span = mark_span(file, exc.problem_mark or exc.context_mark)
-    problem = exc.problem or exc.context or "invalid YAML"
-    if "nesting depth" in problem:  # libyaml's own limit, which PyYAML releases differ on
-        return _too_deep(_deepest_bracket(source, file) or span)
-    return error("yaml-syntax", f"YAML syntax error: {problem}", span)
-
-
-def _too_deep(span: Span) -> Diagnostic:
-    return error("too-deep", f"a value is nested more than {MAX_DEPTH} levels deep", span)
-
-
-def _deepest_bracket(source: str, file: str) -> Span | None:
-    """Where flow brackets first nest past MAX_DEPTH, which is where the reader would stop
-    too (quotes aside: an approximation that only places the message)."""
-    depth, line, col = 0, 1, 0
-    for ch in source:
-        col += 1
-        if ch == "\n":
-            line, col = line + 1, 0
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return Span(file, line, col)
-        elif ch in "]}":
-            depth -= 1
-    return None
+    if isinstance(exc, ComposeLimit):
+        return error(exc.id, str(exc.problem), span)
+    return error("yaml-syntax", f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}", span)
