@@ -15,6 +15,7 @@ from .build import Builder, unused_layers
 from .diagnostics import Diagnostic, Span, did_you_mean, error, has_errors, sort_key, warning
 from .ir import Graph, Input, Layer, Shape
 from .parse.document import Document
+from .parse.source import MAX_SOURCE_BYTES, SourceError, decode
 from .parse.values import parse_shape
 from .report import Report
 
@@ -49,7 +50,6 @@ def builtin_specs() -> dict[str, Path]:
 
 STDIN = "-"  # as a SPEC: read the spec from standard input, as linters do
 STDIN_NAME = "<stdin>"
-MAX_SPEC_BYTES = 256 * 2**20  # far past any real spec; a bound on what a pipe may feed us
 _YAML_KEY = re.compile(r"^(?:input|layers|blocks|check|name)\s*:", re.MULTILINE)
 
 
@@ -65,7 +65,7 @@ def load(spec: str) -> tuple[str, str, str]:
     """(source text, file name for messages, stem) of a path, `-` (standard input) or a
     built-in spec name."""
     if spec == STDIN:
-        return decode(sys.stdin.buffer.read(MAX_SPEC_BYTES + 1), STDIN_NAME), STDIN_NAME, "stdin"
+        return _decode(sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1), STDIN_NAME), STDIN_NAME, "stdin"
     path = Path(spec)
     if not path.exists():
         builtin = builtin_specs().get(spec)
@@ -81,24 +81,16 @@ def load(spec: str) -> tuple[str, str, str]:
     file = str(spec if path.name == Path(spec).name else path)
     try:
         with path.open("rb") as handle:
-            return decode(handle.read(MAX_SPEC_BYTES + 1), file), file, path.stem
+            return _decode(handle.read(MAX_SOURCE_BYTES + 1), file), file, path.stem
     except OSError as exc:
         raise SpecNotFound(f"cannot read '{spec}': {exc.strerror or exc}") from None
 
 
-def decode(data: bytes, file: str) -> str:
-    """UTF-8 text, or SpecUnreadable at the first byte that is not."""
-    if len(data) > MAX_SPEC_BYTES:
-        raise SpecUnreadable(error("too-large", f"the spec is larger than {MAX_SPEC_BYTES // 2**20} MiB",
-                                   Span(file, 1, 1)))
+def _decode(data: bytes, file: str) -> str:
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line_start = before.rfind(b"\n") + 1
-        col = len(before[line_start:].decode("utf-8")) + 1
-        raise SpecUnreadable(error("encoding", f"byte 0x{data[exc.start]:02x} is not UTF-8: a spec is UTF-8 text",
-                                   Span(file, before.count(b"\n") + 1, col))) from None
+        return decode(data, file)
+    except SourceError as exc:
+        raise SpecUnreadable(exc.diagnostic) from None
 
 
 def parse(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]]:

@@ -13,12 +13,13 @@ On a layer line, `# netcalc: disable=ID[,ID]` silences those rules for that laye
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, NoReturn
 
 from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error
 from .parse.common import CHECK_KEYS
+from .parse.source import SourceError, decode
 
 INLINE = re.compile(r"#\s*netcalc:\s*disable=([\w,-]+)")
 
@@ -47,14 +48,23 @@ def find_config(start: Path) -> Config:
     for folder in (start, *start.parents):
         own = folder / ".netcalc.yaml"
         if own.is_file():
-            return _yaml_config(own.read_text(), str(own))
+            return _yaml_config(_read(own), str(own))
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            text = pyproject.read_text()
+            text = _read(pyproject)
             section = _tool_section(text, str(pyproject))
             if section is not None:
                 return read_config(section, _toml_locator(text, str(pyproject)))
     return Config()
+
+
+def _read(path: Path) -> str:
+    try:
+        return decode(path.read_bytes(), str(path))
+    except SourceError as exc:
+        raise ConfigError(replace(exc.diagnostic, id="invalid-config")) from None
+    except OSError as exc:
+        _fail(f"cannot read it: {exc.strerror or exc}", Span(str(path), 1, 1))
 
 
 def _fail(message: str, at: Span, hint: str | None = None) -> NoReturn:
@@ -67,14 +77,13 @@ def _yaml_config(text: str, file: str) -> Config:
 
     from .parse.yaml_spec import mark_span
 
-    loader = yaml.SafeLoader(text)
+    from .parse.yaml_compose import compose
+
     try:
-        node = loader.get_single_node()
-        data = {} if node is None else loader.construct_document(node)
+        node = compose(text, yaml.SafeLoader)  # bounded: nesting, values, aliases
+        data = {} if node is None else yaml.constructor.SafeConstructor().construct_document(node)
     except yaml.YAMLError as exc:
         _fail(f"not YAML: {getattr(exc, 'problem', None) or exc}", mark_span(file, getattr(exc, "problem_mark", None)))
-    finally:
-        loader.dispose()
     spans = {}
     for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
         spans[str(key.value)] = mark_span(file, key.start_mark)

@@ -132,3 +132,94 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output == f"netcalc {__version__}\n"
+
+
+# (case id, spec text, the errors as (id, line, col)): mistakes reported once, as what they are
+SPACED_EQUALS = [
+    ("spaces-both-sides", "input 3x8x8\nconv out = 4 k=3\n", [("syntax", 2, 6)]),
+    ("space-before", "input 3x8x8\nconv out =4 k=3\n", [("syntax", 2, 6)]),
+    ("space-after-and-another", "input 3x8x8\nconv out= 4 k = 3\n", [("syntax", 2, 6), ("syntax", 2, 13)]),
+]
+
+
+@pytest.mark.parametrize("spec, expected", [c[1:] for c in SPACED_EQUALS], ids=[c[0] for c in SPACED_EQUALS])
+def test_spaces_around_equals_are_one_error_that_says_so(spec: str, expected: list) -> None:
+    report = text_spec(spec)
+    assert errors(report) == expected
+    assert "spaces around '='" in report.diagnostics[0].message
+
+
+def invoke(*args: str, stdin: str | bytes | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def test_dash_reads_the_spec_from_stdin_in_either_syntax() -> None:
+    text = invoke("shapes", "-", "-f", "csv", stdin="input 3x8x8\nconv out=4 k=3\n")
+    yaml_text = invoke("shapes", "-", "-f", "csv", stdin="input: 3x8x8\nlayers:\n  - conv out=4 k=3\n")
+    assert text.exit_code == yaml_text.exit_code == 0
+    assert text.stdout == yaml_text.stdout == "name,type,inputs,shape\nconv_1,conv,input,4x6x6\n"
+    broken = invoke("shapes", "-", stdin="input: 3x8x8\nlayers:\n  - conv out=4\n")
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith("<stdin>:3:5: error: layer 'conv_1': 'conv' needs argument 'k'")
+
+
+def test_a_spec_that_is_not_utf8_is_a_positioned_error(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bad.yaml").write_bytes(b"input: 3x8x8\nlayers:\n  - r\xc3\xa9lu \xff\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("shapes", "bad.yaml")
+    assert result.exit_code == 2
+    # the column counts characters, not bytes: "  - ", r, e-acute, l, u and a space are 9
+    assert result.stderr == "bad.yaml:3:10: error: byte 0xff is not UTF-8: netcalc reads UTF-8 text [encoding]\n"
+
+
+def test_a_configuration_that_is_not_utf8_is_a_positioned_error(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".netcalc.yaml").write_bytes(b"disable: [x\xff]\n")
+    (tmp_path / "a.net").write_text("input 3x8x8\nrelu\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", "a.net")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(".netcalc.yaml:1:12: error: byte 0xff is not UTF-8: netcalc reads UTF-8 text "
+                                  "[invalid-config]\n")
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("specs", "error: 'specs' is a directory, not a spec file (`netcalc check specs` checks every spec in it)\n"),
+    ("/dev/null", "error: '/dev/null' is a device or socket, not a spec file\n"),
+    ("resnet5", "error: no spec file 'resnet5' and no built-in spec of that name; did you mean 'resnet50'? "
+                "(see `netcalc zoo`)\n"),
+])
+def test_a_spec_that_is_no_file_says_what_it_is(spec: str, message: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "specs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = invoke("shapes", spec)
+    assert (result.exit_code, result.stderr) == (2, message)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes are POSIX")
+def test_a_named_pipe_is_read_like_a_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import threading
+
+    fifo = tmp_path / "spec.net"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=("input 3x8x8\nrelu\n",))
+    writer.start()
+    result = invoke("shapes", str(fifo), "-f", "csv")
+    writer.join()
+    assert (result.exit_code, result.stdout) == (0, "name,type,inputs,shape\nrelu_1,relu,input,3x8x8\n")
+
+
+def test_input_with_a_batch_axis_is_warned_about() -> None:
+    report = text_spec("input 1x3x224x224\nrelu\n")
+    assert [(d.id, d.span.line, d.span.col, d.hint) for d in report.diagnostics] == [
+        ("batch-in-input", 1, 7, "for images of shape 3x224x224, write 3x224x224 (and --batch N)")]
+    assert text_spec("input 1x64x128x128\nrelu\n").diagnostics == ()  # a one-channel volume of depth 64
+
+
+def test_a_spec_past_the_layer_limit_is_refused_before_it_is_expanded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from netcalc.core.parse import text_spec as text_reader
+
+    monkeypatch.setattr(text_reader, "MAX_LAYERS", 3)
+    report = text_spec("input 3x8x8\nblock b\n  relu\n  relu\nrelu\nb\nrelu\n")
+    assert errors(report) == [("too-large", 6, 1)]  # `b`, the fourth layer line, counting the block's
+    assert report.graph.layers == ()
