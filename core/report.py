@@ -74,16 +74,42 @@ class Report:
                 group = name
         return rows
 
-    def window_problem(self, layer: str) -> str | None:
-        """Why `layer` cannot be the target of --from-back, or None."""
+    def window_target(self, name: str | None) -> tuple[str, str | None]:
+        """The layer whose units `rf --from-back` and `map` read for `name`, and a note
+        when it is not the one named: a block use reads as its last layer; without a name,
+        the network's output, or the last layer with spatial axes when the output has none
+        (a classifier's). Raises ValueError when there is no such layer."""
         from .diagnostics import did_you_mean
 
+        if name is None:
+            return self._last_spatial_layer()
+        layer = self._block_output(name) or name
         if layer not in self.shapes or layer in {i.name for i in self.graph.inputs}:
-            hint = did_you_mean(layer, [l.name for l in self.graph.layers])
-            return f"no layer '{layer}' in {self.graph.name}" + (f"; {hint}" if hint else "")
-        if self.shapes[layer].rank < 2:  # type: ignore[union-attr]
-            return f"layer '{layer}' has no spatial axes ({self.shapes[layer]})"
-        return None
+            names = [l.name for l in self.graph.layers] + [b.name for b in self.graph.blocks]
+            hint = did_you_mean(name, names)
+            raise ValueError(f"no layer '{name}' in {self.graph.name}" + (f"; {hint}" if hint else ""))
+        if self._spatial(layer) is None:
+            raise ValueError(f"layer '{layer}' has no spatial axes ({self.shapes[layer]})")
+        return layer, (f"{name} is a block: its output is its last layer, {layer}" if layer != name else None)
+
+    def _spatial(self, layer: str) -> Shape | None:
+        shape = self.shapes.get(layer)
+        return shape if shape is not None and shape.rank > 1 else None
+
+    def _block_output(self, name: str) -> str | None:
+        """The last layer of the block use `name` (None if no block use is so named)."""
+        if name not in {b.name for b in self.graph.blocks}:
+            return None
+        return next((l.name for l in reversed(self.graph.layers) if name in l.block_path), None)
+
+    def _last_spatial_layer(self) -> tuple[str, str | None]:
+        output = self.graph.output
+        if self._spatial(output) is not None:
+            return output, None
+        layer = next((l.name for l in reversed(self.graph.layers) if self._spatial(l.name) is not None), None)
+        if layer is None:
+            raise ValueError(f"no layer of {self.graph.name} has spatial axes")
+        return layer, f"the output {output} ({self.shapes[output]}) has no spatial axes: from {layer}, the last that has"
 
     def total(self) -> Cost:
         return sum(self.costs.values(), Cost())
@@ -173,14 +199,16 @@ def window_summary(layer: Layer) -> str:
     return " ".join(parts) if "k" in a else ""
 
 
-def from_back(report: Report, layer: str, size: int) -> dict[str, Any]:
-    """The back-to-front document: the region `size` units of `layer` cover upstream."""
+def from_back(report: Report, layer: str, size: int, note: str | None = None) -> dict[str, Any]:
+    """The back-to-front document: the region `size` units of `layer` cover upstream
+    (`note`: why that layer, when it was not named as such)."""
     regions = regions_from_back(report.graph, report.shapes, layer, size)
     order = [i.name for i in report.graph.inputs] + [l.name for l in report.graph.layers]
     types = {l.name: l.op for l in report.graph.layers}
     return {
         "name": report.graph.name,
         "layer": layer,
+        "note": note,
         "size": size,
         "layers": [
             {"name": n, "type": types.get(n, "input"), "shape": list(report.shapes[n].dims),  # type: ignore[union-attr]

@@ -136,3 +136,43 @@ def test_map_cli_errors() -> None:
     assert runner.invoke(app, ["map", "seed_rf", "--layer", "conv2", "--at", "a,b"]).exit_code == 2
     ok = runner.invoke(app, ["map", "seed_rf", "--layer", "conv2", "--pixel", "4,0", "-f", "csv"])
     assert ok.exit_code == 0 and ok.stdout.splitlines()[1] == "axis 0,4,1..1,1"
+
+
+# (spec, --layer, the layer read, the note): block uses are layers (their last layer), and
+# without --layer a classifier is read back from its last map
+WINDOW_TARGETS = [
+    ("resnet18", None, "avgpool", "the output fc (1000) has no spatial axes: from avgpool, the last that has"),
+    ("resnet18", "layer4", "layer4.1.relu_2", "layer4 is a block: its output is its last layer, layer4.1.relu_2"),
+    ("resnet18", "layer4.0", "layer4.0.relu_2", "layer4.0 is a block: its output is its last layer, layer4.0.relu_2"),
+    ("resnet18", "layer1.0.conv1", "layer1.0.conv1", None),
+    ("seed_rf", None, "conv2", None),
+    ("unet", None, "outc", None),
+]
+
+
+@pytest.mark.parametrize("spec, name, layer, note", WINDOW_TARGETS)
+def test_window_target(spec: str, name: str | None, layer: str, note: str | None) -> None:
+    assert analyze(spec).window_target(name) == (layer, note)
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("fc", "layer 'fc' has no spatial axes (1000)"),
+    ("layer9", "no layer 'layer9' in resnet18; did you mean 'layer4'?"),
+    ("input", "no layer 'input' in resnet18"),
+])
+def test_window_target_problems(name: str, problem: str) -> None:
+    import re
+
+    with pytest.raises(ValueError, match=f"^{re.escape(problem)}$"):
+        analyze("resnet18").window_target(name)
+
+
+@pytest.mark.parametrize("spec", ["resnet18", "resnet50", "vgg16", "alexnet", "mobilenet_v2", "unet", "seed_rf",
+                                  "seed_deconv", "tf-slim/vgg_16", "tf-slim/resnet_v1_50"])
+def test_rf_from_back_works_on_every_builtin(spec: str) -> None:
+    from typer.testing import CliRunner
+
+    from netcalc.cli.app import app
+
+    result = CliRunner().invoke(app, ["rf", spec, "--from-back", "--format", "json"])
+    assert result.exit_code == 0, result.output

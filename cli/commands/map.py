@@ -15,7 +15,7 @@ PIXEL = ("name", "pixel", "units", "nearest")
 
 def map(
     spec: Spec,
-    layer: Annotated[str, typer.Option(help="The layer whose units are mapped.")],
+    layer: Annotated[str, typer.Option(help="The layer (or block use: its last layer) whose units are mapped.")],
     input: Inputs = None,
     at: Annotated[Optional[str], typer.Option(help="A unit of the layer, one index per axis: 3,4.")] = None,
     pixel: Annotated[Optional[str], typer.Option(help="An input pixel, one index per axis: 100,50.")] = None,
@@ -34,11 +34,9 @@ def map(
     except ValueError:
         fail(f"expected indices like 3,4, got '{at or pixel}'")
     report = load(spec, input)
-    problem = report.window_problem(layer)
-    if problem:
-        fail(problem)
     try:
-        records = mapping(report, layer, coordinates if at else None, coordinates if pixel else None)
+        target, _ = report.window_target(layer)
+        records = mapping(report, target, coordinates if at else None, coordinates if pixel else None)
     except ValueError as exc:
         fail(str(exc))
     show(format.value, records, UNIT if at else PIXEL, footer="none")

@@ -18,7 +18,7 @@ def rf(
     spec: Spec,
     input: Inputs = None,
     from_back: Annotated[bool, typer.Option("--from-back", help="The region a window of --layer covers in every earlier layer.")] = False,
-    layer: Annotated[Optional[str], typer.Option(help="With --from-back: the layer (default: the output).")] = None,
+    layer: Annotated[Optional[str], typer.Option(help="With --from-back: the layer or block use (default: the output, or the last layer with spatial axes).")] = None,
     size: Annotated[int, typer.Option(min=1, help="With --from-back: the window, in units of --layer.")] = 1,
     format: FormatOpt = Format.table,
 ) -> None:
@@ -31,8 +31,8 @@ def rf(
         show(format.value, report.as_records(), FIELDS, footer="rf")
     from netcalc.core.report import from_back as regions
 
-    target = layer or report.graph.output
-    problem = report.window_problem(target)
-    if problem:
-        fail(problem)
-    show(format.value, regions(report, target, size), REGIONS, footer="regions")
+    try:
+        target, note = report.window_target(layer)
+    except ValueError as exc:
+        fail(str(exc))
+    show(format.value, regions(report, target, size, note), REGIONS, footer="regions")

@@ -150,8 +150,9 @@ def rf_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def regions_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [("Window", f"{records['size']} unit(s) of {records['layer']}; regions in units of each layer's output, "
-                       "not clipped to the map")]
+    note = [("Layer", records["note"])] if records.get("note") else []
+    return note + [("Window", f"{records['size']} unit(s) of {records['layer']}; regions in units of each layer's "
+                              "output, not clipped to the map")]
 
 
 def diff_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
