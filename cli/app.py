@@ -29,7 +29,7 @@ def make_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
         name="netcalc",
         help="Inspect a neural-network architecture from a spec file: shapes, parameters, MACs/FLOPs, memory.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion and --show-completion, as typer offers them
         pretty_exceptions_enable=False,
         rich_markup_mode=None,  # plain click help: rich's help renderer alone costs more than typer
     )
@@ -73,7 +73,7 @@ def main() -> None:
     # them for `netcalc --help`, a misspelt command or an option first).
     asked = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None
     with guard():
-        (make_app([asked]) if asked else make_app())()
+        (make_app([asked]) if asked else make_app())(prog_name="netcalc")
 
 
 @contextmanager

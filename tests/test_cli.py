@@ -181,3 +181,17 @@ def test_python_dash_m_netcalc_runs_as_a_process(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(f"{spec}:2:1: error: layer 'conv_1' (conv) on 3x8x8: groups=2")
+
+
+def test_shell_completion_completes_commands_and_options() -> None:
+    import os
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_NETCALC_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        done = subprocess.run([sys.executable, "-m", "netcalc"], env=env, capture_output=True, text=True, check=False)
+        return done.stdout.split()
+
+    assert complete("netcalc su") == ["summary"]
+    assert complete("netcalc summary --fo") == ["--format"]
+    assert "--install-completion" in netcalc("--help").output
