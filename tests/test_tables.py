@@ -4,6 +4,9 @@ names folded, never a number or a name cut (no `…`); the same cells as markdow
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +159,15 @@ def test_a_long_table_has_one_line_per_row() -> None:
     grid = Grid("t", ["Layer", "MACs"], [False, True], [[f"relu_{i}" for i in range(n)], ["0"] * n])
     out = list(lines(grid, Terminal(width=None)))
     assert len(out) == n + 5 and out[-2] == "│ relu_99999 │    0 │"
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    spec = tmp_path / "long.net"
+    spec.write_text("input 3x8x8\n" + "relu\n" * 20_000)  # megabytes of table: more than a pipe holds
+    process = subprocess.Popen([sys.executable, "-m", "netcalc", "summary", str(spec)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={k: v for k, v in os.environ.items() if k not in PIPED})
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().decode().startswith("long: input 3x8x8")
+    process.stdout.close()  # `| head -1`
+    assert process.wait(timeout=60) == 0 and process.stderr.read() == b""

@@ -6,6 +6,7 @@ minutes for 100,000 rows and cuts numbers to `262,…` at 80 columns."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -187,8 +188,13 @@ def footer(notes: Sequence[tuple[str, str]], width: int | None) -> Iterator[str]
 
 
 def write(lines: Iterable[str], out: TextIO | None = None) -> None:
-    """`lines` to `out` (stdout), a few thousand per write."""
+    """`lines` to `out` (stdout), a few thousand per write. A reader that stops early
+    (`| head`) ends the table, not the run: exit 0, as for the other formats."""
     out = out or sys.stdout
     it = iter(lines)
-    while chunk := list(islice(it, CHUNK)):
-        out.write("\n".join(chunk) + "\n")
+    try:
+        while chunk := list(islice(it, CHUNK)):
+            out.write("\n".join(chunk) + "\n")
+    except BrokenPipeError:
+        # what is still buffered goes nowhere, rather than failing again at exit's flush
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
