@@ -157,11 +157,13 @@ def body(grid: Grid, kept: list[int], widths: list[int], folded: int | None, box
     slots, columns = [], []
     for i in kept:
         column = grid.columns[i]
-        if column and (i == 0 and folded or not all(map(str.isascii, column))):
+        if i == 0 and folded:  # padded piece by piece below
             slots.append("{}")
-            column = column if i == 0 and folded else [pad(c, widths[i], grid.right[i]) for c in column]
-        else:
+        elif all(map(str.isascii, column)):
             slots.append(f"{{:{'>' if grid.right[i] else '<'}{widths[i]}}}")
+        else:  # `format` counts characters, not terminal cells
+            slots.append("{}")
+            column = [pad(c, widths[i], grid.right[i]) for c in column]
         columns.append(column)
     template = f"{box.row[0]} " + f" {box.row[1]} ".join(slots) + f" {box.row[2]}"
     if not folded:
