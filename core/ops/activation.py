@@ -4,7 +4,6 @@ exponential, the sum and the division). Only `prelu` has parameters."""
 from __future__ import annotations
 
 from ..ir import Shape
-from .merge import axis_of
 from .registry import (
     BOOLEAN,
     INTEGER,
@@ -41,10 +40,11 @@ def _softmax_shape(a: Attrs, ins: Shapes) -> Shape:
 
 
 def _softmax_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
-    """Softmax over a spatial axis makes each value depend on that whole axis."""
+    """Softmax over a spatial axis makes each value depend on that whole axis (over the
+    batch or the channels, on no other position)."""
     rank = ins[0].rank
-    spatial = a["dim"] != 0 and axis_of(a["dim"], rank) > 0
-    return Reach((IDENTITY,) * (rank - 1), whole=spatial)
+    axis = a["dim"] % (rank + 1)  # 0 the batch, 1 the channels; in range, by the shape rule
+    return Reach((IDENTITY,) * (rank - 1), whole=axis >= 2)
 
 
 def _softmax_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
