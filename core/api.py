@@ -6,10 +6,10 @@ import re
 import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .analysis.cost import Cost, layer_cost
-from .analysis.receptive_field import receptive_fields
+from .analysis.receptive_field import Field, receptive_fields
 from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
 from .diagnostics import Diagnostic, Span, did_you_mean, error, has_errors, sort_key, warning
@@ -153,7 +153,8 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
     if not has_errors(diags):
         diags += unused_layers(tuple(layers), output)
     graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks)
-    costs, fields = {}, {}
+    costs: dict[str, Cost] = {}
+    fields: Mapping[str, Field | None] = {}
     if not has_errors(diags):
         costs = _costs(graph, shapes.shapes)
         fields, field_diags = receptive_fields(graph, shapes.shapes)

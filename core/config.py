@@ -13,6 +13,7 @@ On a layer line, `# netcalc: disable=ID[,ID]` silences those rules for that laye
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, NoReturn
@@ -102,10 +103,10 @@ def _items(node: Any) -> list[Any]:
 
 
 def _tool_section(text: str, file: str) -> dict[str, Any] | None:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: no TOML reader in the standard library
+    if sys.version_info < (3, 11):  # no TOML reader in Python 3.10's standard library
         return None
+    import tomllib
+
     try:
         return tomllib.loads(text).get("tool", {}).get("netcalc")
     except tomllib.TOMLDecodeError as exc:

@@ -59,7 +59,7 @@ def build_view(report: Report, depth: int | None, findings: list[Diagnostic]) ->
         name = owner[layer.name]
         path = layer.block_path if depth is None else layer.block_path[: max(depth - 1, 0)]
         clusters[name] = tuple(p for p in path if p != name)
-    spans = {}
+    spans: dict[tuple[int, int], list[str]] = {}
     for layer in report.graph.layers:
         spans.setdefault((layer.span.line, layer.span.col), []).append(owner[layer.name])
     flagged: dict[str, list[str]] = {}

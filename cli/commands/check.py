@@ -90,9 +90,9 @@ def explain(rule: Annotated[Optional[str], typer.Argument(help="A rule id, like 
 
     if rule is None:
         for rule_id, module in RULES.items():
-            typer.echo(f"{rule_id:26} {module.SEVERITY:8} {module.__doc__.splitlines()[0].split(': ', 1)[1]}")
+            typer.echo(f"{rule_id:26} {module.SEVERITY:8} {str(module.__doc__).splitlines()[0].split(': ', 1)[1]}")
         raise typer.Exit(exit_codes.OK)
     if rule not in RULES:
         hint = did_you_mean(rule, list(RULES))
         fail(f"no rule '{rule}'" + (f"; {hint}" if hint else "") + " (netcalc explain lists them)")
-    typer.echo(f"{RULES[rule].__doc__.strip()}\n\nDefault severity: {RULES[rule].SEVERITY}")
+    typer.echo(f"{str(RULES[rule].__doc__).strip()}\n\nDefault severity: {RULES[rule].SEVERITY}")

@@ -3,6 +3,8 @@ exponential, the sum and the division). Only `prelu` has parameters."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ir import Shape
 from .registry import (
     BOOLEAN,
@@ -55,7 +57,7 @@ def _prelu_params(a: Attrs, ins: Shapes) -> Weights:
     return Weights(ins[0].channels if a["per_channel"] else 1)
 
 
-def _activation(name: str, doc: str, **fields: object) -> OpDef:
+def _activation(name: str, doc: str, **fields: Any) -> OpDef:
     return op(name, doc, fields.pop("infer_shape", _same), other_flops=fields.pop("other_flops", _per_element),
               flops_rule=str(fields.pop("flops_rule", "1 per element")), **fields)
 

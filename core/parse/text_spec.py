@@ -94,7 +94,7 @@ class _Reader:
             if "=" not in text:
                 params[text] = REQUIRED
                 continue
-            for key, value, _ in parse_pairs([(text, col)], lambda c, at=span: at, self.diags):
+            for key, value, _ in parse_pairs([(text, col)], lambda c, at=span: at, self.diags):  # type: ignore[misc]
                 if key == "inputs":
                     inputs = tuple(part.strip() for part in str(value).split(","))
                 else:

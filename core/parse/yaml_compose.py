@@ -52,16 +52,12 @@ class _Composer:
             if isinstance(event, yaml.DocumentStartEvent):
                 self.documents += 1
                 if self.documents > 1:
-                    raise yaml.composer.ComposerError(
-                        "expected a single document in the stream", None, "but found another document",
-                        event.start_mark)
+                    raise yaml.composer.ComposerError("expected a single document in the stream", None,
+                                                      "but found another document", _mark(event))
             elif isinstance(event, yaml.AliasEvent):
                 self.add(self.alias(event))
             elif isinstance(event, yaml.ScalarEvent):
-                tag = event.tag if event.tag not in (None, "!") else _RESOLVER.resolve(
-                    yaml.ScalarNode, event.value, event.implicit)
-                self.add(yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style),
-                         event.anchor, 1)
+                self.add(_scalar(event), event.anchor, 1)
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 self.open(event)
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
@@ -109,6 +105,17 @@ class _Composer:
         return _marked_copy(node, event.start_mark, event.end_mark)
 
 
+def _mark(event: Any) -> Any:
+    """An event's start: libyaml's marks and PyYAML's are different classes, read alike."""
+    return event.start_mark
+
+
+def _scalar(event: Any) -> yaml.ScalarNode:
+    tag = event.tag if event.tag not in (None, "!") else _RESOLVER.resolve(yaml.ScalarNode, event.value,
+                                                                            event.implicit)
+    return yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+
+
 class AliasedScalar(yaml.ScalarNode):
     """A scalar reached through an alias: marked at the alias, where its text is not."""
 
@@ -122,4 +129,4 @@ def _marked_copy(node: yaml.Node, start: Any, end: Any) -> yaml.Node:
         return yaml.SequenceNode(node.tag, [_marked_copy(n, start, end) for n in node.value], start, end,
                                  node.flow_style)
     pairs = [(_marked_copy(k, start, end), _marked_copy(v, start, end)) for k, v in node.value]
-    return yaml.MappingNode(node.tag, pairs, start, end, node.flow_style)
+    return yaml.MappingNode(node.tag, pairs, start, end, getattr(node, "flow_style", None))
