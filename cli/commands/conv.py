@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
+from .. import exit_codes
 from ._report import fail, show
 
 
@@ -14,8 +15,6 @@ class Unknown(str, Enum):
     padding = "padding"
     stride = "stride"
     kernel = "kernel"
-
-
 
 
 def conv(
@@ -34,7 +33,7 @@ def conv(
 
     Example: netcalc conv --in 224 -k 7 -s 2 -p 3, or netcalc conv --in 224 -k 7 -s 2 --out 112 --solve padding
     """
-    from netcalc.core.calculator import Layer1D, describe, problem, solve as search
+    from netcalc.core.calculator import Layer1D, describe, problem
 
     if format not in ("table", "json", "csv", "markdown"):
         fail(f"unknown format '{format}' (table, json, csv or markdown)")
@@ -42,8 +41,7 @@ def conv(
     if solve is not None:
         if out is None:
             fail("--solve needs --out, the output size wanted")
-        rows = [{"name": f"k={c.k} s={c.s} p={c.p} d={c.d}", **describe(c)} for c in search(layer, out, solve.value)]
-        show(format, {"name": f"{solve.value} for {size} -> {out}", "layers": rows}, COLUMNS, footer="none")
+        _solve(layer, out, solve.value, format)
     why = problem(layer)
     if why:
         fail(why)
@@ -51,4 +49,20 @@ def conv(
          COLUMNS, footer="none")
 
 
+def _solve(layer: Any, out: int, unknown: str, format: str) -> NoReturn:
+    """The values of `unknown` that give `out`, as a range; exit 1 when there are none."""
+    from netcalc.core.calculator import describe_solutions, no_solution, solve, solve_problem
+
+    why = solve_problem(layer, out, unknown)
+    if why:
+        fail(why)
+    found = solve(layer, out, unknown)
+    if found is None:
+        typer.echo(f"error: {no_solution(layer, out, unknown)}", err=True)
+        raise typer.Exit(exit_codes.FINDINGS)
+    show(format, {"name": f"{unknown} for {layer.size} -> {out}", "layers": [describe_solutions(layer, out, found)]},
+         SOLVE_COLUMNS, footer="none")
+
+
 COLUMNS = ("name", "input", "output", "formula", "effective_kernel", "rf", "jump", "unused")
+SOLVE_COLUMNS = ("name", "input", "output", "formula")

@@ -190,10 +190,12 @@ def receptive_fields(graph: Graph, shapes: Mapping[str, Shape | None]) -> tuple[
 Spans = tuple[tuple[int, int], ...]
 
 
-def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], last: tuple[int, ...]) -> dict[str, Spans]:
+def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], last: tuple[int, ...],
+                 widest: bool = False) -> dict[str, Spans]:
     """Units first..last (per axis) of layer `index`, followed back: the span of units they
     read in the output of every earlier layer and input (the hull over paths). A layer with
-    no local path, or a flattened map, reads the whole of its input."""
+    no local path, or a flattened map, reads the whole of its input. With `widest`, each
+    window reads as many units as it does anywhere (`Window.widest_sources`)."""
     graph, shapes = fields_pass.graph, fields_pass.shapes
     spans: dict[str, Spans] = {graph.layers[index].name: tuple(zip(first, last))}
     for layer in reversed(graph.layers[: index + 1]):
@@ -207,7 +209,8 @@ def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], las
             if windows is None or len(windows) != len(span) or len(windows) != source.rank - 1:
                 read: Spans = tuple((0, n - 1) for n in source.spatial)
             else:
-                read = tuple(w.sources(low, high) for w, (low, high) in zip(windows, span))
+                read = tuple((w.widest_sources if widest else w.sources)(low, high)
+                             for w, (low, high) in zip(windows, span))
             known = spans.get(name)
             spans[name] = read if known is None or len(known) != len(read) else tuple(
                 (min(a, c), max(b, d)) for (a, b), (c, d) in zip(known, read))
@@ -235,15 +238,22 @@ def regions_from_back(
     output of every layer before it, down to the inputs; for convolutions
     R(i-1) = (R(i) - 1)*s + k_eff. Windows are followed exactly, so through transposed
     convolutions and upsampling the region is the widest over positions. Through branches
-    the hull over paths is kept; the region is not clipped to the map."""
+    the hull over paths is kept; the region is not clipped to the map.
+
+    The positions followed are one period of units, within REFINE_BUDGET layer visits;
+    past it (a stride of 1/10^8 has a period of 10^8 units), from the first unit, each
+    window reads as many units as it does anywhere: along a chain an upper bound, exact
+    when the one fractional window has only stride-1 windows after it (as when it is
+    `layer` itself)."""
     fields_pass = FieldPass(graph, shapes)
     fields = fields_pass.run()
     index = next(i for i, l in enumerate(graph.layers) if l.name == layer)
     rank = shapes[layer].rank - 1  # type: ignore[union-attr]
     widest: dict[str, tuple[int, ...]] = {}
     units = period(fields, layer, graph, index) if fields[layer] is not None else 1
-    for o in range(units):
-        spans = source_spans(fields_pass, index, (o,) * rank, (o + size - 1,) * rank)
+    over_budget = units * (index + 1) > REFINE_BUDGET
+    for o in range(1 if over_budget else units):
+        spans = source_spans(fields_pass, index, (o,) * rank, (o + size - 1,) * rank, widest=over_budget)
         for name, span in spans.items():
             width = tuple(high - low + 1 for low, high in span)
             widest[name] = tuple(map(max, widest.get(name, width), width))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..diagnostics import Diagnostic, error
 from ..ir import Input, Layer, Shape
 from ..ops import LOOKUP
-from ..ops.registry import OpError
+from ..ops.registry import OpError, size_problem
 
 
 class ShapePass:
@@ -18,6 +18,11 @@ class ShapePass:
     def __init__(self, inputs: tuple[Input, ...]) -> None:
         self.shapes: dict[str, Shape | None] = {i.name: i.shape for i in inputs}
         self.diags: list[Diagnostic] = []
+        for i in inputs:
+            why = size_problem(i.shape)
+            if why:
+                self.diags.append(error("too-large", f"input '{i.name}' {i.shape} is too large: {why}", i.span))
+                self.shapes[i.name] = None
         # rules are pure, and networks repeat identical layers: infer each distinct one once
         self._memo: dict[tuple[object, ...], Shape | OpError] = {}
 
@@ -35,7 +40,7 @@ class ShapePass:
         out = self._memo.get(key)
         if out is None:
             try:
-                out = LOOKUP[layer.op].infer_shape(layer.attrs, ins)  # type: ignore[arg-type]
+                out = bounded(LOOKUP[layer.op].infer_shape(layer.attrs, ins))  # type: ignore[arg-type]
             except OpError as exc:
                 out = exc
             self._memo[key] = out
@@ -48,3 +53,11 @@ class ShapePass:
             self.diags.append(error("non-positive-size", f"layer '{layer.name}' ({layer.op}) would output {out}", layer.span))
             return None
         return out
+
+
+def bounded(out: Shape) -> Shape:
+    """The output shape, or OpError for one too large to analyse (see size_problem)."""
+    why = size_problem(out) if min(out.dims) > 0 else None
+    if why:
+        raise OpError("too-large", f"the output {out} is too large: {why}")
+    return out

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
+from math import gcd, prod
 from typing import Callable
 
 from ..ir import Shape
@@ -98,8 +98,13 @@ def _window_work(a: Attrs, ins: Shapes, out: Shape) -> int:
 
 
 def adaptive_windows(n: int, out: int) -> int:
-    """Total length of PyTorch's adaptive windows [floor(i*n/out), ceil((i+1)*n/out))."""
-    return sum(-(-(i + 1) * n // out) - (i * n // out) for i in range(out))
+    """Total length of PyTorch's adaptive windows [floor(i*n/out), ceil((i+1)*n/out)), i < out.
+
+    Closed form, no loop over the bins: ceil(j*n/out) = floor(j*n/out) + 1 unless out
+    divides j*n, which happens for gcd(n, out) of j = 1..out; so the sum of the ceilings
+    over j = 1..out is the sum of the floors over j = 0..out-1, plus n (j = out), plus
+    out - gcd(n, out), and the floors cancel."""
+    return n + out - gcd(n, out)
 
 
 def _adaptive_shape(a: Attrs, ins: Shapes) -> Shape:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import lcm
-from math import prod
+from math import isfinite, lcm, prod
 from typing import Any, Callable, Mapping, NamedTuple
 
 from ..ir import Shape
+from ..parse.expr import LIMIT
 
 REQUIRED: Any = object()
 
@@ -84,6 +84,13 @@ class Window:
         """The input units that output units first..last read (windows are monotonic)."""
         return _ceil(first * self.stride + self.low), _floor(last * self.stride + self.high)
 
+    def widest_sources(self, first: int, last: int) -> tuple[int, int]:
+        """From the first input unit that output unit `first` reads, as many units as
+        last - first + 1 consecutive output units read where they read the most (the same
+        as `sources` for integer strides, wider or equal otherwise)."""
+        start = _ceil(first * self.stride + self.low)
+        return start, start + widest_width(self.stride, self.low, self.high + (last - first) * self.stride)
+
 
 # int first: isinstance against Fraction, an ABC, costs several times more, and the values
 # are ints but after a fractional stride.
@@ -97,9 +104,23 @@ def _ceil(x: Number) -> int:
 
 def window(stride: Number, low: Number, high: Number) -> Window:
     stride, low, high = exact(Fraction(stride)), exact(Fraction(low)), exact(Fraction(high))
-    period = Fraction(stride).denominator
-    widths = [_floor(o * stride + high) - _ceil(o * stride + low) for o in range(period)]
-    return Window(stride, low, high, exact(Fraction(low + high) / 2), max(widths))
+    return Window(stride, low, high, exact(Fraction(low + high) / 2), widest_width(stride, low, high))
+
+
+def widest_width(stride: Number, low: Number, high: Number) -> int:
+    """max over o of floor(o*stride + high) - ceil(o*stride + low), in closed form.
+
+    Why no loop over the period q (stride = a/q in lowest terms): write x = o*stride and
+    c = ceil(x + low) = x + low + u with u in [0, 1); then floor(x + high) = c +
+    floor(high - low - u), so the width is floor(high - low - u), largest where u is least.
+    As o runs over q consecutive values, x mod 1 takes every value k/q (a is invertible
+    mod q), so u = (-x - low) mod 1 takes every value of (-low) mod (1/q) + k/q in [0, 1),
+    the least being (-low) mod (1/q). Hence max = floor(high - low - ((-low) mod 1/q)).
+    tests/test_bounds.py checks it against the enumeration."""
+    if isinstance(stride, int) and isinstance(low, int) and isinstance(high, int):
+        return high - low  # the common case: u = 0
+    least_u = (-Fraction(low)) % Fraction(1, Fraction(stride).denominator)
+    return _floor(exact(high - low - least_u))
 
 
 def rounding(step: Number, offset: Number = 0) -> Fraction:
@@ -186,6 +207,7 @@ def _int_at_least(low: int) -> Callable[[Any], int]:
     def read(v: Any) -> int:
         if not _is_int(v) or v < low:
             raise ValueError
+        _bounded(v)
         return int(v)
 
     return read
@@ -211,8 +233,15 @@ def _boolean(v: Any) -> bool:
 
 
 def _number(v: Any) -> float | int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not isfinite(v):
         raise ValueError
+    return _bounded(v) if isinstance(v, int) else v
+
+
+def _bounded(v: int) -> int:
+    """A YAML integer arrives here unchecked (a text one stops at parse_value)."""
+    if abs(v) >= LIMIT:
+        raise ValueError("too large (limit 2**63)")
     return v
 
 
@@ -270,7 +299,7 @@ def _per_axis(low: int) -> dict[str, Any]:
 
 
 POSITIVE = Kind("a positive integer", _int_at_least(1), _integers(1))
-INTEGER = Kind("an integer", _int_at_least(-(2**63)), {"type": "integer"})
+INTEGER = Kind("an integer", _int_at_least(-LIMIT), {"type": "integer"})
 BOOLEAN = Kind("true or false", _boolean, {"type": "boolean"})
 NUMBER = Kind("a number", _number, {"type": "number"})
 PROBABILITY = Kind("a number from 0 to 1", _probability, {"type": "number", "minimum": 0, "maximum": 1})
@@ -310,6 +339,23 @@ def spatial_input(ins: Shapes, low: int = 1, high: int = 3) -> Shape:
 
 def numel(shape: Shape) -> int:
     return prod(shape.dims)
+
+
+# The largest tensor netcalc analyses (batch 1). An axis past 2^31 is beyond any real map;
+# 2^61 elements is where PyTorch refuses a float32 tensor ("Storage size calculation
+# overflowed": 4 bytes each must stay below 2^63).
+MAX_AXIS = 2**31
+MAX_ELEMENTS = 2**61
+
+
+def size_problem(shape: Shape) -> str | None:
+    """Why a tensor of `shape` is too large to analyse, or None."""
+    for axis, n in enumerate(shape.spatial, 1):
+        if n > MAX_AXIS:
+            return f"spatial axis {axis} has {n:,} units, more than 2^31 = {MAX_AXIS:,}"
+    if numel(shape) >= MAX_ELEMENTS:
+        return f"it has {numel(shape):,} elements, PyTorch's float32 limit is below 2^61 = {MAX_ELEMENTS:,}"
+    return None
 
 
 def torch_nd(name: str, ins: Shapes) -> str:
@@ -358,9 +404,9 @@ def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, A
             continue
         try:
             values[canonical] = attr.kind.read(value)
-        except ValueError:
-            problems.append((key, "invalid-argument",
-                             f"'{key}' of '{opdef.name}' must be {attr.kind.expected}, got {value!r}", None))
+        except ValueError as exc:  # a message says why beyond the kind: a value past the bound
+            why = f"is {exc}" if str(exc) else f"must be {attr.kind.expected}"
+            problems.append((key, "invalid-argument", f"'{key}' of '{opdef.name}' {why}, got {value!r}", None))
             meant.add(canonical)
     for key, attr in opdef.attrs.items():
         if key in values or key in meant:

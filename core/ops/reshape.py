@@ -12,6 +12,7 @@ from .pool import adaptive_window, adaptive_windows
 from .registry import (
     BOOLEAN,
     INTEGER,
+    MAX_AXIS,
     PADDING,
     POSITIVE,
     PROBABILITY,
@@ -80,7 +81,12 @@ def _upsample_shape(a: Attrs, ins: Shapes) -> Shape:
     if a["size"] is not None:
         return Shape((x.channels, *per_axis(a["size"], rank, "size")))
     # PyTorch computes floor(double(n) * scale); float arithmetic here reproduces it bit for bit
-    sizes = tuple(floor(float(n) * float(f)) for n, f in zip(x.spatial, per_axis(a["scale"], rank, "scale")))
+    products = tuple(float(n) * float(f) for n, f in zip(x.spatial, per_axis(a["scale"], rank, "scale")))
+    for axis, product in enumerate(products, 1):
+        if product > MAX_AXIS:  # maybe inf: refused before it becomes an integer
+            raise OpError("too-large", f"scale {a['scale']} makes spatial axis {axis} {product:.4g} units, "
+                                       f"more than 2^31 = {MAX_AXIS:,}")
+    sizes = tuple(floor(p) for p in products)
     if min(sizes) < 1:
         raise OpError("non-positive-size", f"the output size would be {'x'.join(map(str, sizes))}")
     return Shape((x.channels, *sizes))

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
+
+from .expr import LIMIT
 
 _INT = re.compile(r"[+-]?\d[\d_]*\Z")
 _FLOAT = re.compile(r"[+-]?(\d[\d_]*)?\.\d+([eE][+-]?\d+)?\Z|[+-]?\d+[eE][+-]?\d+\Z")
@@ -31,11 +34,11 @@ def parse_value(text: str) -> Any:
     if text in ("true", "false"):
         return text == "true"
     if _INT.match(text):
-        return int(text.replace("_", ""))
+        return _integer(text)
     if _FLOAT.match(text):
-        return float(text.replace("_", ""))
+        return _finite(text)
     if _TUPLE.match(text):
-        return tuple(int(part.replace("_", "")) for part in text.split("x"))
+        return tuple(_integer(part) for part in text.split("x"))
     if _ARITHMETIC.match(text):
         return Expr(text)
     if text.startswith("["):
@@ -43,6 +46,37 @@ def parse_value(text: str) -> Any:
     if _WORD.match(text):
         return text
     raise ValueError(f"cannot read value '{text}'")
+
+
+def _integer(text: str) -> int:
+    """A decimal integer, refused past the bound every value keeps (README, Expressions)
+    before Python converts it: 5,000 digits would be Python's own error."""
+    digits = text.lstrip("+-").replace("_", "").lstrip("0")
+    if len(digits) > len(str(LIMIT)) or abs(int(text.replace("_", ""))) >= LIMIT:
+        raise ValueError(f"{_short(text)} is too large (limit 2**63)")
+    return int(text.replace("_", ""))
+
+
+def _finite(text: str) -> float:
+    """A decimal number; one that overflows a float (1e400 reads as inf) is refused."""
+    value = float(text.replace("_", ""))
+    if not isfinite(value):
+        raise ValueError(f"{_short(text)} is too large for a number")
+    return value
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
+def bounded(value: Any) -> Any:
+    """`value` (as YAML loads it: a number, or lists of them), its integers checked
+    against the bound; raises ValueError."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= LIMIT:
+        raise ValueError(f"{_short(str(value))} is too large (limit 2**63)")
+    if isinstance(value, float) and not isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    return value
 
 
 def _parse_list(text: str) -> Any:
@@ -65,7 +99,7 @@ def from_plain(value: Any) -> Any:
         return parse_value(value)
     if isinstance(value, list):
         return [from_plain(item) for item in value]
-    return value
+    return bounded(value)
 
 
 def parse_shape(value: Any) -> tuple[int, ...]:
