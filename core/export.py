@@ -3,8 +3,10 @@ torch.nn module at the spec's qualified name (`layer1.0.conv1`), every block a s
 class whose forward reads like the block, merges written out. Instances of a block share a
 class when their bodies agree (an `if` or a repeat count can make them differ: then each
 body is a class, `Bottleneck2`); the numbers live where the network builds its modules.
-Each op states its own PyTorch form beside its other rules (`torch_module`, `torch_merge`);
-this module arranges them. The code imports only torch; this module writes it without
+Each op states its own PyTorch form beside its other rules (`torch_module`, `torch_merge`,
+and `torch_pad` for padding the module cannot state, which forward writes as an `F.pad`
+before the call: the module at a layer's name is the layer's own, so a state dict keyed
+by the spec's names loads); this module arranges them. The code imports only torch; this module writes it without
 importing torch."""
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from .ir import BlockInstance, Graph, Layer, Shape
 from .ops import LOOKUP
+from .ops.registry import PadBefore
 from .report import Report
 
 HEADER = '''"""{name}: exported by netcalc from {file}.
@@ -60,6 +63,21 @@ def module_code(layer: Layer, ins: tuple[Shape, ...]) -> str | None:
     merge, which forward writes out."""
     rule = LOOKUP[layer.op].torch_module
     return None if rule is None else rule(layer.attrs or {}, ins)
+
+
+def pad_before(layer: Layer, ins: tuple[Shape, ...]) -> PadBefore | None:
+    """The padding forward applies before calling the layer's module (its op's `torch_pad`
+    rule), or None when there is none to apply."""
+    pad = LOOKUP[layer.op].torch_pad(layer.attrs or {}, ins)
+    return pad if pad is not None and any(any(side) for side in pad.sides) else None
+
+
+def pad_call(pad: PadBefore, x: str) -> str:
+    """`F.pad(x, (left, right, top, bottom))`: F.pad takes (before, after) pairs from the
+    LAST axis back, the spec's sides from the first."""
+    flat = tuple(v for before_after in reversed(pad.sides) for v in before_after)
+    fill = "" if pad.value == PadBefore._field_defaults["value"] else f", value={pad.value}"
+    return f"F.pad({x}, {flat}{fill})"
 
 
 def _is_merge(part: Layer | _Container) -> bool:
@@ -229,6 +247,9 @@ class _Writer:
             if _is_merge(part):
                 call = LOOKUP[part.op].torch_merge(part.attrs or {}, args)  # type: ignore[misc, union-attr]
             else:
+                pad = pad_before(part, tuple(self.shapes[n] for n in part.inputs)) if isinstance(part, Layer) else None
+                if pad is not None:
+                    args[0] = pad_call(pad, args[0])
                 call = f"{_member(path)}({', '.join(args)})"
             values[output] = variables.add(_variable(path))
             lines.append(f"{values[output]} = {call}{note(part.op if isinstance(part, Layer) else part.block, output)}")

@@ -149,6 +149,61 @@ def test_names_the_exported_code_uses_itself_stay_free() -> None:
         assert line in code
 
 
+# Padding PyTorch's modules cannot state (before != after: per side, or TensorFlow's `same`
+# with a stride) is an F.pad in forward, its pairs from the last axis back; the module at
+# the layer's name is the layer's own. (input, layer, its forward line, state dict keys)
+PAD_BEFORE = [
+    # H: 5 + 1 + 2 - 3 + 1 = 6, W: 5 + 0 + 1 - 3 + 1 = 4; F.pad: left 0, right 1, top 1, bottom 2
+    ("3x5x5", "conv out=2 k=3 p=[[1,2],[0,1]] name=c", "c = self.c(F.pad(input, (0, 1, 1, 2)))  # conv -> 2x6x4",
+     {"c.weight", "c.bias"}),
+    ("3x5", "conv out=2 k=3 p=[[1,2]] name=c",  # 1-D: 5 + 3 - 3 + 1 = 6
+     "c = self.c(F.pad(input, (1, 2)))  # conv -> 2x6", {"c.weight", "c.bias"}),
+    # ceil(6/2) = 3; total (3-1)*2 + 3 - 6 = 1 per axis: 0 before, 1 after
+    ("3x6x6", "conv out=2 k=3 s=2 p=same bias=false name=c", "c = self.c(F.pad(input, (0, 1, 0, 1)))  # conv -> 2x3x3",
+     {"c.weight"}),
+    # H: ceil(7/2) = 4, total 6 + 3 - 7 = 2 -> 1, 1; W: ceil(6/2) = 3, total 1 -> 0, 1
+    ("3x7x6", "dwconv k=3 s=2 p=same name=c", "c = self.c(F.pad(input, (0, 1, 1, 1)))  # dwconv -> 3x4x3",
+     {"c.weight", "c.bias"}),
+    # D: 2, total 2 + 3 - 4 = 1 -> 0, 1; H: 3, total 4 + 3 - 5 = 2 -> 1, 1; W: 3, total 1 -> 0, 1
+    ("1x4x5x6", "conv out=2 k=3 s=2 p=same name=c",
+     "c = self.c(F.pad(input, (0, 1, 1, 1, 0, 1)))  # conv -> 2x2x3x3", {"c.weight", "c.bias"}),
+    # symmetric after all: PyTorch states it, no F.pad (ceil(7/2) = 4, total 2 -> 1, 1)
+    ("3x7x7", "conv out=2 k=3 s=2 p=same name=c", "c = self.c(input)  # conv -> 2x4x4", {"c.weight", "c.bias"}),
+    ("3x8x7", "conv out=2 k=3 s=2 p=[[1,1],[2,2]] name=c", "c = self.c(input)  # conv -> 2x4x5",
+     {"c.weight", "c.bias"}),
+    # pools: a max pool's padding never wins (-inf); an average pool's counts as zeros
+    ("3x6x6", "maxpool k=3 s=2 p=same name=m",
+     "m = self.m(F.pad(input, (0, 1, 0, 1), value=float('-inf')))  # maxpool -> 3x3x3", set()),
+    ("3x7x7", "avgpool k=2 p=same name=m", "m = self.m(F.pad(input, (0, 1, 0, 1)))  # avgpool -> 3x4x4", set()),
+]
+
+
+@pytest.mark.parametrize("shape, layer, forward, keys", PAD_BEFORE, ids=[row[1] for row in PAD_BEFORE])
+def test_padding_torch_cannot_state_is_an_f_pad_before_the_layers_own_module(
+        shape: str, layer: str, forward: str, keys: set[str]) -> None:
+    report = text_spec(f"input {shape}\n{layer}\n")
+    code = to_torch(report)
+    assert f"        {forward}\n" in code
+    model = load_model(code)
+    assert not isinstance(model.get_submodule(report.graph.output), torch.nn.Sequential)
+    assert set(model.state_dict()) == keys
+    assert compare(report) == 1  # its output shape is netcalc's
+
+
+def test_a_state_dict_keyed_by_the_spec_names_loads_where_padding_is_per_side() -> None:
+    report = text_spec("input 3x8x8\nblock down\n  conv out=4 k=3 s=2 p=same name=conv\n  relu\n"
+                       "  conv out=4 k=2 p=[[0,1],[1,0]] bias=false name=edge\n"
+                       "down repeat=2 name=layer1\n")
+    code = to_torch(report)
+    assert "conv = self.conv(F.pad(x, (0, 1, 0, 1)))  # conv" in code  # 8 -> 4 and 4 -> 2: 0 before, 1 after
+    assert "edge = self.edge(F.pad(relu_1, (1, 0, 0, 1)))  # conv" in code
+    model = load_model(code)
+    weights = {"layer1.0.conv.weight": (4, 3, 3, 3), "layer1.0.conv.bias": (4,), "layer1.0.edge.weight": (4, 4, 2, 2),
+               "layer1.1.conv.weight": (4, 4, 3, 3), "layer1.1.conv.bias": (4,), "layer1.1.edge.weight": (4, 4, 2, 2)}
+    model.load_state_dict({name: torch.zeros(shape) for name, shape in weights.items()})  # strict: these keys, no other
+    assert compare(report) == 6
+
+
 def test_a_one_input_concat_is_written_out_as_torch_cat() -> None:
     report = text_spec("input 2x4x4\nconv out=2 k=1\nconcat\nrelu\n")
     code = to_torch(report)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcalc.core.export import HEADER, module_code
+from netcalc.core.export import HEADER, module_code, pad_before
 from netcalc.core.ir import Graph, Layer, Shape
 from netcalc.core.ops import LOOKUP
 
@@ -32,11 +32,17 @@ class Merge(nn.Module):
 
 
 def module_for(layer: Layer, ins: tuple[Shape, ...]) -> nn.Module:
-    """The layer's torch module, as `netcalc export` writes it (its op's torch_module rule)."""
+    """The layer's torch module, as `netcalc export` writes it (its op's torch_module rule),
+    after the padding its forward applies first (torch_pad): there an F.pad call, here the
+    exporter's Pad module, which pads alike and lets torch_field refill a max pool's -inf."""
     code = module_code(layer, ins)
     if code is None:
         return Merge(layer)
-    return eval(code, _EXPORTED)
+    module = eval(code, _EXPORTED)
+    pad = pad_before(layer, ins)
+    if pad is None:
+        return module
+    return nn.Sequential(_EXPORTED["Pad"](pad.sides, value=eval(pad.value, _EXPORTED)), module)
 
 
 def run(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, tuple[tuple[int, ...], int, int]]:

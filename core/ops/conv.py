@@ -23,6 +23,7 @@ from .registry import (
     Attr,
     Attrs,
     OpError,
+    PadBefore,
     Reach,
     Window,
     window,
@@ -142,20 +143,38 @@ def convt_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
     return numel(ins[0]) * (a["out"] // groups(a, ins)) * kernel
 
 
-def conv_torch(a: Attrs, ins: Shapes) -> str:
-    """Conv1d/2d/3d; padding PyTorch cannot state (per side, or `same` with a stride) is a
-    Pad module before it."""
+def _sides(a: Attrs, ins: Shapes) -> tuple[tuple[int, int], ...]:
     rank = ins[0].rank - 1
     k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
-    cls = torch_nd("Conv", ins)
-    body = (f"{ins[0].channels}, {out_channels(a, ins)}, {k}, stride={s}, dilation={d}, groups={groups(a, ins)}, "
-            f"bias={a['bias']}")
+    return side_padding(a["p"], ins[0].spatial, k, s, d)
+
+
+def _torch_padding(a: Attrs, ins: Shapes) -> str | None:
+    """PyTorch's `padding` argument for `p`, or None where it has none: padding that
+    differs before and after (per side, or TensorFlow's `same` with a stride)."""
     p = a["p"]
-    if p == "same" and all(v == 1 for v in s):
-        return f"{cls}({body}, padding='same')"
-    if p == "same" or (isinstance(p, tuple) and p and isinstance(p[0], tuple)):
-        return f"nn.Sequential(Pad({side_padding(p, ins[0].spatial, k, s, d)}), {cls}({body}, padding=0))"
-    return f"{cls}({body}, padding={p})"
+    per_side = isinstance(p, tuple) and bool(p) and isinstance(p[0], tuple)
+    if p != "same" and not per_side:
+        return str(p)
+    if p == "same" and all(v == 1 for v in per_axis(a["s"], ins[0].rank - 1, "s")):
+        return "'same'"  # PyTorch's, which for stride 1 is TensorFlow's
+    sides = _sides(a, ins)
+    return str(tuple(before for before, _ in sides)) if all(b == e for b, e in sides) else None
+
+
+def conv_torch(a: Attrs, ins: Shapes) -> str:
+    """Conv1d/2d/3d, padding 0 where PyTorch cannot state the padding (`conv_torch_pad`)."""
+    rank = ins[0].rank - 1
+    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
+    padding = _torch_padding(a, ins)
+    return (f"{torch_nd('Conv', ins)}({ins[0].channels}, {out_channels(a, ins)}, {k}, stride={s}, dilation={d}, "
+            f"groups={groups(a, ins)}, bias={a['bias']}, padding={0 if padding is None else padding})")
+
+
+def conv_torch_pad(a: Attrs, ins: Shapes) -> PadBefore | None:
+    """The padding Conv cannot state, applied before it: so the module at the layer's name
+    is the Conv itself, and a state dict keyed by the spec's names loads (`c.weight`)."""
+    return PadBefore(_sides(a, ins)) if _torch_padding(a, ins) is None else None
 
 
 def convt_torch(a: Attrs, ins: Shapes) -> str:
@@ -166,7 +185,7 @@ def convt_torch(a: Attrs, ins: Shapes) -> str:
 _CONV_FIELDS = dict(
     count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds, receptive_field=conv_reach,
     macs_rule="output elements x in/g x prod(k)", flops_rule="output elements (bias), if bias",
-    torch_module=conv_torch,
+    torch_module=conv_torch, torch_pad=conv_torch_pad,
 )
 
 OPS = table(

@@ -17,6 +17,7 @@ from .registry import (
     Kind,
     Attrs,
     OpError,
+    PadBefore,
     Reach,
     Window,
     rounding,
@@ -64,16 +65,20 @@ def _pool_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     ))
 
 
-def _pool_torch(name: str, fill: str) -> Callable[[Attrs, Shapes], str]:
-    """MaxPool/AvgPool 1d/2d/3d; TensorFlow's `same` is a Pad, filled with `fill`, before it."""
+def _pool_torch(name: str) -> Callable[[Attrs, Shapes], str]:
+    """MaxPool/AvgPool 1d/2d/3d; for TensorFlow's `same`, padding 0 (`_pool_pad` pads before)."""
     def constructor(a: Attrs, ins: Shapes) -> str:
         cls, s = torch_nd(name, ins), a["s"] if a["s"] is not None else a["k"]
         dilation = f", dilation={a['d']}" if "d" in a else ""
         if a["p"] == "same":
-            pads = _window_params(a, ins[0])[3]
-            return f"nn.Sequential(Pad({pads}, value={fill}), {cls}({a['k']}, stride={s}, padding=0{dilation}))"
+            return f"{cls}({a['k']}, stride={s}, padding=0{dilation})"
         return f"{cls}({a['k']}, stride={s}, padding={a['p']}{dilation}, ceil_mode={a['ceil']})"
     return constructor
+
+
+def _pool_pad(fill: str) -> Callable[[Attrs, Shapes], PadBefore | None]:
+    """TensorFlow's `same`, which PyTorch pools cannot state: padding before, with `fill`."""
+    return lambda a, ins: PadBefore(_window_params(a, ins[0])[3], fill) if a["p"] == "same" else None
 
 
 def _adaptive_torch(name: str) -> Callable[[Attrs, Shapes], str]:
@@ -151,10 +156,10 @@ _ADAPTIVE_RULE = "channels x the summed window sizes of PyTorch's adaptive bins"
 OPS = table(
     op("maxpool", "Max pooling (MaxPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
        attrs=_window_attrs(dilation=True), other_flops=_window_work, flops_rule=_WINDOW_RULE,
-       receptive_field=_pool_reach, torch_module=_pool_torch("MaxPool", "float('-inf')")),
+       receptive_field=_pool_reach, torch_module=_pool_torch("MaxPool"), torch_pad=_pool_pad("float('-inf')")),
     op("avgpool", "Average pooling (AvgPool1d/2d/3d); `s` defaults to `k`.", _pool_shape,
        attrs=_window_attrs(dilation=False), other_flops=_window_work, flops_rule=_WINDOW_RULE,
-       receptive_field=_pool_reach, torch_module=_pool_torch("AvgPool", "0.0")),
+       receptive_field=_pool_reach, torch_module=_pool_torch("AvgPool"), torch_pad=_pool_pad("0.0")),
     op("adaptiveavgpool", "Adaptive average pooling to `out` per axis.", _adaptive_shape,
        attrs=_ADAPTIVE, other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach,
        torch_module=_adaptive_torch("AdaptiveAvgPool")),

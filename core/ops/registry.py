@@ -9,7 +9,9 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 - `receptive_field(a, ins, out) -> Reach`: how an output unit reads its input, per axis;
 - `torch_module(a, ins) -> str`: the torch.nn constructor of the layer, as code (for
   `netcalc export`), or for a merge, which is no module, `torch_merge(a, args) -> str`:
-  the expression forward writes over its inputs' variables.
+  the expression forward writes over its inputs' variables;
+- `torch_pad(a, ins) -> PadBefore | None`: padding the module cannot state (per side, or
+  TensorFlow's `same` with a stride), which forward applies with `F.pad` before calling it.
 
 Each family module (conv.py, pool.py, ...) lists its ops in an explicit `OPS` table;
 the package (`netcalc.core.ops`) gathers them into `OPS` and `LOOKUP` (with aliases). Adding a layer type
@@ -167,6 +169,18 @@ def _no_weights(a: Attrs, ins: Shapes) -> Weights:
     return Weights()
 
 
+class PadBefore(NamedTuple):
+    """Padding forward applies with F.pad before calling the layer's module, which cannot
+    state it: (before, after) per spatial axis in axis order, filled with `value` (code)."""
+
+    sides: tuple[tuple[int, int], ...]
+    value: str = "0.0"
+
+
+def _no_pad(a: Attrs, ins: Shapes) -> PadBefore | None:
+    return None
+
+
 def _zero(a: Attrs, ins: Shapes, out: Shape) -> int:
     return 0
 
@@ -187,6 +201,7 @@ class OpDef:
     flops_rule: str = "0"  # the other_flops rule in words
     torch_module: Callable[[Attrs, Shapes], str] | None = None
     torch_merge: Callable[[Attrs, list[str]], str] | None = None
+    torch_pad: Callable[[Attrs, Shapes], PadBefore | None] = _no_pad
 
     @property
     def merges(self) -> bool:
