@@ -151,7 +151,7 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
     if not has_errors(diags) and declared and not output:
         diags.append(error("no-layers", "the spec has no layers", doc.span))
     if not has_errors(diags):
-        diags += unused_layers(tuple(layers), output)
+        diags += unused_layers(tuple(layers), output, builder.blocks)
     graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks)
     costs: dict[str, Cost] = {}
     fields: Mapping[str, Field | None] = {}

@@ -337,11 +337,26 @@ def _auto_names(entries: tuple[Entry, ...], taken: set[str]) -> list[str]:
     return result
 
 
-def unused_layers(layers: tuple[Layer, ...], output: str) -> list[Diagnostic]:
-    """Warnings for layers whose output reaches nothing (the network output excepted)."""
+def unused_layers(layers: tuple[Layer, ...], output: str, blocks: Iterable[BlockInstance] = ()) -> list[Diagnostic]:
+    """Warnings for layers whose output reaches nothing (the network output excepted).
+
+    A layer inside a block is reported at the line that uses the block at top level, not
+    at its own line in the block's definition: that line is shared by every use, and the
+    layer may be dead in one use only (an `if` dropped its reader there). The message names
+    the layer (`layer1.conv_2`) and where the block writes it."""
     read = {source for layer in layers for source in layer.inputs}
-    return [
-        warning("unused-layer", f"the output of layer '{layer.name}' ({layer.op}) is never used", layer.span)
-        for layer in layers
-        if layer.name not in read and layer.name != output
-    ]
+    uses = {b.name: b for b in blocks}
+    found = []
+    for layer in layers:
+        if layer.name in read or layer.name == output:
+            continue
+        span, where = layer.span, ""
+        if layer.block_path:
+            span = uses[layer.block_path[0]].span
+            # the innermost block whose definition holds the layer's line (a repeated
+            # layer's instance names an op, not a block)
+            block = next((uses[n].block for n in reversed(layer.block_path) if uses[n].block not in LOOKUP), None)
+            where = f", in block '{block}' at line {layer.span.line}" if block else ""
+        message = f"the output of layer '{layer.name}' ({layer.op}{where}) is never used"
+        found.append(warning("unused-layer", message, span))
+    return found

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers import text_spec
+from helpers import text_spec, yaml_spec
 from netcalc.cli.app import app
 from netcalc.core.checks import RULES, run_checks
 
@@ -65,6 +65,60 @@ POSITIONS = [
 @pytest.mark.parametrize("spec, expected", POSITIONS)
 def test_rule_positions(spec: str, expected: list) -> None:
     assert findings(spec) == expected
+
+
+GATE_BLOCK = """input 3x8x8
+block gate keep=true
+  conv out=3 k=1 name=a
+  conv out=3 k=1 from=in name=b
+  add from=a,b if=$keep
+"""
+GATE_BLOCK_YAML = """input: 3x8x8
+blocks:
+  gate:
+    args: {keep: true}
+    layers:
+      - conv out=3 k=1 name=a
+      - {conv: {out: 3, k: 1}, from: in, name: b}
+      - {add: {}, from: [a, b], if: $keep}
+layers:
+  - gate name=g1
+  - {gate: {keep: false}, name: g2}
+"""
+# unused-layer inside a block: at the line that uses the block at top level (each use has
+# its own line; the block's line is every use's), naming the layer and its line in the
+# block. (syntax, spec, [(id, line, col, message)])
+UNUSED_IN_BLOCKS = [
+    # g2 drops the add (`if`), so it passes `a` through and its `b` reaches nothing; g1 uses b
+    ("text", GATE_BLOCK + "gate name=g1\ngate keep=false name=g2\n",
+     [("unused-layer", 7, 1, "the output of layer 'g2.b' (conv, in block 'gate' at line 4) is never used")]),
+    ("yaml", GATE_BLOCK_YAML,  # the mapping entry's position is its type key's
+     [("unused-layer", 11, 6, "the output of layer 'g2.b' (conv, in block 'gate' at line 7) is never used")]),
+    # nested and repeated: both instances of `basic` inside the one use of `stage`
+    ("text", "input 3x8x8\nblock basic\n  conv out=3 k=1 name=a\n  conv out=3 k=1 from=in name=b\n  relu from=a\n"
+             "block stage\n  basic repeat=2\nstage name=layer1\n",
+     [("unused-layer", 8, 1, f"the output of layer 'layer1.basic_1.{i}.b' (conv, in block 'basic' at line 4) "
+                             "is never used") for i in (0, 1)]),
+    # a repeated layer in a block: its last instance, at the block's use
+    ("text", "input 3x8x8\nblock twice\n  conv out=3 k=1 repeat=2 name=c\n  relu from=in\ntwice name=t\n",
+     [("unused-layer", 5, 1, "the output of layer 't.c.1' (conv, in block 'twice' at line 3) is never used")]),
+    # at top level, a layer's own line is its use; a repeated one's too
+    ("text", "input 3x8x8\nconv out=3 k=1 repeat=2 name=c\nrelu from=input\n",
+     [("unused-layer", 2, 1, "the output of layer 'c.1' (conv) is never used")]),
+]
+
+
+@pytest.mark.parametrize("syntax, spec, expected", UNUSED_IN_BLOCKS)
+def test_unused_layer_in_a_block_is_reported_at_the_blocks_use(syntax: str, spec: str, expected: list) -> None:
+    report = (text_spec if syntax == "text" else yaml_spec)(spec)
+    assert [(d.id, d.span.line, d.span.col, d.message) for d in report.diagnostics] == expected
+
+
+def test_unused_layer_in_a_block_is_silenced_on_the_use_line(tmp_path: Path) -> None:
+    uses = "gate name=g1\ngate keep=false name=g2 # netcalc: disable=unused-layer\n"
+    spec = write(tmp_path, "s.net", GATE_BLOCK + uses)
+    result = runner.invoke(app, ["check", spec, "-f", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["diagnostics"] == []
 
 
 def test_transposed_size_mismatch_suggests_the_output_padding() -> None:
