@@ -247,7 +247,8 @@ class _Writer:
             if _is_merge(part):
                 call = LOOKUP[part.op].torch_merge(part.attrs or {}, args)  # type: ignore[misc, union-attr]
             else:
-                pad = pad_before(part, tuple(self.shapes[n] for n in part.inputs)) if isinstance(part, Layer) else None
+                ins = tuple(self.shapes[n] for n in part.inputs)
+                pad = pad_before(part, ins) if isinstance(part, Layer) else None  # type: ignore[arg-type]
                 if pad is not None:
                     args[0] = pad_call(pad, args[0])
                 call = f"{_member(path)}({', '.join(args)})"

@@ -34,7 +34,9 @@ from .registry import (
 )
 
 
-def _window_params(a: Attrs, x: Shape) -> tuple[tuple[int, ...], ...]:
+def _window_params(
+    a: Attrs, x: Shape
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
     """k, s, d and the (before, after) padding per axis; `same` is TensorFlow's SAME."""
     rank = x.rank - 1
     k = per_axis(a["k"], rank, "k")
