@@ -4,6 +4,7 @@ and `$`-expressions, which stay unevaluated (`Expr`) until a block is expanded."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import isfinite
 from typing import Any
@@ -77,6 +78,16 @@ def bounded(value: Any) -> Any:
     if isinstance(value, float) and not isfinite(value):
         raise ValueError(f"{value} is not a finite number")
     return value
+
+
+def yaml_scalar(node: Any, construct: Callable[[Any], Any], fail: Callable[[str], Exception]) -> Any:
+    """A YAML scalar other than a string, as `construct` builds it; an integer too long for
+    Python to read (past 4,300 digits: a ValueError) raises fail(message) instead. Shorter
+    ones past the bound are refused where they are used, at the layer (the attribute kinds)."""
+    try:
+        return construct(node)
+    except ValueError:
+        raise fail(f"{_short(str(node.value))} is too large (limit 2**63)") from None
 
 
 def _parse_list(text: str) -> Any:

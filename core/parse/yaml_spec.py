@@ -14,7 +14,7 @@ import yaml
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
 from .document import RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
-from .values import from_plain, parse_shape
+from .values import from_plain, parse_shape, yaml_scalar
 from .yaml_compose import AliasedScalar, ComposeLimit, compose
 
 try:
@@ -70,7 +70,7 @@ class _Reader:
                 return from_plain(node.value)
             except ValueError as exc:
                 raise self.fail("invalid-value", str(exc), node) from None
-        return _CONSTRUCTOR.construct_object(node, deep=True)
+        return yaml_scalar(node, _CONSTRUCTOR.construct_object, lambda why: self.fail("invalid-value", why, node))
 
     def raw(self, node: yaml.Node) -> Any:
         """A scalar's text, or a list of them: names are never read as values."""
