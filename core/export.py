@@ -6,8 +6,8 @@ body is a class, `Bottleneck2`); the numbers live where the network builds its m
 Each op states its own PyTorch form beside its other rules (`torch_module`, `torch_merge`,
 and `torch_pad` for padding the module cannot state, which forward writes as an `F.pad`
 before the call: the module at a layer's name is the layer's own, so a state dict keyed
-by the spec's names loads); this module arranges them. The code imports only torch; this module writes it without
-importing torch."""
+by the spec's names loads); this module arranges them. The code imports only torch; this
+module writes it without importing torch."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def pad_call(pad: PadBefore, x: str) -> str:
     """`F.pad(x, (left, right, top, bottom))`: F.pad takes (before, after) pairs from the
     LAST axis back, the spec's sides from the first."""
     flat = tuple(v for before_after in reversed(pad.sides) for v in before_after)
-    fill = "" if pad.value == PadBefore._field_defaults["value"] else f", value={pad.value}"
+    fill = "" if pad.value == "0.0" else f", value={pad.value}"  # zeros: F.pad's own default
     return f"F.pad({x}, {flat}{fill})"
 
 
