@@ -219,3 +219,16 @@ def test_past_the_budget_back_to_front_is_an_upper_bound(monkeypatch) -> None:  
     assert _regions(spec, "c")["input"] == (1,)
     monkeypatch.setattr(receptive_field, "REFINE_BUDGET", 0)
     assert _regions(spec, "c")["input"] == (2,)
+
+
+def test_fields_past_the_budget_are_whole_numbers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A period of 10^6 units is past the budget: one unit is followed, each window where it
+    reads the most, not the recurrence's 1 + 2/10^6."""
+    report = text_spec("input 3x8x8\nconvT out=3 k=3 s=1000000\nconv out=3 k=3 s=3\n")
+    assert report.fields["conv_1"].size == (1, 1)  # 3 units of stride 1/10^6 reach one input
+    exact_spec = "input 1x40\nconvT out=1 k=3 s=5\nconv out=1 k=3 s=3\n"
+    bounded_spec = "input 1x40\nupsample scale=4\nconv out=1 k=2 s=2\n"  # 2 units of 4 per input: 1, not 2
+    exact_sizes = [text_spec(spec).fields["conv_1"].size for spec in (exact_spec, bounded_spec)]
+    monkeypatch.setattr(receptive_field, "REFINE_BUDGET", 3)  # one unit through both layers, no more
+    assert [text_spec(spec).fields["conv_1"].size for spec in (exact_spec, bounded_spec)] == [(1,), (2,)]
+    assert exact_sizes == [(1,), (1,)]

@@ -26,7 +26,7 @@ from ..ops import LOOKUP
 from ..ops.registry import IDENTITY, Number, Reach, Window, exact
 
 
-REFINE_BUDGET = 5_000_000  # layer visits spent on exact sizes after fractional strides
+REFINE_BUDGET = 250_000  # layer visits spent on exact sizes after fractional strides: 0.1 s at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,9 @@ class FieldPass:
         rather than o/s, and the affine recurrence no longer bounds the field once such
         windows compound with others. There the size is computed exactly: each unit of one
         period is followed back through every window to the input, and the widest is kept
-        (what PyTorch's gradients show). Within REFINE_BUDGET layer visits."""
+        (what PyTorch's gradients show). Within REFINE_BUDGET layer visits; past it, one unit
+        is followed with each window taken where it reads the most (`Window.widest_sources`:
+        along a chain an upper bound), and once even that is past it, the recurrence stays."""
         frame = self.graph.inputs[0].name
         budget = REFINE_BUDGET
         for index, layer in enumerate(self.graph.layers):
@@ -128,14 +130,15 @@ class FieldPass:
             if field is None or not field.rounded or not field.local:
                 continue
             units = period(self.fields, layer.name, self.graph, index)
-            budget -= units * (index + 1)
+            widest = units * (index + 1) > budget  # then one unit, each window where it reads the most
+            budget -= index + 1 if widest else units * (index + 1)
             if budget < 0:
                 return
-            widths = [0] * len(field.size)
-            for o in range(units):
-                spans = source_spans(self, index, (o,) * len(field.size), (o,) * len(field.size))
-                for axis, (low, high) in enumerate(spans.get(frame, ())):
-                    widths[axis] = max(widths[axis], high - low + 1)
+            positions = [0] if widest else list(range(units))
+            rank = len(field.size)
+            followed = follow_back(self, index, (positions,) * rank, (positions,) * rank, len(positions), widest)
+            spans = followed.get(frame, ())
+            widths = [max(high - low + 1 for low, high in zip(lows, highs)) for lows, highs in spans] or [0]
             if any(widths):
                 self.fields[layer.name] = Field(tuple(widths), field.jump, field.start, field.is_global, True, True)
 
@@ -188,16 +191,25 @@ def receptive_fields(graph: Graph, shapes: Mapping[str, Shape | None]) -> tuple[
 
 
 Spans = tuple[tuple[int, int], ...]
+# Per spatial axis, the first and the last units read, one entry per group of units followed.
+Columns = tuple[tuple[list[int], list[int]], ...]
 
 
-def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], last: tuple[int, ...],
-                 widest: bool = False) -> dict[str, Spans]:
+def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], last: tuple[int, ...]) -> dict[str, Spans]:
     """Units first..last (per axis) of layer `index`, followed back: the span of units they
-    read in the output of every earlier layer and input (the hull over paths). A layer with
-    no local path, or a flattened map, reads the whole of its input. With `widest`, each
-    window reads as many units as it does anywhere (`Window.widest_sources`)."""
+    read in the output of every earlier layer and input (the hull over paths)."""
+    followed = follow_back(fields_pass, index, tuple([unit] for unit in first), tuple([unit] for unit in last), 1)
+    return {name: tuple((lows[0], highs[0]) for lows, highs in span) for name, span in followed.items()}
+
+
+def follow_back(fields_pass: FieldPass, index: int, first: tuple[list[int], ...], last: tuple[list[int], ...],
+                count: int, widest: bool = False) -> dict[str, Columns]:
+    """`count` groups of units of layer `index` (group g: units first[axis][g]..last[axis][g]
+    on each axis), followed back together, a layer at a time, as `source_spans` follows one.
+    A layer with no local path, or a flattened map, reads the whole of its input. With
+    `widest`, each window reads as many units as it does anywhere (`Window.widest_sources`)."""
     graph, shapes = fields_pass.graph, fields_pass.shapes
-    spans: dict[str, Spans] = {graph.layers[index].name: tuple(zip(first, last))}
+    spans: dict[str, Columns] = {graph.layers[index].name: tuple(zip(first, last))}
     for layer in reversed(graph.layers[: index + 1]):
         span = spans.get(layer.name)
         if span is None:
@@ -207,14 +219,28 @@ def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], las
             source = shapes[name]
             assert source is not None
             if windows is None or len(windows) != len(span) or len(windows) != source.rank - 1:
-                read: Spans = tuple((0, n - 1) for n in source.spatial)
+                read: Columns = tuple(([0] * count, [n - 1] * count) for n in source.spatial)
             else:
-                read = tuple((w.widest_sources if widest else w.sources)(low, high)
-                             for w, (low, high) in zip(windows, span))
+                read = tuple(_sources(w, lows, highs, widest) for w, (lows, highs) in zip(windows, span))
             known = spans.get(name)
             spans[name] = read if known is None or len(known) != len(read) else tuple(
-                (min(a, c), max(b, d)) for (a, b), (c, d) in zip(known, read))
+                (list(map(min, known_lows, lows)), list(map(max, known_highs, highs)))
+                for (known_lows, known_highs), (lows, highs) in zip(known, read))
     return spans
+
+
+def _sources(w: Window, lows: list[int], highs: list[int], widest: bool) -> tuple[list[int], list[int]]:
+    """`Window.sources` of many groups at once, in integer arithmetic over a common
+    denominator d: ceil(o*s + l) = -((-o*S - L) // d), floor(o*s + h) = (o*S + H) // d."""
+    if widest:
+        spans = [w.widest_sources(low, high) for low, high in zip(lows, highs)]
+        return [low for low, _ in spans], [high for _, high in spans]
+    stride, low, high = Fraction(w.stride), Fraction(w.low), Fraction(w.high)
+    d = lcm(stride.denominator, low.denominator, high.denominator)
+    s, lo, hi = (x.numerator * (d // x.denominator) for x in (stride, low, high))
+    if d == 1:
+        return [o * s + lo for o in lows], [o * s + hi for o in highs]
+    return [-((-o * s - lo) // d) for o in lows], [(o * s + hi) // d for o in highs]
 
 
 def period(fields: Mapping[str, Field | None], name: str, graph: Graph, index: int) -> int:
@@ -249,12 +275,10 @@ def regions_from_back(
     fields = fields_pass.run()
     index = next(i for i, l in enumerate(graph.layers) if l.name == layer)
     rank = shapes[layer].rank - 1  # type: ignore[union-attr]
-    widest: dict[str, tuple[int, ...]] = {}
     units = period(fields, layer, graph, index) if fields[layer] is not None else 1
     over_budget = units * (index + 1) > REFINE_BUDGET
-    for o in range(1 if over_budget else units):
-        spans = source_spans(fields_pass, index, (o,) * rank, (o + size - 1,) * rank, widest=over_budget)
-        for name, span in spans.items():
-            width = tuple(high - low + 1 for low, high in span)
-            widest[name] = tuple(map(max, widest.get(name, width), width))
-    return widest
+    starts = [0] if over_budget else list(range(units))
+    ends = [o + size - 1 for o in starts]
+    spans = follow_back(fields_pass, index, (starts,) * rank, (ends,) * rank, len(starts), widest=over_budget)
+    return {name: tuple(max(high - low + 1 for low, high in zip(lows, highs)) for lows, highs in span)
+            for name, span in spans.items()}
