@@ -96,7 +96,9 @@ def test_transposed_convolution_of_stride_1e8_is_answered() -> None:
 
 
 @pytest.mark.parametrize("spec", ["input 3x8x8\nupsample scale=1e300\n", "input 3x8x8\nupsample size=100000000\n",
-                                  "input 3x8x8\nconvT out=3 k=3 s=100000000\n"])
+                                  "input 3x8x8\nconvT out=3 k=3 s=100000000\n",
+                                  # a period of 2,147,483 units: past the refinement budget, not enumerated
+                                  "input 3x4x4\nupsample scale=2147483\n"])
 @pytest.mark.parametrize("command", [["summary"], ["rf"], ["rf", "--from-back"], ["shapes"]])
 def test_commands_answer(tmp_path, spec: str, command: list[str]) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "huge.net"
