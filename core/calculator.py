@@ -27,7 +27,8 @@ def problem(layer: Layer1D) -> str | None:
     """Why the layer is impossible, or None."""
     why = settings_problem(layer)
     if why is None and output_size(layer) < 1:
-        return f"the window {effective_kernel(layer.k, layer.d)} is larger than the padded input {layer.size + 2 * layer.p}"
+        padded = layer.size + 2 * layer.p
+        return f"the window {effective_kernel(layer.k, layer.d)} is larger than the padded input {padded}"
     return why
 
 
@@ -190,12 +191,18 @@ def describe_solutions(layer: Layer1D, wanted: int, found: Solutions) -> dict[st
     formula, with the numbers for one value, with the letter for a range."""
     settings = " ".join(f"{key}={found if key == found.key else getattr(layer, key)}" for key in ("k", "s", "p", "d"))
     if found.first == found.last:
-        text = formula(replace(layer, **{found.key: found.first}))
+        text = formula(_with(layer, found.key, found.first))
     else:
         values = f">= {found.first}" if found.last is None else f"= {found}"
         text = f"{symbolic_formula(layer, found.key)} = {wanted} for {found.key} {values}"
     return {"name": settings, "input": layer.size, "output": wanted, "formula": text,
             "setting": found.key, "first": found.first, "last": found.last}
+
+
+def _with(layer: Layer1D, key: str, value: int) -> Layer1D:
+    """The layer with setting `key` (p, s or k) set to `value`."""
+    settings = {"k": layer.k, "s": layer.s, "p": layer.p, key: value}
+    return replace(layer, k=settings["k"], s=settings["s"], p=settings["p"])
 
 
 def symbolic_formula(layer: Layer1D, key: str) -> str:

@@ -45,12 +45,12 @@ class ShapePass:
                 out = exc
             self._memo[key] = out
         if isinstance(out, OpError):
-            exc = out
             given = " and ".join(str(s) for s in ins)
-            self.diags.append(error(exc.id, f"layer '{layer.name}' ({layer.op}) on {given}: {exc.message}", layer.span))
+            self.diags.append(error(out.id, f"layer '{layer.name}' ({layer.op}) on {given}: {out.message}", layer.span))
             return None
         if min(out.dims) < 1:
-            self.diags.append(error("non-positive-size", f"layer '{layer.name}' ({layer.op}) would output {out}", layer.span))
+            self.diags.append(error("non-positive-size", f"layer '{layer.name}' ({layer.op}) would output {out}",
+                                    layer.span))
             return None
         return out
 
