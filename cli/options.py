@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import List, Optional
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 
 class Format(str, Enum):
@@ -25,13 +24,13 @@ class Dtype(str, Enum):
 
 Spec = Annotated[str, typer.Argument(help="A spec file (.yaml, .yml or text), or a built-in spec name (see `netcalc zoo`).")]
 Inputs = Annotated[
-    Optional[List[str]],
+    list[str] | None,
     typer.Option("--input", "-i", help="Override the input shape: 3x512x512, or NAME=3x512x512 for a named input."),
 ]
 Batch = Annotated[int, typer.Option(min=1, help="Batch size: multiplies activations, memory, MACs and FLOPs.")]
 DtypeOpt = Annotated[Dtype, typer.Option(help="Element type for byte counts.")]
 Depth = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(min=1, help="Show N levels like torchinfo's depth: 1 = top-level layers and blocks; deeper rows fold into their block."),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]

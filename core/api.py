@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import stat
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from .analysis.cost import Cost, layer_cost
 from .analysis.receptive_field import Field, receptive_fields

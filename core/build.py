@@ -8,9 +8,10 @@ up to date by inferring each layer's shape as it is yielded.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Generator, Iterable, Mapping
+from typing import Any
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import BlockInstance, Input, Layer, Shape

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, NoReturn
+from typing import Any, NoReturn
 
 from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error
 from .parse.common import CHECK_KEYS
@@ -76,9 +77,8 @@ def _yaml_config(text: str, file: str) -> Config:
     """Read once into nodes, which keep positions, then into values."""
     import yaml
 
-    from .parse.yaml_spec import mark_span
-
     from .parse.yaml_compose import compose
+    from .parse.yaml_spec import mark_span
 
     try:
         node = compose(text, yaml.SafeLoader)  # bounded: nesting, values, aliases

@@ -19,7 +19,7 @@ def _rf(report: Report, name: str) -> str:
 
 
 def _side(report: Report, name: str) -> dict[str, Any] | None:
-    layer = next((l for l in report.graph.layers if l.name == name), None)
+    layer = next((item for item in report.graph.layers if item.name == name), None)
     if layer is None:
         return None
     cost = report.costs[name]
@@ -32,8 +32,8 @@ def _change(old: Any, new: Any) -> str:
 
 
 def diff(old: Report, new: Report) -> dict[str, Any]:
-    names = [l.name for l in new.graph.layers]
-    names += [l.name for l in old.graph.layers if l.name not in set(names)]
+    names = [layer.name for layer in new.graph.layers]
+    names += [layer.name for layer in old.graph.layers if layer.name not in set(names)]
     rows = []
     for name in names:
         a, b = _side(old, name), _side(new, name)

@@ -73,12 +73,12 @@ def build_view(report: Report, depth: int | None, findings: list[Diagnostic]) ->
 def _owners(report: Report, depth: int | None) -> dict[str, str]:
     """Layer name -> the node it is drawn in."""
     if depth is None:
-        return {l.name: l.name for l in report.graph.layers}
-    return {l.name: (l.name if len(l.block_path) < depth else l.block_path[depth - 1]) for l in report.graph.layers}
+        return {layer.name: layer.name for layer in report.graph.layers}
+    return {layer.name: (layer.name if len(layer.block_path) < depth else layer.block_path[depth - 1]) for layer in report.graph.layers}
 
 
 def _fitting_depth(report: Report) -> int:
-    deepest = max((len(l.block_path) for l in report.graph.layers), default=0)
+    deepest = max((len(layer.block_path) for layer in report.graph.layers), default=0)
     for depth in range(deepest, 0, -1):
         if len(_nodes_at(report, depth)) <= NODE_LIMIT:
             return depth

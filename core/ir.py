@@ -6,10 +6,11 @@ by layer name, never changing it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import prod
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .diagnostics import Span
 

@@ -3,10 +3,10 @@ format is rendered from (`rows`, `as_records`). Batch size and dtype are applied
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple
-
 from fractions import Fraction
+from typing import Any, NamedTuple
 
 from .analysis.cost import Cost
 from .analysis.receptive_field import Field, regions_from_back
@@ -85,7 +85,7 @@ class Report:
             return self._last_spatial_layer()
         layer = self._block_output(name) or name
         if layer not in self.shapes or layer in {i.name for i in self.graph.inputs}:
-            names = [l.name for l in self.graph.layers] + [b.name for b in self.graph.blocks]
+            names = [layer.name for layer in self.graph.layers] + [b.name for b in self.graph.blocks]
             hint = did_you_mean(name, names)
             raise ValueError(f"no layer '{name}' in {self.graph.name}" + (f"; {hint}" if hint else ""))
         if self._spatial(layer) is None:
@@ -100,13 +100,13 @@ class Report:
         """The last layer of the block use `name` (None if no block use is so named)."""
         if name not in {b.name for b in self.graph.blocks}:
             return None
-        return next((l.name for l in reversed(self.graph.layers) if name in l.block_path), None)
+        return next((layer.name for layer in reversed(self.graph.layers) if name in layer.block_path), None)
 
     def _last_spatial_layer(self) -> tuple[str, str | None]:
         output = self.graph.output
         if self._spatial(output) is not None:
             return output, None
-        layer = next((l.name for l in reversed(self.graph.layers) if self._spatial(l.name) is not None), None)
+        layer = next((item.name for item in reversed(self.graph.layers) if self._spatial(item.name) is not None), None)
         if layer is None:
             raise ValueError(f"no layer of {self.graph.name} has spatial axes")
         return layer, f"the output {output} ({self.shapes[output]}) has no spatial axes: from {layer}, the last that has"
@@ -203,8 +203,8 @@ def from_back(report: Report, layer: str, size: int, note: str | None = None) ->
     """The back-to-front document: the region `size` units of `layer` cover upstream
     (`note`: why that layer, when it was not named as such)."""
     regions = regions_from_back(report.graph, report.shapes, layer, size)
-    order = [i.name for i in report.graph.inputs] + [l.name for l in report.graph.layers]
-    types = {l.name: l.op for l in report.graph.layers}
+    order = [i.name for i in report.graph.inputs] + [layer.name for layer in report.graph.layers]
+    types = {layer.name: layer.op for layer in report.graph.layers}
     return {
         "name": report.graph.name,
         "layer": layer,

@@ -12,12 +12,13 @@ from itertools import product
 import pytest
 from typer.testing import CliRunner
 
-from helpers import errors, text_spec, yaml_spec
 from netcalc.cli.app import app
 from netcalc.core.analysis import receptive_field
 from netcalc.core.analysis.receptive_field import regions_from_back
 from netcalc.core.ops.pool import adaptive_windows
 from netcalc.core.ops.registry import MAX_AXIS, MAX_ELEMENTS, _ceil, _floor, exact, window
+
+from helpers import errors, text_spec, yaml_spec
 
 # --- closed forms against enumeration ------------------------------------------------
 

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from netcalc.cli.app import app
 from netcalc.cli.render.diagnostics import artifact_uri, escape_data, escape_property
-from typer.testing import CliRunner
 
 runner = CliRunner()
 WARNS = "input 1x8x8\nconv out=1 k=3 s=2\n"  # stride-drops-input on line 2

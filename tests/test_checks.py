@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers import text_spec, yaml_spec
 from netcalc.cli.app import app
 from netcalc.core.checks import RULES, run_checks
+
+from helpers import text_spec, yaml_spec
 
 runner = CliRunner()
 

@@ -8,10 +8,11 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec, yaml_spec
 from netcalc.cli.app import app
 from netcalc.core.api import analyze, builtin_specs
 from netcalc.core.export import module_code, to_torch
+
+from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec, yaml_spec
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import case_spec, op_cases
 
 from netcalc.core.api import analyze_source, builtin_specs, load
 from netcalc.core.checks import run_checks
+
+from helpers import case_spec, op_cases
 
 FUZZ_SPECS = 10_000
 HANG_SECONDS = 20  # per spec: a guard against hangs, far above any real spec's time

@@ -7,12 +7,13 @@ import sys
 
 import pytest
 import yaml
-from helpers import errors, text_spec, yaml_spec
 from typer.testing import CliRunner
 
 from netcalc.cli import app as cli_app
 from netcalc.cli.app import app
 from netcalc.core.parse import yaml_spec as yaml_reader
+
+from helpers import errors, text_spec, yaml_spec
 
 runner = CliRunner()
 

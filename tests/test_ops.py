@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import case_spec, errors, op_cases, text_spec
 from netcalc.core.ops import OPS
+
+from helpers import case_spec, errors, op_cases, text_spec
 
 CASES = op_cases()
 

@@ -56,7 +56,7 @@ relu
 def test_yaml_and_text_give_the_same_graph() -> None:
     from_yaml, from_text = yaml_spec(RESNET_BLOCK_YAML), text_spec(RESNET_BLOCK_TEXT)
     assert from_yaml.ok and from_text.ok
-    strip = lambda r: [(l.name, l.op, dict(l.attrs), l.inputs, l.block_path) for l in r.graph.layers]  # noqa: E731
+    strip = lambda r: [(layer.name, layer.op, dict(layer.attrs), layer.inputs, layer.block_path) for layer in r.graph.layers]  # noqa: E731
     assert strip(from_yaml) == strip(from_text)
 
 
@@ -73,7 +73,7 @@ def test_qualified_names_follow_pytorch_module_paths() -> None:
 
 def test_block_input_and_previous_layer_wire_the_skip() -> None:
     report = yaml_spec(RESNET_BLOCK_YAML)
-    add = next(l for l in report.graph.layers if l.name == "layer1.1.add_1")
+    add = next(layer for layer in report.graph.layers if layer.name == "layer1.1.add_1")
     assert add.inputs == ("layer1.0.relu_2", "layer1.1.bn_2")
 
 
@@ -85,7 +85,7 @@ def test_repeated_plain_layer_and_dollar_i() -> None:
 
 def test_repeated_block_with_dollar_i_at_the_call_site() -> None:
     report = text_spec("input 4x64\nblock gated d\n  conv out=4 k=3 d=$d p=$d\n  relu\ngated d=2**$i repeat=3 name=l\n")
-    assert [dict(l.attrs)["d"] for l in report.graph.layers if l.op == "conv"] == [1, 2, 4]
+    assert [dict(layer.attrs)["d"] for layer in report.graph.layers if layer.op == "conv"] == [1, 2, 4]
     assert names(report)[0] == "l.0.conv_1"
 
 

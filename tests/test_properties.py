@@ -13,8 +13,10 @@ from helpers import TORCH_COMPARED, text_spec
 
 torch = pytest.importorskip("torch")
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from test_export import compare, load_model, to_torch  # noqa: E402
+
 from torch_model import module_for  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -66,7 +68,7 @@ def spec(draw) -> str:  # type: ignore[no-untyped-def]
 def torch_refuses(report) -> bool:  # type: ignore[no-untyped-def]
     """Does torch raise on the first layer netcalc refused, given the same inputs (or return
     an empty tensor, which netcalc's contract refuses)?"""
-    failed = next(l for l in report.graph.layers if report.shapes.get(l.name) is None)
+    failed = next(layer for layer in report.graph.layers if report.shapes.get(layer.name) is None)
     ins = tuple(report.shapes[n] for n in failed.inputs)
     try:
         out = module_for(failed, ins)(*(torch.rand(1, *s.dims) for s in ins))  # the exporter's constructor

@@ -7,9 +7,10 @@ from fractions import Fraction
 
 import pytest
 
-from helpers import text_spec
 from netcalc.core.analysis.receptive_field import regions_from_back
 from netcalc.core.api import analyze
+
+from helpers import text_spec
 
 
 def field(report, name: str):  # type: ignore[no-untyped-def]

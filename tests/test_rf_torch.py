@@ -3,12 +3,12 @@ over a period of neighbouring units) and the jump (the field's shift over that p
 
 from __future__ import annotations
 
-
 import pytest
 
-from helpers import TORCH_COMPARED, text_spec
 from netcalc.core.analysis.receptive_field import period
 from netcalc.core.api import analyze_source
+
+from helpers import TORCH_COMPARED, text_spec
 
 torch = pytest.importorskip("torch")
 from torch_field import size_and_jump  # noqa: E402
@@ -49,7 +49,7 @@ conv out=1 k=1 name=outc
 
 def units_per_period(report, name: str) -> int:  # type: ignore[no-untyped-def]
     """Enough units that every window behind the layer has gone through a whole period."""
-    index = next(i for i, l in enumerate(report.graph.layers) if l.name == name)
+    index = next(i for i, layer in enumerate(report.graph.layers) if layer.name == name)
     return max(2, period(report.fields, name, report.graph, index))
 
 
@@ -82,7 +82,7 @@ def assert_field_matches(report, layer: str, skeleton: bool = False) -> None:  #
     TORCH_COMPARED["fields"] += 1
 
 
-@pytest.mark.parametrize("spec_name, layer", CASES, ids=[f"{s}:{l}" for s, l in CASES])
+@pytest.mark.parametrize("spec_name, layer", CASES, ids=[f"{s}:{item}" for s, item in CASES])
 def test_field_matches_torch_gradients(spec_name: str, layer: str) -> None:
     assert_field_matches(analyze_source(SPECS[spec_name], "spec.net", spec_name), layer)
 
@@ -99,7 +99,7 @@ BUILTIN_INPUTS = {
 def changing_layers(report):  # type: ignore[no-untyped-def]
     """Layers whose field differs from their first input's: elementwise layers repeat it."""
     for name in layers_to_check(report):
-        layer = next(l for l in report.graph.layers if l.name == name)
+        layer = next(item for item in report.graph.layers if item.name == name)
         if len(layer.inputs) > 1 or report.fields[name] != report.fields.get(layer.inputs[0]):
             yield name
 

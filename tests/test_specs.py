@@ -42,13 +42,13 @@ def test_zoo_holds_the_promised_specs() -> None:
 def test_seed_000_snippet_network() -> None:
     """Seed note 000's PyTorch snippet: 2x7x7 -> 4x7x7 -> 8x3x3 -> 16x5x5."""
     report = analyze("seed_deconv")
-    assert [str(report.shapes[l.name]) for l in report.graph.layers] == ["4x7x7", "8x3x3", "16x5x5"]
+    assert [str(report.shapes[layer.name]) for layer in report.graph.layers] == ["4x7x7", "8x3x3", "16x5x5"]
 
 
 def test_seed_000_two_convs_sizes() -> None:
     """Seed note 000: (5 - 3 + 2*1)/2 + 1 = 3, then (3 - 3 + 2*1)/2 + 1 = 2."""
     report = analyze("seed_rf")
-    assert [str(report.shapes[l.name]) for l in report.graph.layers] == ["1x3x3", "1x2x2"]
+    assert [str(report.shapes[layer.name]) for layer in report.graph.layers] == ["1x3x3", "1x2x2"]
 
 
 def test_seed_004_params_and_macs_formulas() -> None:
@@ -83,7 +83,7 @@ DISTILL = {
 }
 
 
-@pytest.mark.parametrize("spec, layer, size", [(s, l, n) for (s, l), sizes in DISTILL.items() for n in sizes])
+@pytest.mark.parametrize("spec, layer, size", [(s, item, n) for (s, item), sizes in DISTILL.items() for n in sizes])
 def test_distill_receptive_field_table(spec: str, layer: str, size: int) -> None:
     report = analyze(spec, [f"3x{size}x{size}"])
     field = report.fields[layer]

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from netcalc.cli.app import app
 from netcalc.cli.render.table import Grid, Terminal, fit, fold, lines
 from netcalc.core.api import builtin_specs
-from typer.testing import CliRunner
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 runner = CliRunner()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
 from netcalc.core.api import analyze, builtin_specs
+
+from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
 
 torch = pytest.importorskip("torch")
 from torch_model import module_for, run  # noqa: E402

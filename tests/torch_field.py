@@ -3,14 +3,14 @@ instead of max pooling, float64, and the gradient of chosen output units on the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import torch
 from torch import nn
 
-from dataclasses import replace
-
 from netcalc.core.ir import Graph, Shape
+
 from torch_model import module_for
 
 

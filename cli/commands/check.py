@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Any, List, Optional
+from typing import Annotated, Any
 
 import typer
 
 from .. import exit_codes
 from ._report import fail
 
-Budget = Annotated[Optional[str], typer.Option(help="A budget that overrides the spec's check section.")]
+Budget = Annotated[str | None, typer.Option(help="A budget that overrides the spec's check section.")]
 
 
 def check(
-    paths: Annotated[List[str], typer.Argument(help="Spec files, folders or globs.")],
+    paths: Annotated[list[str], typer.Argument(help="Spec files, folders or globs.")],
     max_params: Budget = None,
     max_macs: Budget = None,
     max_flops: Budget = None,
     max_activation_bytes: Budget = None,
     min_rf: Budget = None,
-    expect_output: Annotated[Optional[str], typer.Option(help="The output shape expected, like 1000.")] = None,
+    expect_output: Annotated[str | None, typer.Option(help="The output shape expected, like 1000.")] = None,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="plain, human (rich), json, github, sarif or auto (github under GitHub Actions).")] = "plain",
 ) -> None:
@@ -63,7 +63,8 @@ INTERNAL_ERROR = "internal-error"
 def _check_one(spec: str, limits: Any, config: Any) -> tuple[str, bool, list[Any]]:
     """(spec, valid, findings). A bug that one file triggers is that file's finding, and
     every other file is still checked: CI must see all of them."""
-    from netcalc.core.api import SpecNotFound, check as check_spec
+    from netcalc.core.api import SpecNotFound
+    from netcalc.core.api import check as check_spec
     from netcalc.core.diagnostics import Span, error
 
     from ..app import internal_error
@@ -80,7 +81,7 @@ def _check_one(spec: str, limits: Any, config: Any) -> tuple[str, bool, list[Any
     return spec, report.ok, found
 
 
-def explain(rule: Annotated[Optional[str], typer.Argument(help="A rule id, like stride-drops-input.")] = None) -> None:
+def explain(rule: Annotated[str | None, typer.Argument(help="A rule id, like stride-drops-input.")] = None) -> None:
     """What a check rule finds, with a failing and a passing example; without an id, the list.
 
     Example: netcalc explain stride-drops-input

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -25,8 +25,8 @@ def conv(
     d: Annotated[int, typer.Option("-d", "--dilation", help="Dilation.")] = 1,
     transposed: Annotated[bool, typer.Option("--transposed", help="A transposed convolution.")] = False,
     op: Annotated[int, typer.Option("--output-padding", help="Output padding (transposed only).")] = 0,
-    out: Annotated[Optional[int], typer.Option("--out", help="With --solve: the output size wanted.")] = None,
-    solve: Annotated[Optional[Unknown], typer.Option("--solve", help="List the values of this setting that give --out.")] = None,
+    out: Annotated[int | None, typer.Option("--out", help="With --solve: the output size wanted.")] = None,
+    solve: Annotated[Unknown | None, typer.Option("--solve", help="List the values of this setting that give --out.")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")] = "table",
 ) -> None:
     """Output size, formula, receptive field and jump of one layer; or solve for a setting.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ class Syntax(str, Enum):
 def convert(
     spec: Spec,
     to: Annotated[Syntax, typer.Option(help="The syntax to write.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
 ) -> None:
     """Convert a spec between YAML and text: blocks, expressions, repeats and checks kept.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ class Target(str, Enum):
 def export(
     spec: Spec,
     to: Annotated[Target, typer.Option(help="What to write.")] = Target.torch,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
     input: Inputs = None,
 ) -> None:
     """Write a self-contained PyTorch module whose module paths are the spec's layer names.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,8 +15,8 @@ ANNOTATIONS = ("shape", "params", "macs", "rf")
 
 def graph(
     spec: Spec,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="A file; its extension picks the format.")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="dot, mermaid, svg or html.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="A file; its extension picks the format.")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="dot, mermaid, svg or html.")] = None,
     depth: Depth = None,
     annotate: Annotated[str, typer.Option(help="Figures on each node: shape, params, macs, rf (comma separated).")] = "shape",
     input: Inputs = None,

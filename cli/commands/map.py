@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,8 +17,8 @@ def map(
     spec: Spec,
     layer: Annotated[str, typer.Option(help="The layer (or block use: its last layer) whose units are mapped.")],
     input: Inputs = None,
-    at: Annotated[Optional[str], typer.Option(help="A unit of the layer, one index per axis: 3,4.")] = None,
-    pixel: Annotated[Optional[str], typer.Option(help="An input pixel, one index per axis: 100,50.")] = None,
+    at: Annotated[str | None, typer.Option(help="A unit of the layer, one index per axis: 3,4.")] = None,
+    pixel: Annotated[str | None, typer.Option(help="An input pixel, one index per axis: 100,50.")] = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """The input box a unit sees (--at), or the units that see an input pixel (--pixel).

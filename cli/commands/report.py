@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..options import Batch, Depth, DtypeOpt, Dtype, Format, FormatOpt, Inputs, Spec
+from ..options import Batch, Depth, Dtype, DtypeOpt, Format, FormatOpt, Inputs, Spec
 from ._report import run
 
 SHAPES = ("name", "type", "inputs", "shape")

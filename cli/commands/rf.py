@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated
 
 import typer
-from typing import Annotated
 
 from ..options import Format, FormatOpt, Inputs, Spec
 from ._report import fail, load, show
@@ -18,7 +17,7 @@ def rf(
     spec: Spec,
     input: Inputs = None,
     from_back: Annotated[bool, typer.Option("--from-back", help="The region a window of --layer covers in every earlier layer.")] = False,
-    layer: Annotated[Optional[str], typer.Option(help="With --from-back: the layer or block use (default: the output, or the last layer with spatial axes).")] = None,
+    layer: Annotated[str | None, typer.Option(help="With --from-back: the layer or block use (default: the output, or the last layer with spatial axes).")] = None,
     size: Annotated[int, typer.Option(min=1, help="With --from-back: the window, in units of --layer.")] = 1,
     format: FormatOpt = Format.table,
 ) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
 
 class GraphvizMissing(Exception):
     pass

@@ -27,7 +27,7 @@ class Cost:
     flops: int = 0
     activations: int = 0
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(
             self.params + other.params,
             self.buffers + other.buffers,

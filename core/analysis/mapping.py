@@ -4,8 +4,9 @@ upsampling all count. Input pixel i has its centre at i."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from ..ir import Graph, Shape
 from .receptive_field import FieldPass, source_spans
@@ -15,7 +16,7 @@ class Mapper:
     def __init__(self, graph: Graph, shapes: dict[str, Shape | None], layer: str) -> None:
         self.fields_pass = FieldPass(graph, shapes)
         self.fields_pass.run()
-        self.index = next(i for i, l in enumerate(graph.layers) if l.name == layer)
+        self.index = next(i for i, item in enumerate(graph.layers) if item.name == layer)
         self.frame = graph.inputs[0]
         self.layer_shape = shapes[layer]
         assert self.layer_shape is not None

@@ -15,16 +15,15 @@ the whole input only where none exists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
-from typing import Mapping
 
 from ..diagnostics import Diagnostic, warning
 from ..ir import Graph, Layer, Shape
 from ..ops import LOOKUP
 from ..ops.registry import IDENTITY, Number, Reach, Window, exact
-
 
 REFINE_BUDGET = 250_000  # layer visits spent on exact sizes after fractional strides: 0.1 s at most
 
@@ -249,7 +248,7 @@ def period(fields: Mapping[str, Field | None], name: str, graph: Graph, index: i
     own = fields[name]
     assert own is not None
     units = 1
-    for earlier in [i.name for i in graph.inputs] + [l.name for l in graph.layers[:index]]:
+    for earlier in [i.name for i in graph.inputs] + [layer.name for layer in graph.layers[:index]]:
         f = fields[earlier]
         if f is not None and f.local:
             for j_own, j in zip(own.jump, f.jump):
@@ -273,7 +272,7 @@ def regions_from_back(
     `layer` itself)."""
     fields_pass = FieldPass(graph, shapes)
     fields = fields_pass.run()
-    index = next(i for i, l in enumerate(graph.layers) if l.name == layer)
+    index = next(i for i, item in enumerate(graph.layers) if item.name == layer)
     rank = shapes[layer].rank - 1  # type: ignore[union-attr]
     units = period(fields, layer, graph, index) if fields[layer] is not None else 1
     over_budget = units * (index + 1) > REFINE_BUDGET

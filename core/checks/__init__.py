@@ -5,8 +5,9 @@ analyses themselves report)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..report import Report

@@ -18,7 +18,8 @@ Passing (windows at 0, 2, 4, 6 cover all 9 rows):
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ..diagnostics import Diagnostic, warning
 from ..ops import LOOKUP
@@ -30,7 +31,7 @@ SEVERITY = "warning"
 
 def unread(report: Report, name: str) -> list[int]:
     """Per spatial axis, the input rows after the last one any output unit reads."""
-    layer = next(l for l in report.graph.layers if l.name == name)
+    layer = next(item for item in report.graph.layers if item.name == name)
     ins = tuple(report.shapes[i] for i in layer.inputs)
     out = report.shapes[name]
     reach = LOOKUP[layer.op].receptive_field(layer.attrs, ins, out)  # type: ignore[arg-type]

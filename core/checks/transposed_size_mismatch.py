@@ -22,7 +22,8 @@ Passing:
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ..diagnostics import Diagnostic, error
 from ..ir import Layer
@@ -36,7 +37,7 @@ ON_INVALID = True  # it explains a merge the shape analysis refused
 
 
 def check(report: Report, limits: Mapping[str, Any]) -> Iterator[Diagnostic]:
-    layers = {l.name: l for l in report.graph.layers}
+    layers = {layer.name: layer for layer in report.graph.layers}
     for merge in report.graph.layers:
         op = LOOKUP.get(merge.op)
         if op is None or not op.merges or report.shapes.get(merge.name) is not None:

@@ -18,7 +18,8 @@ Passing:
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ..diagnostics import Diagnostic, error
 from ..report import Report

@@ -8,13 +8,13 @@ from typing import Any
 from ..ir import Shape
 from .registry import (
     BOOLEAN,
+    IDENTITY,
     INTEGER,
     NUMBER,
     Attr,
     Attrs,
     OpDef,
     OpError,
-    IDENTITY,
     Reach,
     Shapes,
     Weights,

@@ -25,10 +25,9 @@ from .registry import (
     OpError,
     PadBefore,
     Reach,
-    Window,
-    window,
     Shapes,
     Weights,
+    Window,
     numel,
     op,
     optional,
@@ -36,6 +35,7 @@ from .registry import (
     spatial_input,
     table,
     torch_nd,
+    window,
 )
 
 _WINDOW = {

@@ -13,12 +13,12 @@ from .registry import (
     Attr,
     Attrs,
     OpError,
-    statistics_reach,
     Shapes,
     Weights,
     numel,
     op,
     spatial_input,
+    statistics_reach,
     table,
     torch_nd,
 )

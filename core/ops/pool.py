@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from math import gcd, prod
-from typing import Callable
 
 from ..ir import Shape
 from ._window import effective_kernel, pool_output, same_padding
@@ -14,23 +14,23 @@ from .registry import (
     AXES0,
     BOOLEAN,
     Attr,
-    Kind,
     Attrs,
+    Kind,
     OpError,
     PadBefore,
     Reach,
-    Window,
-    rounding,
-    whole_reach,
-    window,
     Shapes,
+    Window,
     numel,
     op,
     optional,
     per_axis,
+    rounding,
     spatial_input,
     table,
     torch_nd,
+    whole_reach,
+    window,
 )
 
 

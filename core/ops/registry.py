@@ -20,10 +20,11 @@ means adding one `op(...)` entry (and its test cases in tests/cases/ops/<name>.y
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import isfinite, lcm, prod
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from ..ir import Shape
 from ..parse.expr import LIMIT

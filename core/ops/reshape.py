@@ -10,6 +10,7 @@ from ..ir import Shape
 from .merge import axis_of
 from .pool import adaptive_window, adaptive_windows
 from .registry import (
+    AXES,
     BOOLEAN,
     INTEGER,
     MAX_AXIS,
@@ -17,23 +18,22 @@ from .registry import (
     POSITIVE,
     PROBABILITY,
     SCALE,
-    AXES,
     Attr,
     Attrs,
     OpError,
     Reach,
-    Window,
-    rounding,
-    window,
     Shapes,
+    Window,
     choice,
     numel,
     op,
     optional,
     per_axis,
+    rounding,
     spatial_input,
     table,
     torch_class,
+    window,
 )
 
 

@@ -6,8 +6,9 @@ the IR.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..diagnostics import Span
 

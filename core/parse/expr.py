@@ -8,7 +8,8 @@ hang.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 LIMIT = 2**63  # beyond any tensor size; larger values are certainly a mistake
 MAX_NESTING = 64  # parentheses and unary signs; deeper is a mistake, and would exhaust the stack

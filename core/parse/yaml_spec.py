@@ -7,7 +7,8 @@ standard scalar, sequence and mapping tags are accepted: `!!python/...` is an er
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
