@@ -52,9 +52,12 @@ def main() -> None:
             spec = str(Path(folder) / "conv_stack_1000.net") if name == "conv_stack_1000" else name
             seconds, out = timed([netcalc, "summary", spec, "--format", "json"], repeat)
             doc = json.loads(out)
-            print(f"{name:16} {'netcalc':10} {seconds:8.3f} {1:7.1f} {doc['totals']['params']:>14,} {doc['totals']['macs']:>16,}")
+            totals = doc["totals"]
+            print(f"{name:16} {'netcalc':10} {seconds:8.3f} {1:7.1f} {totals['params']:>14,} {totals['macs']:>16,}")
             module = f"model_{name}"
-            code = subprocess.run([netcalc, "export", spec, "--to", "torch"], check=True, capture_output=True, text=True).stdout
+            code = subprocess.run(
+                [netcalc, "export", spec, "--to", "torch"], check=True, capture_output=True, text=True
+            ).stdout
             (Path(folder) / f"{module}.py").write_text(code)
             cls = re.search(r"model = (\w+)\(\)", code).group(1)  # the class the file's __main__ runs
             shapes = [tuple(v) for v in doc["input"].values()]
@@ -66,7 +69,8 @@ def main() -> None:
                     print(f"{name:16} {tool:10} failed: {exc.stderr.strip().splitlines()[-1]}")
                     continue
                 figures = json.loads(out.strip().splitlines()[-1])
-                print(f"{name:16} {tool:10} {peer:8.3f} {peer / seconds:7.1f} {figures['params']:>14,} {figures['macs']:>16,}")
+                ratio = peer / seconds
+                print(f"{name:16} {tool:10} {peer:8.3f} {ratio:7.1f} {figures['params']:>14,} {figures['macs']:>16,}")
 
 
 if __name__ == "__main__":

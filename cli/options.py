@@ -22,7 +22,9 @@ class Dtype(str, Enum):
     int8 = "int8"
 
 
-Spec = Annotated[str, typer.Argument(help="A spec file (.yaml, .yml or text), or a built-in spec name (see `netcalc zoo`).")]
+Spec = Annotated[
+    str, typer.Argument(help="A spec file (.yaml, .yml or text), or a built-in spec name (see `netcalc zoo`).")
+]
 Inputs = Annotated[
     list[str] | None,
     typer.Option("--input", "-i", help="Override the input shape: 3x512x512, or NAME=3x512x512 for a named input."),
@@ -31,6 +33,10 @@ Batch = Annotated[int, typer.Option(min=1, help="Batch size: multiplies activati
 DtypeOpt = Annotated[Dtype, typer.Option(help="Element type for byte counts.")]
 Depth = Annotated[
     int | None,
-    typer.Option(min=1, help="Show N levels like torchinfo's depth: 1 = top-level layers and blocks; deeper rows fold into their block."),
+    typer.Option(
+        min=1,
+        help="Show N levels like torchinfo's depth: 1 = top-level layers and blocks; "
+        "deeper rows fold into their block.",
+    ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]

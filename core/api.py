@@ -247,7 +247,9 @@ def check_limits(options: dict[str, str | None]) -> dict[str, tuple[object, Span
     return {key: (CHECK_KEYS[key](value), where) for key, value in options.items() if value is not None}
 
 
-def check(spec: str, options: dict[str, tuple[object, Span]], config: Config | None = None) -> tuple[Report, list[Diagnostic]]:
+def check(
+    spec: str, options: dict[str, tuple[object, Span]], config: Config | None = None
+) -> tuple[Report, list[Diagnostic]]:
     """A spec analysed, then its CI rules run. Budgets: the configuration's defaults, then
     the spec's `check` section, then the command line's. The configuration and the spec's
     inline `# netcalc: disable=ID` silence rules; the configuration sets their severity.

@@ -129,8 +129,10 @@ class _Container:
     @property
     def repeat(self) -> bool:
         """`repeat: n` of a layer or block: parts `name.0` .. `name.<n-1>` of one type."""
-        return all(part.name == f"{self.name}.{i}" and (part.op if isinstance(part, Layer) else part.block) == self.block
-                   for i, part in enumerate(self.parts))
+        return all(
+            part.name == f"{self.name}.{i}" and (part.op if isinstance(part, Layer) else part.block) == self.block
+            for i, part in enumerate(self.parts)
+        )
 
 
 def _containers(graph: Graph) -> _Container:
@@ -155,7 +157,9 @@ def _containers(graph: Graph) -> _Container:
     _cross(nodes, graph.output, home[graph.output], ())
     root.outputs[graph.output] = None  # the spec's output, which an `if` may have moved off the last layer
     for node in nodes.values():  # a block's forward takes its inputs in the block's order
-        node.inputs = dict.fromkeys([v for v in node.params if v in node.inputs] + [v for v in node.inputs if v not in node.params])
+        node.inputs = dict.fromkeys(
+            [v for v in node.params if v in node.inputs] + [v for v in node.inputs if v not in node.params]
+        )
     return root
 
 
@@ -168,7 +172,9 @@ def _params(instance: BlockInstance) -> dict[str, str]:
     return params
 
 
-def _cross(nodes: dict[str, _Container], source: str, source_path: tuple[str, ...], reader_path: tuple[str, ...]) -> None:
+def _cross(
+    nodes: dict[str, _Container], source: str, source_path: tuple[str, ...], reader_path: tuple[str, ...]
+) -> None:
     shared = 0
     while shared < min(len(source_path), len(reader_path)) and source_path[shared] == reader_path[shared]:
         shared += 1
@@ -179,7 +185,12 @@ def _cross(nodes: dict[str, _Container], source: str, source_path: tuple[str, ..
 
 
 def _safe(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_") and name not in MODULE_ATTRIBUTES
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")
+        and name not in MODULE_ATTRIBUTES
+    )
 
 
 def _member(name: str) -> str:

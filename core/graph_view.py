@@ -74,7 +74,10 @@ def _owners(report: Report, depth: int | None) -> dict[str, str]:
     """Layer name -> the node it is drawn in."""
     if depth is None:
         return {layer.name: layer.name for layer in report.graph.layers}
-    return {layer.name: (layer.name if len(layer.block_path) < depth else layer.block_path[depth - 1]) for layer in report.graph.layers}
+    return {
+        layer.name: (layer.name if len(layer.block_path) < depth else layer.block_path[depth - 1])
+        for layer in report.graph.layers
+    }
 
 
 def _fitting_depth(report: Report) -> int:

@@ -109,7 +109,10 @@ class Report:
         layer = next((item.name for item in reversed(self.graph.layers) if self._spatial(item.name) is not None), None)
         if layer is None:
             raise ValueError(f"no layer of {self.graph.name} has spatial axes")
-        return layer, f"the output {output} ({self.shapes[output]}) has no spatial axes: from {layer}, the last that has"
+        return (
+            layer,
+            f"the output {output} ({self.shapes[output]}) has no spatial axes: from {layer}, the last that has",
+        )
 
     def total(self) -> Cost:
         return sum(self.costs.values(), Cost())
@@ -225,7 +228,9 @@ def mapping(report: Report, layer: str, at: tuple[int, ...] | None, pixel: tuple
 
     shape, frame = report.shapes[layer], report.graph.inputs[0].shape
     assert shape is not None
-    coordinates, bounds, what = (at, shape.spatial, f"unit of {layer}") if at is not None else (pixel, frame.spatial, "input pixel")
+    coordinates, bounds, what = (
+        (at, shape.spatial, f"unit of {layer}") if at is not None else (pixel, frame.spatial, "input pixel")
+    )
     assert coordinates is not None
     if len(coordinates) != len(bounds) or not all(0 <= c < n for c, n in zip(coordinates, bounds)):
         raise ValueError(f"{','.join(map(str, coordinates))} is not a {what}: the map is {'x'.join(map(str, bounds))}")

@@ -44,8 +44,12 @@ def test_widest_window_is_the_enumeration() -> None:
 
 
 def test_widest_sources_is_the_widest_span_over_positions() -> None:
-    for stride, low, high in [(Fraction(1, 3), Fraction(-2, 3), Fraction(0)), (Fraction(7, 3), Fraction(-1), Fraction(5, 3)),
-                              (Fraction(2), -1, 1), (Fraction(1, 2), Fraction(-1, 4), Fraction(1, 4))]:
+    for stride, low, high in [
+        (Fraction(1, 3), Fraction(-2, 3), Fraction(0)),
+        (Fraction(7, 3), Fraction(-1), Fraction(5, 3)),
+        (Fraction(2), -1, 1),
+        (Fraction(1, 2), Fraction(-1, 4), Fraction(1, 4)),
+    ]:
         w = window(stride, low, high)
         for count in range(1, 6):
             spans = [w.sources(o, o + count - 1) for o in range(3 * Fraction(stride).denominator)]
@@ -207,7 +211,9 @@ def _regions(spec: str, layer: str, size: int = 1) -> dict[str, tuple[int, ...]]
     ("input 1x40\nupsample scale=3 mode=linear name=u\n", "u"),
     ("input 1x40\nconv out=1 k=3 s=2 name=a\nconvT out=1 k=4 s=5 name=t\n", "t"),
 ])
-def test_past_the_budget_back_to_front_is_exact_where_one_window_is_fractional(monkeypatch, spec: str, layer: str) -> None:  # type: ignore[no-untyped-def]
+def test_past_the_budget_back_to_front_is_exact_where_one_window_is_fractional(
+    monkeypatch, spec: str, layer: str
+) -> None:  # type: ignore[no-untyped-def]
     for size in (1, 2, 5):
         exact_regions = _regions(spec, layer, size)
         monkeypatch.setattr(receptive_field, "REFINE_BUDGET", 0)

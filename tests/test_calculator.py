@@ -130,7 +130,9 @@ def test_cli() -> None:
     assert result.exit_code == 0
     layer = json.loads(result.stdout)["layers"][0]
     assert layer["formula"] == "floor((224 + 2*3 - 7) / 2) + 1 = 112"
-    solved = runner.invoke(app, ["conv", "--in", "224", "-k", "7", "-s", "2", "--out", "112", "--solve", "padding", "-f", "csv"])
+    solved = runner.invoke(
+        app, ["conv", "--in", "224", "-k", "7", "-s", "2", "--out", "112", "--solve", "padding", "-f", "csv"]
+    )
     assert solved.exit_code == 0 and "k=7 s=2 p=3 d=1" in solved.stdout
     assert runner.invoke(app, ["conv", "--in", "2", "-k", "5"]).exit_code == 2
     assert runner.invoke(app, ["conv", "--in", "224", "--solve", "padding"]).exit_code == 2

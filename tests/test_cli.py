@@ -59,7 +59,9 @@ def test_depth_folds_rows_and_keeps_totals() -> None:
 
 def test_batch_and_dtype_scale_activations_and_work_not_parameters() -> None:
     one = json.loads(netcalc("summary", "alexnet", "-f", "json").stdout)["totals"]
-    eight = json.loads(netcalc("summary", "alexnet", "-f", "json", "--batch", "8", "--dtype", "float16").stdout)["totals"]
+    eight = json.loads(netcalc("summary", "alexnet", "-f", "json", "--batch", "8", "--dtype", "float16").stdout)[
+        "totals"
+    ]
     assert eight["macs"] == 8 * one["macs"] and eight["flops"] == 8 * one["flops"]
     assert eight["activation_bytes"] == 8 * one["activation_bytes"] // 2
     assert eight["params"] == one["params"] and eight["param_bytes"] == one["param_bytes"] // 2
@@ -154,12 +156,25 @@ except SystemExit:
 """
 
 
-@pytest.mark.parametrize(("args", "needed", "not_needed"), [
-    (("summary", "vgg16", "-f", "json"), {"netcalc.core.parse.text_spec"}, {"yaml", "rich", "netcalc.cli.commands.graph", "netcalc.core.checks"}),
-    (("summary", "resnet50", "-f", "json"), {"yaml"}, {"rich", "netcalc.cli.commands.check", "netcalc.core.parse.text_spec"}),
-    (("--help",), {"netcalc.cli.commands.graph"}, {"netcalc.core.api", "yaml", "rich"}),
-])
-def test_a_run_imports_only_what_its_command_needs(args: tuple[str, ...], needed: set[str], not_needed: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "needed", "not_needed"),
+    [
+        (
+            ("summary", "vgg16", "-f", "json"),
+            {"netcalc.core.parse.text_spec"},
+            {"yaml", "rich", "netcalc.cli.commands.graph", "netcalc.core.checks"},
+        ),
+        (
+            ("summary", "resnet50", "-f", "json"),
+            {"yaml"},
+            {"rich", "netcalc.cli.commands.check", "netcalc.core.parse.text_spec"},
+        ),
+        (("--help",), {"netcalc.cli.commands.graph"}, {"netcalc.core.api", "yaml", "rich"}),
+    ],
+)
+def test_a_run_imports_only_what_its_command_needs(
+    args: tuple[str, ...], needed: set[str], not_needed: set[str]
+) -> None:
     result = subprocess.run([sys.executable, "-c", IMPORTED_BY, *args], capture_output=True, text=True)
     modules = set(result.stderr.split())
     assert needed <= modules and not modules & not_needed

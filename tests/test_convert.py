@@ -15,7 +15,9 @@ SUFFIX = {"text": ".net", "yaml": ".yaml"}
 
 
 def graph(report):  # type: ignore[no-untyped-def]
-    layers = [(layer.name, layer.op, dict(layer.attrs), layer.inputs, layer.block_path) for layer in report.graph.layers]
+    layers = [
+        (layer.name, layer.op, dict(layer.attrs), layer.inputs, layer.block_path) for layer in report.graph.layers
+    ]
     return report.graph.name, layers, {k: v for k, (v, _) in report.graph.checks.items()}
 
 

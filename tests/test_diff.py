@@ -11,7 +11,8 @@ from netcalc.cli.app import app
 from netcalc.core.api import analyze_source
 from netcalc.core.diff import diff
 
-OLD = "input 2x7x7\nconv out=4 k=3 p=1 name=conv1\nconv out=8 k=3 p=1 d=3 name=conv2\nconvT out=16 k=3 s=2 p=1 name=conv3\n"
+OLD = ("input 2x7x7\nconv out=4 k=3 p=1 name=conv1\nconv out=8 k=3 p=1 d=3 name=conv2\n"
+       "convT out=16 k=3 s=2 p=1 name=conv3\n")
 NEW = OLD.replace("p=1 d=3", "p=2 d=3") + "relu name=act\n"
 
 

@@ -75,7 +75,9 @@ def test_module_names_are_the_spec_layer_names() -> None:
     names = dict(model.named_modules())
     assert "layer1.0.conv1" in names and "layer2.0.downsample.0" in names and "fc" in names
     assert "(layer2): Stage(" in str(model) and "(downsample): Downsample(" in str(model)
-    assert all(layer.name in names for layer in report.graph.layers if module_code(layer, (report.shapes[layer.inputs[0]],)))
+    assert all(
+        layer.name in names for layer in report.graph.layers if module_code(layer, (report.shapes[layer.inputs[0]],))
+    )
 
 
 def test_blocks_become_classes_that_identical_instances_share() -> None:
@@ -131,11 +133,22 @@ def test_names_nn_module_uses_numbers_repeats_if_and_two_input_blocks_export() -
     report = yaml_spec(EDGE_SPEC)
     code = to_torch(report)
     assert compare(report) == 17  # every layer but the adds
-    for line in ("class Enc(Block):", "class Enc2(Block):", "class ConvRepeat(Block):", "class EncRepeat(Block):",
-                 "self.block = Enc2(", "    def forward(self, a, b):", "    def forward(self, x, skip):",
-                 "        conv_1 = self.conv_1(skip)  # conv\n", "rv = self.rv(c, p)  # rev", "rv2 = self.rv2(rv)  # rev",
-                 "eval = self._modules['eval'](x_0)  # conv", "p = self.p(type, e)  # pair -> 4x8x8",
-                 "        b = self.b(a)  # conv\n        return a\n", "        return f\n"):
+    for line in (
+        "class Enc(Block):",
+        "class Enc2(Block):",
+        "class ConvRepeat(Block):",
+        "class EncRepeat(Block):",
+        "self.block = Enc2(",
+        "    def forward(self, a, b):",
+        "    def forward(self, x, skip):",
+        "        conv_1 = self.conv_1(skip)  # conv\n",
+        "rv = self.rv(c, p)  # rev",
+        "rv2 = self.rv2(rv)  # rev",
+        "eval = self._modules['eval'](x_0)  # conv",
+        "p = self.p(type, e)  # pair -> 4x8x8",
+        "        b = self.b(a)  # conv\n        return a\n",
+        "        return f\n",
+    ):
         assert line in code
 
 

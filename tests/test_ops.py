@@ -40,5 +40,7 @@ def test_every_op_states_its_rules(name: str) -> None:
     for rule in (opdef.infer_shape, opdef.count_params, opdef.count_macs, opdef.other_flops, opdef.receptive_field):
         assert callable(rule)
     # its PyTorch form, for `netcalc export`: a module, or for a merge an expression in forward
-    written, unused = (opdef.torch_merge, opdef.torch_module) if opdef.merges else (opdef.torch_module, opdef.torch_merge)
+    written, unused = (
+        (opdef.torch_merge, opdef.torch_module) if opdef.merges else (opdef.torch_module, opdef.torch_merge)
+    )
     assert callable(written) and unused is None

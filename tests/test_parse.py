@@ -56,7 +56,9 @@ relu
 def test_yaml_and_text_give_the_same_graph() -> None:
     from_yaml, from_text = yaml_spec(RESNET_BLOCK_YAML), text_spec(RESNET_BLOCK_TEXT)
     assert from_yaml.ok and from_text.ok
-    strip = lambda r: [(layer.name, layer.op, dict(layer.attrs), layer.inputs, layer.block_path) for layer in r.graph.layers]  # noqa: E731
+    def strip(r):  # type: ignore[no-untyped-def]
+        return [(layer.name, layer.op, dict(layer.attrs), layer.inputs, layer.block_path) for layer in r.graph.layers]
+
     assert strip(from_yaml) == strip(from_text)
 
 
@@ -148,7 +150,9 @@ def test_from_input_by_name() -> None:
 
 
 def test_check_section_in_both_syntaxes() -> None:
-    y = yaml_spec("input: 3x8x8\nlayers: [relu]\ncheck: {max_params: 12M, max_macs: 2G, min_rf: 7, output: [3, 8, 8]}\n")
+    y = yaml_spec(
+        "input: 3x8x8\nlayers: [relu]\ncheck: {max_params: 12M, max_macs: 2G, min_rf: 7, output: [3, 8, 8]}\n"
+    )
     t = text_spec("input 3x8x8\nrelu\ncheck max_params=12M max_macs=2G min_rf=7 output=3x8x8\n")
     values = lambda r: {k: v for k, (v, _) in r.graph.checks.items()}  # noqa: E731
     assert values(y) == values(t) == {"max_params": 12_000_000, "max_macs": 2 * 10**9, "min_rf": 7, "output": (3, 8, 8)}
@@ -211,7 +215,9 @@ def test_invalid_spec_is_reported_at_its_position(spec: str, kind: str, expected
 
 
 def test_absurd_nesting_is_an_error_not_a_crash() -> None:
-    deep_blocks = "input 3x8x8\n" + "".join(f"block b{i}\n  b{i + 1}\n" for i in range(400)) + "block b400\n  relu\nb0\n"
+    deep_blocks = (
+        "input 3x8x8\n" + "".join(f"block b{i}\n  b{i + 1}\n" for i in range(400)) + "block b400\n  relu\nb0\n"
+    )
     assert [e[0] for e in errors(text_spec(deep_blocks))] == ["too-deep"]
     deep_list = "input: 3x8x8\nlayers:\n  - conv out=1 k=1 p=" + "[" * 5000 + "]" * 5000 + "\n"
     assert errors(yaml_spec(deep_list)) == [("invalid-value", 3, 20)]
@@ -220,7 +226,9 @@ def test_absurd_nesting_is_an_error_not_a_crash() -> None:
 
 
 def test_every_error_in_a_file_is_reported() -> None:
-    report = text_spec("input 3x8x8\nconv out=4 kernal=3\ncnov out=2\nconv out=3 k=3 from=missing\nrelu name=x\nrelu name=x\n")
+    report = text_spec(
+        "input 3x8x8\nconv out=4 kernal=3\ncnov out=2\nconv out=3 k=3 from=missing\nrelu name=x\nrelu name=x\n"
+    )
     assert [e[0] for e in errors(report)] == ["unknown-argument", "unknown-type", "unknown-reference", "duplicate-name"]
 
 

@@ -34,7 +34,8 @@ def layer_line(draw, rank: int) -> str:  # type: ignore[no-untyped-def]
     k, s = axes(draw, rank, 1, 4), axes(draw, rank, 1, 3)
     if op == "conv":
         p = draw(st.sampled_from(["0", "1", "2", "same", "valid"]))
-        return f"conv out={draw(st.sampled_from([2, 4]))} k={k} s={s} p={p} d={axes(draw, rank, 1, 2)} g={draw(st.sampled_from([1, 2]))}"
+        out, g = draw(st.sampled_from([2, 4])), draw(st.sampled_from([1, 2]))
+        return f"conv out={out} k={k} s={s} p={p} d={axes(draw, rank, 1, 2)} g={g}"
     if op == "dwconv":
         return f"dwconv k={k} s={s} p={draw(st.integers(0, 2))}"
     if op == "convT":

@@ -30,7 +30,11 @@ def test_seed_000_two_convs_back_to_front() -> None:
     """Seed note 000: RF(n-1) = (RF(n) - 1)*S + kernel: 1 unit of conv2 covers 3 units of
     conv1's output and 7 input pixels."""
     report = analyze("seed_rf")
-    assert regions_from_back(report.graph, report.shapes, "conv2", 1) == {"conv2": (1, 1), "conv1": (3, 3), "input": (7, 7)}
+    assert regions_from_back(report.graph, report.shapes, "conv2", 1) == {
+        "conv2": (1, 1),
+        "conv1": (3, 3),
+        "input": (7, 7),
+    }
 
 
 def test_seed_002_coordinate_mapping_formula() -> None:
@@ -58,7 +62,9 @@ RULES = [
 ]
 
 
-@pytest.mark.parametrize("shape, layers, name, size, jump, start", RULES, ids=[r[1].split()[0] + "-" + str(i) for i, r in enumerate(RULES)])
+@pytest.mark.parametrize(
+    "shape, layers, name, size, jump, start", RULES, ids=[r[1].split()[0] + "-" + str(i) for i, r in enumerate(RULES)]
+)
 def test_window_rule(shape: str, layers: str, name: str, size: int, jump: Fraction, start: Fraction) -> None:
     report = text_spec(f"input {shape}\n{layers}\n")
     assert field(report, name)[:3] == (size, jump, start)

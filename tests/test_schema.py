@@ -23,7 +23,8 @@ def test_builtin_specs_validate(name: str) -> None:
     jsonschema.validate(yaml.safe_load(text), SCHEMA)
 
 
-MAPPING_FORMS = "input: 3x32x32\nlayers:\n  - {conv: {out: 8, k: 3x3, p: [[1, 1], [1, 1]]}, name: a}\n  - {maxpool: {k: 2, p: same}}\n"
+MAPPING_FORMS = ("input: 3x32x32\nlayers:\n  - {conv: {out: 8, k: 3x3, p: [[1, 1], [1, 1]]}, name: a}\n"
+                 "  - {maxpool: {k: 2, p: same}}\n")
 
 
 def test_mapping_forms_validate() -> None:

@@ -23,7 +23,12 @@ def check(
     min_rf: Budget = None,
     expect_output: Annotated[str | None, typer.Option(help="The output shape expected, like 1000.")] = None,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
-    format: Annotated[str, typer.Option("--format", "-f", help="plain, human (rich), json, github, sarif or auto (github under GitHub Actions).")] = "plain",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="plain, human (rich), json, github, sarif or auto (github under GitHub Actions)."
+        ),
+    ] = "plain",
 ) -> None:
     """Validate specs, enforce their budgets and run the lint rules; exit 1 on findings.
 

@@ -26,7 +26,9 @@ def conv(
     transposed: Annotated[bool, typer.Option("--transposed", help="A transposed convolution.")] = False,
     op: Annotated[int, typer.Option("--output-padding", help="Output padding (transposed only).")] = 0,
     out: Annotated[int | None, typer.Option("--out", help="With --solve: the output size wanted.")] = None,
-    solve: Annotated[Unknown | None, typer.Option("--solve", help="List the values of this setting that give --out.")] = None,
+    solve: Annotated[
+        Unknown | None, typer.Option("--solve", help="List the values of this setting that give --out.")
+    ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")] = "table",
 ) -> None:
     """Output size, formula, receptive field and jump of one layer; or solve for a setting.

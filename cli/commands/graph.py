@@ -15,10 +15,14 @@ ANNOTATIONS = ("shape", "params", "macs", "rf")
 
 def graph(
     spec: Spec,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="A file; its extension picks the format.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="A file; its extension picks the format.")
+    ] = None,
     format: Annotated[str | None, typer.Option("--format", "-f", help="dot, mermaid, svg or html.")] = None,
     depth: Depth = None,
-    annotate: Annotated[str, typer.Option(help="Figures on each node: shape, params, macs, rf (comma separated).")] = "shape",
+    annotate: Annotated[
+        str, typer.Option(help="Figures on each node: shape, params, macs, rf (comma separated).")
+    ] = "shape",
     input: Inputs = None,
 ) -> None:
     """Draw the network: a node per layer (or block at --depth), clusters for blocks.

@@ -16,8 +16,15 @@ REGIONS = ("name", "type", "shape", "region")
 def rf(
     spec: Spec,
     input: Inputs = None,
-    from_back: Annotated[bool, typer.Option("--from-back", help="The region a window of --layer covers in every earlier layer.")] = False,
-    layer: Annotated[str | None, typer.Option(help="With --from-back: the layer or block use (default: the output, or the last layer with spatial axes).")] = None,
+    from_back: Annotated[
+        bool, typer.Option("--from-back", help="The region a window of --layer covers in every earlier layer.")
+    ] = False,
+    layer: Annotated[
+        str | None,
+        typer.Option(
+            help="With --from-back: the layer or block use (default: the output, or the last layer with spatial axes)."
+        ),
+    ] = None,
     size: Annotated[int, typer.Option(min=1, help="With --from-back: the window, in units of --layer.")] = 1,
     format: FormatOpt = Format.table,
 ) -> None:

@@ -87,8 +87,8 @@ def to_sarif(findings: Findings) -> str:
         return doc.split("\n\n")[0].split(": ", 1)[1].replace("\n", " ")
 
     rules = [
-        {"id": rule_id, "shortDescription": {"text": short(module.__doc__)},
-         "fullDescription": {"text": module.__doc__.strip()}, "defaultConfiguration": {"level": module.SEVERITY}}
+        {"id": rule_id, "shortDescription": {"text": short(str(module.__doc__))},
+         "fullDescription": {"text": str(module.__doc__).strip()}, "defaultConfiguration": {"level": module.SEVERITY}}
         for rule_id, module in RULES.items()
     ]
     results = [

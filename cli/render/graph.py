@@ -103,7 +103,8 @@ def to_mermaid(view: Any, ctx: dict[str, Any]) -> str:
             if name == view.output:
                 out.append(f"{indent}class {ids[name]} output")
         for child in (p for p in members if len(p) == len(path) + 1 and p[: len(path)] == path):
-            out.append(f'{indent}subgraph c_{len(out)} ["{text([child[-1] + " (" + ctx["blocks"].get(child[-1], "block") + ")"])}"]')
+            label = text([child[-1] + " (" + ctx["blocks"].get(child[-1], "block") + ")"])
+            out.append(f'{indent}subgraph c_{len(out)} ["{label}"]')
             emit(child, indent + "  ")
             out.append(f"{indent}end")
 

@@ -184,7 +184,9 @@ def format_tuple(values: tuple[Number, ...]) -> str:
     return "x".join(str(v) for v in values)
 
 
-def receptive_fields(graph: Graph, shapes: Mapping[str, Shape | None]) -> tuple[dict[str, Field | None], list[Diagnostic]]:
+def receptive_fields(
+    graph: Graph, shapes: Mapping[str, Shape | None]
+) -> tuple[dict[str, Field | None], list[Diagnostic]]:
     fields_pass = FieldPass(graph, shapes)
     return fields_pass.run(), fields_pass.diags
 

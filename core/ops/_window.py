@@ -22,14 +22,18 @@ def same_padding(n: int, k: int, s: int, d: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def side_padding(p: Any, n: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+def side_padding(
+    p: Any, n: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]
+) -> tuple[tuple[int, int], ...]:
     """The (before, after) padding actually applied on each spatial axis."""
     rank = len(n)
     if p == "same":
         return tuple(same_padding(*axis) for axis in zip(n, k, s, d))
     if isinstance(p, tuple) and p and isinstance(p[0], tuple):
         if len(p) != rank:
-            raise OpError("invalid-argument", f"p gives {len(p)} [before, after] pairs but the input has {rank} spatial axes")
+            raise OpError(
+                "invalid-argument", f"p gives {len(p)} [before, after] pairs but the input has {rank} spatial axes"
+            )
         return p
     return tuple((x, x) for x in per_axis(p, rank, "p"))
 

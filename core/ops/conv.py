@@ -125,8 +125,12 @@ def convt_shape(a: Attrs, ins: Shapes) -> Shape:
     rank = x.rank - 1
     k, s, d, p, o = (per_axis(a[key], rank, key) for key in ("k", "s", "d", "p", "op"))
     if any(oi >= si and oi >= di for oi, si, di in zip(o, s, d)):
-        raise OpError("invalid-argument", f"op (output_padding) {a['op']} must be smaller than the stride or the dilation")
-    sizes = tuple((n - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for n, ki, si, di, pi, oi in zip(x.spatial, k, s, d, p, o))
+        raise OpError(
+            "invalid-argument", f"op (output_padding) {a['op']} must be smaller than the stride or the dilation"
+        )
+    sizes = tuple(
+        (n - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for n, ki, si, di, pi, oi in zip(x.spatial, k, s, d, p, o)
+    )
     if min(sizes) < 1:
         raise OpError("non-positive-size", f"the output size would be {'x'.join(map(str, sizes))}")
     return Shape((a["out"], *sizes))
@@ -193,7 +197,11 @@ OPS = table(
         "conv",
         "Convolution (Conv1d/2d/3d by input rank); p may be per side, `same` or `valid`.",
         conv_shape,
-        attrs={"out": Attr(POSITIVE, aliases=("out_channels",)), **_WINDOW, "g": Attr(POSITIVE, 1, aliases=("groups",))},
+        attrs={
+            "out": Attr(POSITIVE, aliases=("out_channels",)),
+            **_WINDOW,
+            "g": Attr(POSITIVE, 1, aliases=("groups",)),
+        },
         **_CONV_FIELDS,
     ),
     op(

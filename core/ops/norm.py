@@ -82,30 +82,65 @@ _AFFINE = Attr(BOOLEAN, True)
 _STATS_RULE = "4 per element (mean, variance, normalise), +2 if affine"
 
 OPS = table(
-    op("bn", "Batch normalisation (BatchNorm1d/2d/3d), inference mode.", _bn_shape,
-       attrs={"affine": _AFFINE, "track": Attr(BOOLEAN, True, aliases=("track_running_stats",))},
-       count_params=_channel_weights, other_flops=_bn_flops, flops_rule="2 per element (scale and shift)",
-       torch_module=lambda a, ins: f"{torch_nd('BatchNorm', ins)}({ins[0].channels}, affine={a['affine']}, "
-                                   f"track_running_stats={a['track']})"),
-    op("ln", "Layer normalisation over the last `dims` axes.", _ln_shape,
-       attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",))},
-       count_params=_ln_weights, other_flops=_statistics_flops, flops_rule=_STATS_RULE,
-       receptive_field=statistics_reach,
-       torch_module=lambda a, ins: f"nn.LayerNorm({list(ins[0].dims[-a['dims']:])}, elementwise_affine={a['affine']})"),
-    op("gn", "Group normalisation.", _gn_shape,
-       attrs={"groups": Attr(POSITIVE, aliases=("num_groups",)), "affine": _AFFINE},
-       count_params=_channel_weights, other_flops=_statistics_flops, flops_rule=_STATS_RULE,
-       receptive_field=statistics_reach,
-       torch_module=lambda a, ins: f"nn.GroupNorm({a['groups']}, {ins[0].channels}, affine={a['affine']})"),
-    op("instancenorm", "Instance normalisation (InstanceNorm1d/2d/3d); PyTorch's defaults keep no parameters.",
-       _instance_shape,
-       attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",))},
-       count_params=_channel_weights, other_flops=_statistics_flops, flops_rule=_STATS_RULE,
-       receptive_field=statistics_reach,
-       torch_module=lambda a, ins: f"{torch_nd('InstanceNorm', ins)}({ins[0].channels}, affine={a['affine']}, "
-                                   f"track_running_stats={a['track']})"),
-    op("lrn", "Local response normalisation across channels; no parameters.", _lrn_shape,
-       attrs={"size": Attr(POSITIVE), "alpha": Attr(NUMBER, 1e-4), "beta": Attr(NUMBER, 0.75), "k": Attr(NUMBER, 1.0)},
-       other_flops=_lrn_flops, flops_rule="(size + 3) per element",
-       torch_module=lambda a, ins: f"nn.LocalResponseNorm({a['size']}, alpha={a['alpha']}, beta={a['beta']}, k={a['k']})"),
+    op(
+        "bn",
+        "Batch normalisation (BatchNorm1d/2d/3d), inference mode.",
+        _bn_shape,
+        attrs={"affine": _AFFINE, "track": Attr(BOOLEAN, True, aliases=("track_running_stats",))},
+        count_params=_channel_weights,
+        other_flops=_bn_flops,
+        flops_rule="2 per element (scale and shift)",
+        torch_module=lambda a, ins: (
+            f"{torch_nd('BatchNorm', ins)}({ins[0].channels}, affine={a['affine']}, track_running_stats={a['track']})"
+        ),
+    ),
+    op(
+        "ln",
+        "Layer normalisation over the last `dims` axes.",
+        _ln_shape,
+        attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",))},
+        count_params=_ln_weights,
+        other_flops=_statistics_flops,
+        flops_rule=_STATS_RULE,
+        receptive_field=statistics_reach,
+        torch_module=lambda a, ins: (
+            f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, elementwise_affine={a['affine']})"
+        ),
+    ),
+    op(
+        "gn",
+        "Group normalisation.",
+        _gn_shape,
+        attrs={"groups": Attr(POSITIVE, aliases=("num_groups",)), "affine": _AFFINE},
+        count_params=_channel_weights,
+        other_flops=_statistics_flops,
+        flops_rule=_STATS_RULE,
+        receptive_field=statistics_reach,
+        torch_module=lambda a, ins: f"nn.GroupNorm({a['groups']}, {ins[0].channels}, affine={a['affine']})",
+    ),
+    op(
+        "instancenorm",
+        "Instance normalisation (InstanceNorm1d/2d/3d); PyTorch's defaults keep no parameters.",
+        _instance_shape,
+        attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",))},
+        count_params=_channel_weights,
+        other_flops=_statistics_flops,
+        flops_rule=_STATS_RULE,
+        receptive_field=statistics_reach,
+        torch_module=lambda a, ins: (
+            f"{torch_nd('InstanceNorm', ins)}({ins[0].channels}, affine={a['affine']}, "
+            f"track_running_stats={a['track']})"
+        ),
+    ),
+    op(
+        "lrn",
+        "Local response normalisation across channels; no parameters.",
+        _lrn_shape,
+        attrs={"size": Attr(POSITIVE), "alpha": Attr(NUMBER, 1e-4), "beta": Attr(NUMBER, 0.75), "k": Attr(NUMBER, 1.0)},
+        other_flops=_lrn_flops,
+        flops_rule="(size + 3) per element",
+        torch_module=lambda a, ins: (
+            f"nn.LocalResponseNorm({a['size']}, alpha={a['alpha']}, beta={a['beta']}, k={a['k']})"
+        ),
+    ),
 )

@@ -55,7 +55,9 @@ def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
     p = tuple(before for before, _ in pads)
     if "d" not in a and len(k) == 3 and any(n < ki for n, ki in zip(x.spatial, k)):
         # avg_pool3d alone compares the kernel with the unpadded input
-        raise OpError("kernel-exceeds-input", f"PyTorch's 3-D average pooling needs an input of at least the kernel {k}, got {x}")
+        raise OpError(
+            "kernel-exceeds-input", f"PyTorch's 3-D average pooling needs an input of at least the kernel {k}, got {x}"
+        )
     sizes = tuple(pool_output(*axis, a["ceil"]) for axis in zip(x.spatial, k, s, p, d))
     return Shape((x.channels, *sizes))
 

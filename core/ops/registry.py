@@ -301,7 +301,9 @@ def choice(*words: str) -> Kind:
 
 
 def optional(kind: Kind) -> Kind:
-    return Kind(kind.expected, lambda v: None if v is None else kind.read(v), {"anyOf": [kind.schema, {"type": "null"}]})
+    return Kind(
+        kind.expected, lambda v: None if v is None else kind.read(v), {"anyOf": [kind.schema, {"type": "null"}]}
+    )
 
 
 def _integers(low: int) -> dict[str, Any]:
@@ -397,7 +399,9 @@ def _aliases(opdef: OpDef) -> dict[str, str]:
     return _ALIASES[opdef.name]
 
 
-def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str, str | None]]]:
+def normalize_attrs(
+    opdef: OpDef, given: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, str, str, str | None]]]:
     """Fill defaults, resolve aliases and type-check. Problems: (key, id, message, hint)."""
     from ..diagnostics import did_you_mean
 
@@ -428,7 +432,9 @@ def normalize_attrs(opdef: OpDef, given: Mapping[str, Any]) -> tuple[dict[str, A
         if key in values or key in meant:
             continue
         if attr.default is REQUIRED:
-            problems.append((key, "missing-argument", f"'{opdef.name}' needs argument '{key}' ({attr.kind.expected})", None))
+            problems.append(
+                (key, "missing-argument", f"'{opdef.name}' needs argument '{key}' ({attr.kind.expected})", None)
+            )
         else:
             values[key] = attr.default
     return values, problems

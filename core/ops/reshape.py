@@ -165,7 +165,11 @@ def _pixel_shuffle(a: Attrs, ins: Shapes) -> Shape:
 def _pad_torch(a: Attrs, ins: Shapes) -> str:
     """The exporter's Pad module: (before, after) per spatial axis."""
     p = a["p"]
-    sides = p if isinstance(p, tuple) and p and isinstance(p[0], tuple) else tuple((v, v) for v in per_axis(p, ins[0].rank - 1, "p"))
+    sides = (
+        p
+        if isinstance(p, tuple) and p and isinstance(p[0], tuple)
+        else tuple((v, v) for v in per_axis(p, ins[0].rank - 1, "p"))
+    )
     return f"Pad({sides}, mode={'constant' if a['mode'] == 'zeros' else a['mode']!r})"
 
 
@@ -178,26 +182,62 @@ def _upsample_torch(a: Attrs, ins: Shapes) -> str:
 
 OPS = table(
     op("identity", "Passes its input through.", _same, torch_module=torch_class("Identity")),
-    op("dropout", "Dropout; a no-op for shapes and at inference.", _same, attrs={"p": Attr(PROBABILITY, 0.5)},
-       torch_module=lambda a, ins: f"nn.Dropout({a['p']})"),
-    op("flatten", "Flatten axes `start`..`end` (PyTorch's dims: batch included, so start=1 keeps the batch).",
-       _flatten, attrs={"start": Attr(INTEGER, 1, aliases=("start_dim",)), "end": Attr(INTEGER, -1, aliases=("end_dim",))},
-       torch_module=lambda a, ins: f"nn.Flatten({a['start']}, {a['end']})"),
-    op("pad", "Explicit padding (per axis or per side), zeros/reflect/replicate/circular.", _pad_shape,
-       attrs={"p": Attr(PADDING, aliases=("padding",)), "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros")},
-       receptive_field=_pad_reach, torch_module=_pad_torch),
-    op("upsample", "Upsampling by `scale` or to `size` (nn.Upsample).", _upsample_shape,
-       attrs={"scale": Attr(optional(SCALE), None, aliases=("scale_factor",)),
-              "size": Attr(optional(AXES), None),
-              "mode": Attr(choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"), "nearest"),
-              "align_corners": Attr(BOOLEAN, False)},
-       other_flops=_upsample_flops,
-       receptive_field=_upsample_reach,
-       flops_rule="2 per tap per output element (linear modes 2 taps per axis, bicubic 4; nearest 0; area as adaptive pooling)",
-       torch_module=_upsample_torch),
-    op("channelshuffle", "Channel shuffle in `g` groups.", _channel_shuffle, attrs={"g": Attr(POSITIVE, aliases=("groups",))},
-       torch_module=lambda a, ins: f"nn.ChannelShuffle({a['g']})"),
-    op("pixelshuffle", "Pixel shuffle: C x H x W -> C/r^2 x rH x rW.", _pixel_shuffle,
-       attrs={"r": Attr(POSITIVE, aliases=("upscale_factor",))}, receptive_field=_pixel_shuffle_reach,
-       torch_module=lambda a, ins: f"nn.PixelShuffle({a['r']})"),
+    op(
+        "dropout",
+        "Dropout; a no-op for shapes and at inference.",
+        _same,
+        attrs={"p": Attr(PROBABILITY, 0.5)},
+        torch_module=lambda a, ins: f"nn.Dropout({a['p']})",
+    ),
+    op(
+        "flatten",
+        "Flatten axes `start`..`end` (PyTorch's dims: batch included, so start=1 keeps the batch).",
+        _flatten,
+        attrs={"start": Attr(INTEGER, 1, aliases=("start_dim",)), "end": Attr(INTEGER, -1, aliases=("end_dim",))},
+        torch_module=lambda a, ins: f"nn.Flatten({a['start']}, {a['end']})",
+    ),
+    op(
+        "pad",
+        "Explicit padding (per axis or per side), zeros/reflect/replicate/circular.",
+        _pad_shape,
+        attrs={
+            "p": Attr(PADDING, aliases=("padding",)),
+            "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros"),
+        },
+        receptive_field=_pad_reach,
+        torch_module=_pad_torch,
+    ),
+    op(
+        "upsample",
+        "Upsampling by `scale` or to `size` (nn.Upsample).",
+        _upsample_shape,
+        attrs={
+            "scale": Attr(optional(SCALE), None, aliases=("scale_factor",)),
+            "size": Attr(optional(AXES), None),
+            "mode": Attr(
+                choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"), "nearest"
+            ),
+            "align_corners": Attr(BOOLEAN, False),
+        },
+        other_flops=_upsample_flops,
+        receptive_field=_upsample_reach,
+        flops_rule="2 per tap per output element (linear modes 2 taps per axis, bicubic 4; nearest 0; "
+        "area as adaptive pooling)",
+        torch_module=_upsample_torch,
+    ),
+    op(
+        "channelshuffle",
+        "Channel shuffle in `g` groups.",
+        _channel_shuffle,
+        attrs={"g": Attr(POSITIVE, aliases=("groups",))},
+        torch_module=lambda a, ins: f"nn.ChannelShuffle({a['g']})",
+    ),
+    op(
+        "pixelshuffle",
+        "Pixel shuffle: C x H x W -> C/r^2 x rH x rW.",
+        _pixel_shuffle,
+        attrs={"r": Attr(POSITIVE, aliases=("upscale_factor",))},
+        receptive_field=_pixel_shuffle_reach,
+        torch_module=lambda a, ins: f"nn.PixelShuffle({a['r']})",
+    ),
 )

@@ -243,7 +243,14 @@ class _Reader:
         tokens from the source lines instead, so that each keeps its own line and column
         (None for a scalar on one line, or one whose folding is not token by token)."""
         first, last = node.start_mark, node.end_mark
-        if isinstance(node, AliasedScalar) or node.style not in (None, "") or first is None or last is None or last.line == first.line or not self.source:
+        if (
+            isinstance(node, AliasedScalar)
+            or node.style not in (None, "")
+            or first is None
+            or last is None
+            or last.line == first.line
+            or not self.source
+        ):
             return None
         lines = self.source_lines()
         found: list[tuple[str, Span]] = []
