@@ -1,6 +1,8 @@
 """Scale benchmark: `netcalc summary --format json` as a whole process on generated chains
-and branchy DAGs of 1,000, 10,000 and 100,000 layers, and `netcalc --help` against
-`python -c "import typer"`. Prints figures; asserts nothing.
+and branchy DAGs of 1,000, 10,000 and 100,000 layers; the default table against csv on the
+100,000-layer chain; the refusal of 50 MB specs past the layer limit (time and peak
+memory); and `netcalc --help` against `python -c "import typer"`. Prints figures; asserts
+nothing.
 
     python benchmarks/scale.py [--repeat 3]
 """
@@ -8,6 +10,7 @@ and branchy DAGs of 1,000, 10,000 and 100,000 layers, and `netcalc --help` again
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -49,6 +52,26 @@ def timed(command: list[str], repeat: int) -> tuple[float, str]:
     return best, out
 
 
+def measured(command: list[str]) -> tuple[float, int, int]:
+    """Wall time, peak resident memory (KB) and exit status of one whole process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def refusals(netcalc: str, folder: Path) -> None:
+    """50 MB of `relu` layers, past the 1,000,000-layer limit: refused before expansion."""
+    specs = {"text": ("big.net", "input 3x8x8\n" + "relu\n" * 10_000_000),
+             "yaml": ("big.yaml", "input: 3x8x8\nlayers:\n" + "  - relu\n" * 5_500_000)}
+    for kind, (name, text) in specs.items():
+        spec = folder / name
+        spec.write_text(text)
+        seconds, peak, status = measured([netcalc, "shapes", str(spec), "--format", "csv"])
+        print(f"50 MB {kind:4} spec refused (exit {status}): {seconds:5.2f} s, peak {peak / 1024:,.0f} MB")
+        spec.unlink()
+
+
 def setup(doc: str | None) -> tuple[int, str]:
     """The benchmarks' command line (--repeat) and the netcalc to time."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,6 +97,11 @@ def main() -> None:
                 print(f"{kind:8} {n:>7,} layers: {results[kind, n]:7.2f} s")
         for kind in ("chain", "branchy"):
             print(f"{kind:8} 100k/10k ratio: {results[kind, 100_000] / results[kind, 10_000]:.1f} (linear: 10)")
+        chain100k = str(Path(folder) / "chain100000.net")
+        table = timed([netcalc, "summary", chain100k], repeat)[0]
+        csv = timed([netcalc, "summary", chain100k, "--format", "csv"], repeat)[0]
+        print(f"chain    100,000 layers: table {table:.2f} s, csv {csv:.2f} s: ratio {table / csv:.2f}")
+        refusals(netcalc, Path(folder))
     typer_time = timed([sys.executable, "-c", "import typer"], repeat * 3)[0]
     help_time = timed([netcalc, "--help"], repeat * 3)[0]
     print(f"import typer {typer_time:.3f} s, netcalc --help {help_time:.3f} s: ratio {help_time / typer_time:.2f}")
