@@ -107,6 +107,8 @@ def solve(layer: Layer1D, wanted: int, unknown: str) -> Solutions | None:
     the others as in `layer` (valid: see settings_problem), or None. In closed form: the
     output is monotonic in each setting, so the values form one range, found by exact
     integer division, never by trying values."""
+    if wanted < 1:
+        return None
     key = KEYS[unknown]
     low, high = (_transposed if layer.transposed else _conv)[key](layer, wanted)
     if high is not None and low > high:

@@ -74,6 +74,7 @@ UNSOLVABLE = [
     (Layer1D(10, 3), 6, "stride"),                             # floor(7/s) = 5: s in 8/6..7/5, no integer
     (Layer1D(5, 3, 2, 1, d=2, transposed=True), 12, "kernel"),  # 7 + 2(k - 1) is odd
     (Layer1D(5, 3, 2, 0, transposed=True), 2, "padding"),      # 11 - 2p = 2 has no integer p
+    (Layer1D(10, 3), 0, "stride"),                             # no layer outputs nothing
 ]
 
 
