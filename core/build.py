@@ -17,7 +17,7 @@ from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import BlockInstance, Input, Layer, Shape
 from .ops import LOOKUP
 from .ops.registry import OpDef, normalize_attrs
-from .parse.document import MAX_LAYERS, REQUIRED, BlockDef, Document, Entry
+from .parse.document import INVALID, MAX_LAYERS, REQUIRED, BlockDef, Document, Entry
 from .parse.expr import ExprError, evaluate, names
 from .parse.values import Expr
 
@@ -123,7 +123,7 @@ class Builder:
         if entry.condition is not None:
             keep = self.value(entry.condition, env, entry, "if")
             if not isinstance(keep, bool):
-                if keep is not None:
+                if keep is not INVALID:
                     self.fail("invalid-argument", f"if needs true or false, got {keep!r}", entry.span)
                 return None
             if not keep:
@@ -171,7 +171,7 @@ class Builder:
             return None
         n = self.value(entry.repeat, env, entry, "repeat")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            if n is not None:
+            if n is not INVALID:
                 self.fail("invalid-argument", f"repeat must be a positive integer, got {n!r}", entry.span)
             return 0
         if self.count + n * self.static_size(entry.type) > MAX_LAYERS:
@@ -213,7 +213,7 @@ class Builder:
                 ok = False
                 continue
             args[key] = self.value(raw, env, entry, key)
-            ok = ok and args[key] is not None
+            ok = ok and args[key] is not INVALID
         for key, default in block.params.items():
             if key in args:
                 continue
@@ -222,7 +222,7 @@ class Builder:
                 ok = False
             else:
                 args[key] = self.value(default, args, entry, key)
-                ok = ok and args[key] is not None
+                ok = ok and args[key] is not INVALID
         return args if ok else None
 
     def layer(
@@ -236,7 +236,7 @@ class Builder:
                       f"got {len(sources)}", entry.span)
             return None
         given = {key: self.value(raw, env, entry, key, quiet=sources is None) for key, raw in entry.args.items()}
-        if any(v is None for v in given.values()):
+        if any(v is INVALID for v in given.values()):
             return None
         attrs, problems = self.normalize(opdef, given)
         for key, id, message, hint in problems:
@@ -267,20 +267,21 @@ class Builder:
     # --- values ---------------------------------------------------------------------
 
     def value(self, raw: Any, env: Mapping[str, Any], entry: Entry, key: str, quiet: bool = False) -> Any:
-        """A raw value with its expressions evaluated; None after an error (reported
-        unless `quiet`: `$in` is unknown when the block's input failed)."""
+        """A raw value with its expressions evaluated; INVALID after an error (reported
+        unless `quiet`: `$in` is unknown when the block's input failed). None is a value
+        (YAML's null), which the attribute's kind refuses with its own message."""
         if isinstance(raw, list):
             items = [self.value(item, env, entry, key, quiet) for item in raw]
-            return None if any(i is None for i in items) else items
+            return INVALID if any(i is INVALID for i in items) else items
         if not isinstance(raw, Expr):
             return raw
         try:
             return evaluate(raw.source, env)
         except ExprError as exc:
             if quiet and "in" in names(raw.source):
-                return None
+                return INVALID
             self.fail("invalid-expression", f"{key}={raw.source}: {exc}", entry.arg_spans.get(key, entry.span))
-            return None
+            return INVALID
 
     def env_with_in(self, scope: _Scope, entry: Entry) -> Mapping[str, Any] | None:
         """The scope's arguments, plus `$in` when the entry uses it and we are in a block."""

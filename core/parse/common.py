@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
-from .document import Entry, Ref
+from .document import INVALID, Entry, Ref
 from .values import parse_count, parse_shape, parse_value
 
 NAME = re.compile(r"\w+\Z")
@@ -74,7 +74,7 @@ def parse_pairs(
             value = text_value if raw or key in ("from", "name", "inputs") else parse_value(text_value)
         except ValueError as exc:
             diags.append(error("invalid-value", f"{key}: {exc}", span))
-            continue
+            value = INVALID
         pairs.append((key, value, span))
     return pairs
 

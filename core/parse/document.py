@@ -14,6 +14,16 @@ from ..diagnostics import Span
 
 MAX_LAYERS = 1_000_000  # a spec may have and expand to at most this many layers
 REQUIRED = None  # a block argument whose default is null must be given at the call
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+# A value that could not be read or evaluated, its error already reported: the layer is
+# not built, and not reported again as missing that argument.
+INVALID: Any = _Invalid()
 RESERVED_KEYS = ("name", "from", "repeat", "if")
 
 

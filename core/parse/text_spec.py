@@ -8,7 +8,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Span, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
-from .document import MAX_LAYERS, REQUIRED, BlockDef, Document, Entry, InputDecl
+from .document import INVALID, MAX_LAYERS, REQUIRED, BlockDef, Document, Entry, InputDecl
 from .values import parse_shape
 
 DEFAULT_INPUT = "input"
@@ -78,6 +78,8 @@ class _Reader:
         if not items:
             self.diags.append(error("syntax", "expected 'input 3x224x224'", at))
         for name, value, span in items:
+            if value is INVALID:  # already reported
+                continue
             try:
                 self.inputs.append(InputDecl(name, parse_shape(value), span))
             except ValueError as exc:

@@ -94,7 +94,7 @@ def _parse_list(text: str) -> Any:
     import yaml
 
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=yaml.BaseLoader)  # every scalar a string: read as written below
         if isinstance(loaded, list):
             return from_plain(loaded)
     except yaml.YAMLError:

@@ -14,7 +14,7 @@ import yaml
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
-from .document import RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
+from .document import INVALID, RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
 from .values import from_plain, parse_shape, yaml_scalar
 from .yaml_compose import AliasedScalar, ComposeLimit, compose
 
@@ -32,6 +32,16 @@ _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML reads as a 
 
 class _Invalid(Exception):
     """A node that cannot be read; its diagnostic is already recorded."""
+
+
+_RESOLVED = {_TAG + t for t in ("int", "float", "bool")}
+
+
+def _as_written(node: yaml.Node) -> bool:
+    """A plain scalar YAML would read as a number or a boolean by its own (1.1) rules, where
+    `0x1` is hexadecimal, `1:30` sexagesimal and `yes` true: netcalc reads it as a value
+    written on a layer line instead (`0x1` is 0 by 1), so both forms of a layer agree."""
+    return node.tag in _RESOLVED and node.style in (None, "")
 
 
 def mark_span(file: str, mark: yaml.Mark | None) -> Span:
@@ -57,21 +67,23 @@ class _Reader:
         self.diags.append(error(id, message, self.span(node), hint))
         return _Invalid()
 
-    def plain(self, node: yaml.Node) -> Any:
-        """The Python value of a node (layer values read from strings). Nesting is bounded
-        by the composer, so this recursion is too."""
+    def plain(self, node: yaml.Node, what: str = "") -> Any:
+        """The Python value of a node (layer values read from strings); `what` names it in
+        messages (`conv k`). Nesting is bounded by the composer, so this recursion is too."""
         if node.tag not in _SAFE_TAGS:
             raise self.fail("unsafe-tag", f"tag '{node.tag}' is not allowed in a spec", node)
         if isinstance(node, yaml.SequenceNode):
-            return [self.plain(item) for item in node.value]
+            return [self.plain(item, what) for item in node.value]
         if isinstance(node, yaml.MappingNode):
-            return {self.key(k): self.plain(v) for k, v in node.value}
-        if node.tag == _TAG + "str":
+            return {self.key(k): self.plain(v, what) for k, v in node.value}
+        prefix = f"{what}: " if what else ""
+        if node.tag == _TAG + "str" or _as_written(node):
             try:
                 return from_plain(node.value)
             except ValueError as exc:
-                raise self.fail("invalid-value", str(exc), node) from None
-        return yaml_scalar(node, _CONSTRUCTOR.construct_object, lambda why: self.fail("invalid-value", why, node))
+                raise self.fail("invalid-value", prefix + str(exc), node) from None
+        return yaml_scalar(node, _CONSTRUCTOR.construct_object,
+                           lambda why: self.fail("invalid-value", prefix + why, node))
 
     def raw(self, node: yaml.Node) -> Any:
         """A scalar's text, or a list of them: names are never read as values."""
@@ -215,9 +227,14 @@ class _Reader:
         pairs = []
         if not (isinstance(args_node, yaml.ScalarNode) and args_node.tag == _TAG + "null"):
             for key, k, v in self.mapping(args_node, f"the arguments of '{type_}'"):
-                pairs.append((key, self.plain(v), self.span(k)))
+                # a value that cannot be read is reported; the layer stays, so that the rest of
+                # the spec reads as written and no argument is reported missing
+                value = self.guard(self.plain, v, f"layer '{type_}', {key}", fallback=INVALID)
+                pairs.append((key, value, self.span(k)))
         for key, k, v in self.mapping(node, "a layer"):
             if key in RESERVED_KEYS:
+                if isinstance(v, yaml.ScalarNode) and v.tag == _TAG + "null":  # not "no repeat", "no if"
+                    raise self.fail("invalid-value", f"'{key}' needs a value, got null", v)
                 value = self.raw(v) if key in ("from", "name") else self.plain(v)
                 pairs.append((key, value, self.span(k)))
         return make_entry(type_, pairs, self.span(knode), self.diags)
