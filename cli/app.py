@@ -89,6 +89,12 @@ def guard() -> Iterator[None]:
         # the reader stopped early (`netcalc summary big | head`): not an error of ours
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
         sys.exit(exit_codes.OK)
+    except OSError as exc:  # the output could not be written (a full disk, /dev/full): not a bug
+        if os.environ.get("NETCALC_DEBUG"):
+            raise
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can reach it
+        typer.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(exit_codes.USAGE_OR_INVALID)
     except Exception as exc:
         if os.environ.get("NETCALC_DEBUG"):
             raise

@@ -62,9 +62,33 @@ class SpecUnreadable(SpecNotFound):
         self.diagnostic = diagnostic
 
 
+# Standard input and pipes can be read once: what they gave, for a command that loads its
+# spec twice (convert analyses it, then converts the document), keyed by the stream itself.
+_STREAMED: dict[tuple[object, ...], tuple[str, str, str]] = {}
+
+
 def load(spec: str) -> tuple[str, str, str]:
     """(source text, file name for messages, stem) of a path, `-` (standard input) or a
     built-in spec name."""
+    stream = _stream_key(spec)
+    if stream is None:
+        return _load(spec)
+    if stream not in _STREAMED:
+        _STREAMED[stream] = _load(spec)
+    return _STREAMED[stream]
+
+
+def _stream_key(spec: str) -> tuple[object, ...] | None:
+    if spec == STDIN:
+        return (spec, sys.stdin)
+    try:
+        status = Path(spec).stat()
+    except OSError:
+        return None
+    return (spec, status.st_ino, status.st_mtime_ns) if stat.S_ISFIFO(status.st_mode) else None
+
+
+def _load(spec: str) -> tuple[str, str, str]:
     if spec == STDIN:
         return _decode(sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1), STDIN_NAME), STDIN_NAME, "stdin"
     path = Path(spec)

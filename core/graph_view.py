@@ -99,7 +99,8 @@ def label_lines(row: Row, annotate: tuple[str, ...], record: dict[str, Any]) -> 
         "shape": str(row.shape),
         "params": f"{row.cost.params:,} params",
         "macs": f"{row.cost.macs:,} MACs",
-        "rf": f"rf {record['size'][0]} j {record['jump'][0]}" if record else "",
+        # a flat input has no axis to have a field on
+        "rf": f"rf {record['size'][0]} j {record['jump'][0]}" if record and record["size"] else "",
     }
     lines += [figures[key] for key in annotate if figures.get(key)]
     return lines

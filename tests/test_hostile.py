@@ -51,6 +51,7 @@ POSITIONED = [
     ("yaml-yes-is-no-boolean", "spec.yaml", "input: 3x8x8\nlayers:\n  - {conv: {out: 4, k: 3, bias: yes}}\n",
      [("invalid-argument", 3, 27)]),
     ("text-bad-value-is-not-also-missing", "spec.net", "input 3x8x8\nconv out=4 k=3#c\n", [("invalid-value", 2, 12)]),
+    ("yaml-complex-key", "spec.yaml", "input: 3x8x8\n? [a, b]\n: 1\nlayers:\n  - relu\n", [("syntax", 2, 3)]),
     ("yaml-line-continued", "spec.yaml", "input: 3x8x8\nlayers:\n  - conv out=4 k=3\n      s=x p=1\n",
      [("invalid-argument", 4, 7)]),
     ("yaml-deep-from", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, from: [[a]]}\n", [("syntax", 3, 23)]),
@@ -242,3 +243,43 @@ def test_a_spec_past_the_layer_limit_is_refused_before_it_is_expanded(monkeypatc
     report = text_spec("input 3x8x8\nblock b\n  relu\n  relu\nrelu\nb\nrelu\n")
     assert errors(report) == [("too-large", 6, 1)]  # `b`, the fourth layer line, counting the block's
     assert report.graph.layers == ()
+
+
+def test_convert_reads_standard_input_once() -> None:
+    result = invoke("convert", "-", "--to", "yaml", stdin="input 3x8x8\nconv out=4 k=3\n")
+    assert result.exit_code == 0
+    assert result.stdout == "name: stdin\ninput: 3x8x8\nlayers:\n- conv out=4 k=3\n"
+
+
+@pytest.mark.parametrize("annotate", ["shape", "rf", "shape,params,macs,rf"])
+def test_graph_of_a_flat_input(annotate: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "flat.yaml"
+    spec.write_text("input: 3\nlayers:\n  - linear out=4\n")
+    result = invoke("graph", str(spec), "--annotate", annotate)
+    assert result.exit_code == 0 and '"linear_1"' in result.stdout
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="no /dev/full")
+def test_output_that_cannot_be_written_is_exit_2_not_a_bug() -> None:
+    import subprocess
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "netcalc", "shapes", "seed_rf"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, check=False)
+    assert (done.returncode, done.stderr) == (2, "error: cannot write the output: No space left on device\n")
+
+
+def test_a_failed_write_leaves_the_previous_file_whole(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    target = tmp_path / "model.py"
+    target.write_text("the previous export\n")
+
+    def full_disk(source: str, destination: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    result = invoke("export", "seed_rf", "--to", "torch", "-o", str(target))
+    assert (result.exit_code, result.stderr) == (2, f"error: cannot write {target}: No space left on device\n")
+    assert target.read_text() == "the previous export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.py"]  # no temporary file left

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -33,14 +34,36 @@ def fail(message: str) -> NoReturn:
 
 
 def write(text: str, output: Any) -> None:
-    """`text` to the file `output`, or to stdout without one; exit 2 if it cannot be written."""
+    """`text` to the file `output`, or to stdout without one; exit 2 if it cannot be written.
+    A file is written whole or not at all: into a temporary file beside it, then renamed
+    over it, so that a full disk never leaves half a file (or half of the previous one)."""
     if output is None:
         sys.stdout.write(text)
         return
     try:
-        output.write_text(text)
+        if output.exists() and not output.is_file():  # a device or a pipe: never replaced
+            output.write_text(text)
+        else:
+            _replace(output, text)
     except OSError as exc:
-        fail(f"cannot write {output}: {exc}")
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
+def _replace(output: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it
+        os.replace(temporary, output)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def show(fmt: str, records: dict[str, Any], columns: Sequence[str], footer: str = "totals") -> NoReturn:

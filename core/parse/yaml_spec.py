@@ -75,7 +75,7 @@ class _Reader:
         if isinstance(node, yaml.SequenceNode):
             return [self.plain(item, what) for item in node.value]
         if isinstance(node, yaml.MappingNode):
-            return {self.key(k): self.plain(v, what) for k, v in node.value}
+            return {name: self.plain(v, what) for name, _, v in self.mapping(node, what or "a value")}
         prefix = f"{what}: " if what else ""
         if node.tag == _TAG + "str" or _as_written(node):
             try:
@@ -108,7 +108,9 @@ class _Reader:
             raise self.fail("syntax", f"expected a mapping for {what}", node)
         items, seen = [], set()
         for k, v in node.value:
-            name = self.key(k)
+            name = self.guard(self.key, k)
+            if name is None:  # a list or a mapping as a key: reported, the rest still read
+                continue
             if name in seen:
                 self.fail("duplicate-key", f"key '{name}' is given twice in {what}", k)
                 continue
