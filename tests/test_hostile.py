@@ -40,14 +40,17 @@ POSITIONED = [
     ("yaml-undefined-alias", "spec.yaml", "input: 3x8x8\nlayers: *nope\n", [("yaml-syntax", 2, 9)]),
     ("yaml-two-documents", "spec.yaml", "input: 3x8x8\n---\ninput: 3x8x8\n", [("yaml-syntax", 2, 1)]),
     # null is a value the kinds refuse, never a layer silently left out
-    ("yaml-null-argument", "spec.yaml", "input: 3x8x8\nlayers:\n  - relu name=a\n  - {conv: {out: 4, k: 3, bias: null}}\n"
-     "  - relu from=a\n", [("invalid-argument", 4, 27)]),
+    ("yaml-null-argument", "spec.yaml",
+     "input: 3x8x8\nlayers:\n  - relu name=a\n  - {conv: {out: 4, k: 3, bias: null}}\n  - relu from=a\n",
+     [("invalid-argument", 4, 27)]),
     ("yaml-null-in-list", "spec.yaml", "input: 3x8x8\nlayers:\n  - {conv: {out: 4, k: 3, p: [3, null]}}\n",
      [("invalid-argument", 3, 27)]),
-    ("yaml-null-repeat", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, repeat: null}\n", [("invalid-value", 3, 24)]),
+    ("yaml-null-repeat", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, repeat: null}\n",
+     [("invalid-value", 3, 24)]),
     # YAML 1.1 would read these as hex, sexagesimal and a boolean: read as on a layer line
     ("yaml-0x1-is-0-by-1", "spec.yaml", "input: 3x8x8\nlayers:\n  - {conv: {out: 4, k: 3, p: 0x1}}\n", []),
-    ("yaml-sexagesimal", "spec.yaml", "input: 3x8x8\nlayers:\n  - {conv: {out: 1:30, k: 3}}\n", [("invalid-value", 3, 18)]),
+    ("yaml-sexagesimal", "spec.yaml", "input: 3x8x8\nlayers:\n  - {conv: {out: 1:30, k: 3}}\n",
+     [("invalid-value", 3, 18)]),
     ("yaml-yes-is-no-boolean", "spec.yaml", "input: 3x8x8\nlayers:\n  - {conv: {out: 4, k: 3, bias: yes}}\n",
      [("invalid-argument", 3, 27)]),
     ("text-bad-value-is-not-also-missing", "spec.net", "input 3x8x8\nconv out=4 k=3#c\n", [("invalid-value", 2, 12)]),
