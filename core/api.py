@@ -13,7 +13,7 @@ from .analysis.cost import Cost, layer_cost
 from .analysis.receptive_field import Field, receptive_fields
 from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
-from .diagnostics import Diagnostic, Span, did_you_mean, error, has_errors, sort_key, warning
+from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, has_errors, sort_key, warning
 from .ir import Graph, Input, Layer, Shape
 from .parse.document import Document
 from .parse.source import MAX_SOURCE_BYTES, SourceError, decode
@@ -296,6 +296,9 @@ def check(
     silenced = inline_disables(source)
     found = []
     for d in list(report.diagnostics) + run_checks(report, limits):
+        if d.severity is Severity.ERROR and d in report.diagnostics:
+            found.append(d)  # it makes the spec invalid: no configuration can silence or soften that
+            continue
         if d.id in RULES and (d.id in config.disable or d.id in silenced.get(d.span.line, ())):
             continue
         found.append(replace(d, severity=config.severity[d.id]) if d.id in config.severity else d)

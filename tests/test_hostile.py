@@ -286,3 +286,15 @@ def test_a_failed_write_leaves_the_previous_file_whole(tmp_path, monkeypatch) ->
     assert (result.exit_code, result.stderr) == (2, f"error: cannot write {target}: No space left on device\n")
     assert target.read_text() == "the previous export\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.py"]  # no temporary file left
+
+
+@pytest.mark.parametrize("config", ["disable: [kernel-exceeds-input]\n",
+                                    "severity: {kernel-exceeds-input: warning}\n"])
+def test_configuration_cannot_hide_what_makes_a_spec_invalid(config: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".netcalc.yaml").write_text(config)
+    (tmp_path / "s.net").write_text("input 3x8x8\nconv out=4 k=99  # netcalc: disable=kernel-exceeds-input\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", "s.net")
+    assert result.exit_code == 2
+    assert result.stdout.splitlines()[0].startswith("s.net:2:1: error: layer 'conv_1' (conv) on 3x8x8: the window")
+    assert result.stdout.splitlines()[-1] == "1 spec(s) checked: 1 error(s), 0 warning(s)"
