@@ -298,3 +298,15 @@ def test_configuration_cannot_hide_what_makes_a_spec_invalid(config: str, tmp_pa
     assert result.exit_code == 2
     assert result.stdout.splitlines()[0].startswith("s.net:2:1: error: layer 'conv_1' (conv) on 3x8x8: the window")
     assert result.stdout.splitlines()[-1] == "1 spec(s) checked: 1 error(s), 0 warning(s)"
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbfinput 3x8x8\nrelu\n", b"input 3x8x8\rrelu\r", b"input 3x8x8\r\nrelu\r\n"])
+def test_text_specs_with_a_bom_or_any_line_ending(data: bytes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "s.net"
+    spec.write_bytes(data)
+    result = invoke("shapes", str(spec), "-f", "csv")
+    assert (result.exit_code, result.stdout) == (0, "name,type,inputs,shape\nrelu_1,relu,input,3x8x8\n")
+
+
+def test_a_character_yaml_refuses_is_reported_where_it_stands() -> None:
+    assert errors(yaml_spec("input: 3x8x8\nlayers:\n  - re\x00lu\n")) == [("yaml-syntax", 3, 7)]

@@ -21,7 +21,7 @@ def decode(data: bytes, file: str) -> str:
         raise SourceError(error("too-large", f"the file is larger than {MAX_SOURCE_BYTES // 2**20} MiB",
                                 Span(file, 1, 1)))
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark some editors write
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line_start = before.rfind(b"\n") + 1

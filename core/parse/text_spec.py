@@ -114,12 +114,15 @@ class _Reader:
 
 
 def _lines(source: str) -> Iterator[str]:
-    """The lines of `source`, one at a time (a list of them all would double its memory)."""
+    """The lines of `source`, one at a time (a list of them all would double its memory),
+    whatever ends them: \n, \r\n or \r."""
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
     start, end = 0, len(source)
     while start < end:
         stop = source.find("\n", start)
         stop = end if stop < 0 else stop
-        yield source[start:stop].rstrip("\r")
+        yield source[start:stop]
         start = stop + 1
 
 

@@ -289,6 +289,8 @@ def parse_yaml(source: str, file: str, stem: str) -> tuple[Document, list[Diagno
         root = _compose(source)
     except yaml.MarkedYAMLError as exc:
         diags.append(_syntax_error(exc, file))
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at its offset
+        diags.append(_character_error(exc, source, file))
     except yaml.YAMLError as exc:
         diags.append(error("yaml-syntax", f"YAML error: {exc}", Span(file, 1, 1)))
     else:
@@ -306,6 +308,14 @@ def _compose(source: str) -> yaml.Node | None:
         if "nesting depth" in str(exc.problem) and _Loader is not yaml.SafeLoader:
             return compose(source, yaml.SafeLoader)
         raise
+
+
+def _character_error(exc: yaml.reader.ReaderError, source: str, file: str) -> Diagnostic:
+    before = source[: exc.position]
+    line_start = before.rfind("\n") + 1
+    span = Span(file, before.count("\n") + 1, exc.position - line_start + 1)
+    char = source[exc.position] if exc.position < len(source) else ""
+    return error("yaml-syntax", f"YAML does not allow the character U+{ord(char):04X} ({exc.reason})", span)
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
