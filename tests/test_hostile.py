@@ -165,6 +165,19 @@ SPACED_EQUALS = [
 ]
 
 
+# (case id, spec text, errors): one error each, nothing reported missing that was written
+MISSING_VALUES = [
+    ("no-value-before-a-pair", "input 3x8x8\nconv out= k=3\n", [("syntax", 2, 6)]),
+    ("doubled-equals", "input 3x8x8\nconv out==4 k=3\n", [("invalid-value", 2, 6)]),
+    ("parentheses-alone-are-an-expression", "input 3x8x8\nconv out=((4)) k=1\n", []),
+]
+
+
+@pytest.mark.parametrize("spec, expected", [c[1:] for c in MISSING_VALUES], ids=[c[0] for c in MISSING_VALUES])
+def test_a_value_written_wrong_is_one_error(spec: str, expected: list) -> None:
+    assert errors(text_spec(spec)) == expected
+
+
 @pytest.mark.parametrize("spec, expected", [c[1:] for c in SPACED_EQUALS], ids=[c[0] for c in SPACED_EQUALS])
 def test_spaces_around_equals_are_one_error_that_says_so(spec: str, expected: list) -> None:
     report = text_spec(spec)

@@ -67,7 +67,11 @@ def parse_pairs(
     for text, col in _join_spaced_equals(tokens, at, diags):
         span = at(col)
         key, sep, text_value = text.partition("=")
-        if not sep or not _KEY.match(key) or not text_value:
+        if sep and _KEY.match(key) and not text_value:
+            diags.append(error("syntax", f"'{key}=' has no value", span))
+            pairs.append((key, INVALID, span))  # given, so not also reported missing
+            continue
+        if not sep or not _KEY.match(key):
             diags.append(error("syntax", f"expected key=value, got '{text}'", span))
             continue
         try:
@@ -89,8 +93,7 @@ def _join_spaced_equals(
     while i < len(tokens):
         text, col = tokens[i]
         parts = [text]
-        while (i + 1 < len(tokens) and "=" not in parts[-1][:-1] and (parts[-1].endswith("=") or
-               tokens[i + 1][0].startswith("=")) and _KEY.match(parts[0].rstrip("="))):
+        while i + 1 < len(tokens) and _spaced(parts, tokens[i + 1][0]):
             i += 1
             parts.append(tokens[i][0])
         if len(parts) > 1:
@@ -100,6 +103,17 @@ def _join_spaced_equals(
         joined.append((text, col))
         i += 1
     return joined
+
+
+def _spaced(parts: list[str], following: str) -> bool:
+    """Whether `following` continues `key =`, `key=` or `key` (then `=...`) written apart;
+    `out= k=3` is a missing value before another pair, not one spaced pair."""
+    last = parts[-1]
+    if not _KEY.match(parts[0].rstrip("=")) or "=" in last[:-1]:
+        return False
+    if following.startswith("="):
+        return not last.endswith("=")
+    return last.endswith("=") and "=" not in following
 
 
 def parse_refs(value: Any, span: Span, diags: list[Diagnostic]) -> tuple[Ref, ...] | None:

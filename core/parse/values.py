@@ -16,7 +16,7 @@ _FLOAT = re.compile(r"[+-]?(\d[\d_]*)?\.\d+([eE][+-]?\d+)?\Z|[+-]?\d+[eE][+-]?\d
 _TUPLE = re.compile(r"\d[\d_]*(x\d[\d_]*)+\Z")
 _COUNT = re.compile(r"(\d[\d_]*(?:\.\d+)?)\s*([KMG]?)\Z", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][\w.-]*\Z")
-_ARITHMETIC = re.compile(r"[\d_\s()]*[-+*/%][-+*/%\d_\s()]*\Z")
+_ARITHMETIC = re.compile(r"[\d_\s()]*[-+*/%(][-+*/%\d_\s()]*\Z")  # an operator, or parentheses: (4)
 _MULTIPLIER = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 
 
