@@ -313,7 +313,8 @@ def test_configuration_cannot_hide_what_makes_a_spec_invalid(config: str, tmp_pa
     assert result.stdout.splitlines()[-1] == "1 spec(s) checked: 1 error(s), 0 warning(s)"
 
 
-@pytest.mark.parametrize("data", [b"\xef\xbb\xbfinput 3x8x8\nrelu\n", b"input 3x8x8\rrelu\r", b"input 3x8x8\r\nrelu\r\n"])
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbfinput 3x8x8\nrelu\n", b"input 3x8x8\rrelu\r",
+                                  b"input 3x8x8\r\nrelu\r\n"])
 def test_text_specs_with_a_bom_or_any_line_ending(data: bytes, tmp_path) -> None:  # type: ignore[no-untyped-def]
     spec = tmp_path / "s.net"
     spec.write_bytes(data)
