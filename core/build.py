@@ -58,6 +58,9 @@ class Builder:
         for block in self.doc.blocks.values():
             if block.name in LOOKUP:
                 self.fail("duplicate-block", f"block '{block.name}' has the name of a layer type", block.span)
+            if not block.layers:  # its uses would vanish without a trace
+                self.fail("empty-block", f"block '{block.name}' has no layers", block.span,
+                          "indent its layer lines under it" if self.doc.file.endswith(".net") else None)
         inputs = {i.name: i.name for i in self.inputs}
         first = self.inputs[0].name
         inputs.setdefault("input", first)

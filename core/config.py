@@ -87,6 +87,8 @@ def _yaml_config(text: str, file: str) -> Config:
         _fail(f"not YAML: {getattr(exc, 'problem', None) or exc}", mark_span(file, getattr(exc, "problem_mark", None)))
     spans = {}
     for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+        if str(key.value) in spans:
+            _fail(f"'{key.value}' is given twice", mark_span(file, key.start_mark))
         spans[str(key.value)] = mark_span(file, key.start_mark)
         for item in _items(value):
             spans[f"{key.value}/{item.value}"] = mark_span(file, item.start_mark)

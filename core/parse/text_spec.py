@@ -24,6 +24,7 @@ class _Reader:
         self.checks: dict[str, tuple[Any, Span]] = {}
         self.block: dict[str, Any] | None = None  # the block being read
         self.entries = 0  # layer lines read, in blocks or not
+        self.seen: set[str] = set()  # headers given
 
     def span(self, line: int, col: int) -> Span:
         return Span(self.file, line, col + 1)
@@ -50,10 +51,19 @@ class _Reader:
         elif head == "check":
             for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags, raw=True):
                 read = read_check(key, value, span, self.diags)
-                if read is not None:
+                if read is not None and self.once(f"check {key}", span):
                     self.checks[key] = read
         else:
             self.layers.append(self.entry(number, tokens))
+
+    def once(self, what: str, span: Span) -> bool:
+        """Whether `what` (a header: the name, an input, a check) is seen for the first time;
+        a repeat is an error, as a repeated key is in YAML."""
+        if what in self.seen:
+            self.diags.append(error("duplicate-key", f"{what} is given twice", span))
+            return False
+        self.seen.add(what)
+        return True
 
     def entry(self, number: int, tokens: list[tuple[str, int]]) -> Entry:
         self.entries += 1
@@ -64,7 +74,7 @@ class _Reader:
     def header_name(self, tokens: list[tuple[str, int]], at: Span) -> None:
         if len(tokens) != 2:
             self.diags.append(error("syntax", "expected 'name NAME'", at))
-        else:
+        elif self.once("name", at):
             self.name = tokens[1][0]
 
     def header_input(self, number: int, tokens: list[tuple[str, int]], at: Span) -> None:
@@ -80,6 +90,8 @@ class _Reader:
         for name, value, span in items:
             if value is INVALID:  # already reported
                 continue
+            if not self.once("input" if name == DEFAULT_INPUT else f"input {name}", span):
+                continue
             try:
                 self.inputs.append(InputDecl(name, parse_shape(value), span))
             except ValueError as exc:
@@ -93,12 +105,19 @@ class _Reader:
         inputs: tuple[str, ...] = ("in",)
         for text, col in tokens[2:]:
             span = self.span(number, col)
+            key = text.partition("=")[0]
+            if key in params or (key == "inputs" and inputs != ("in",)):
+                self.diags.append(error("duplicate-argument", f"'{key}' is given twice", span))
+                continue
             if "=" not in text:
                 params[text] = REQUIRED
                 continue
             for key, value, _ in parse_pairs([(text, col)], lambda c, at=span: at, self.diags):  # type: ignore[misc]
                 if key == "inputs":
                     inputs = tuple(part.strip() for part in str(value).split(","))
+                    if len(set(inputs)) != len(inputs):
+                        self.diags.append(error("duplicate-name", f"an input of block '{tokens[1][0]}' is named "
+                                                "twice", span))
                 else:
                     params[key] = value
         self.block = {"name": tokens[1][0], "params": params, "inputs": inputs, "layers": [], "span": at}
