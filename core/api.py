@@ -174,7 +174,7 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
     diags += builder.diags + shapes.diags
     output = builder.output or ""
     if not has_errors(diags) and declared and not output:
-        diags.append(error("no-layers", "the spec has no layers", doc.span))
+        diags.append(_no_layers(doc))
     if not has_errors(diags):
         diags += unused_layers(tuple(layers), output, builder.blocks)
     graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks)
@@ -185,6 +185,14 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
         fields, field_diags = receptive_fields(graph, shapes.shapes)
         diags += field_diags
     return Report(graph, shapes.shapes, costs, tuple(sorted(diags, key=sort_key)), fields)
+
+
+def _no_layers(doc: Document) -> Diagnostic:
+    if not doc.layers:
+        return error("no-layers", "the spec has no layers", doc.span)
+    # there are layer lines, but `if` (or a block whose layers are all dropped) left none
+    return error("no-layers", "no layer is left: every layer is dropped by `if`", doc.layers[0].span,
+                 "the network's output would be its input")
 
 
 def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> tuple[Input, ...]:
@@ -201,8 +209,7 @@ def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> t
             diags.append(error("invalid-input", f"--input {text}: the spec has no input '{name}' "
                                f"(it has {', '.join(declared)})", where))
             continue
-        old = declared.get(name)
-        declared[name] = Input(name, Shape(dims), old.span if old else doc.span)
+        declared[name] = Input(name, Shape(dims), where)  # the option, not the file, says it
     if not declared and not has_errors(diags):  # else the missing input is a consequence
         diags.append(error("missing-input", "the spec declares no input shape (add `input: 3x224x224` "
                            "or pass --input)", doc.span))

@@ -69,6 +69,8 @@ POSITIONED = [
     ("text-empty-block", "spec.net", "input 3x8x8\nblock b\nb\nrelu\n", [("empty-block", 2, 1)]),
     ("yaml-empty-block", "spec.yaml", "input: 3x8x8\nblocks:\n  b: {layers: []}\nlayers: [b, relu]\n",
      [("empty-block", 3, 3)]),
+    ("text-every-layer-dropped", "spec.net", "input 3x8x8\nblock b f=true\n  relu if=$f\nb f=false\n",
+     [("no-layers", 4, 1)]),
     ("yaml-line-continued", "spec.yaml", "input: 3x8x8\nlayers:\n  - conv out=4 k=3\n      s=x p=1\n",
      [("invalid-argument", 4, 7)]),
     ("yaml-deep-from", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, from: [[a]]}\n", [("syntax", 3, 23)]),
@@ -338,3 +340,8 @@ def test_text_specs_with_a_bom_or_any_line_ending(data: bytes, tmp_path) -> None
 
 def test_a_character_yaml_refuses_is_reported_where_it_stands() -> None:
     assert errors(yaml_spec("input: 3x8x8\nlayers:\n  - re\x00lu\n")) == [("yaml-syntax", 3, 7)]
+
+
+def test_an_input_option_is_reported_at_the_option_not_the_file() -> None:
+    result = invoke("shapes", "seed_rf", "--input", "1x2147483649x1")
+    assert result.exit_code == 2 and result.stderr.startswith("--input:1:1: error: input 'input' 1x2147483649x1")
