@@ -178,6 +178,9 @@ def test_cli_solve_without_solution_exits_1() -> None:
      "sizes, kernel, stride and dilation must be positive; padding non-negative"),
     (["--in", "3", "-k", "3", "--output-padding", "1", "--out", "3", "--solve", "padding"],
      "output padding applies to transposed convolutions only"),
+    # (224 - 1)*2 - 2*100000 + 3 = -199551: the padding, not a window, is the problem
+    (["--in", "224", "-k", "3", "-s", "2", "-p", "100000", "--transposed"],
+     "the output size would be -199551: the padding 2*100000 removes more than the layer adds"),
 ])
 def test_cli_bad_values_exit_2(args: list[str], message: str) -> None:
     result = _conv(*args)
