@@ -133,7 +133,7 @@ def is_yaml(source: str, file: str) -> bool:
     its top-level keys (`input:`, `layers:`), which no text spec line can."""
     if file == STDIN_NAME:
         return _YAML_KEY.search(source) is not None
-    return file.endswith(YAML_SUFFIXES)
+    return file.lower().endswith(YAML_SUFFIXES)
 
 
 def document(spec: str) -> Document:
@@ -258,11 +258,11 @@ def spec_files(paths: Sequence[str]) -> list[str]:
     for text in paths:
         path = Path(text)
         if path.is_dir():
-            matches = sorted(str(p) for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            matches = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in SPEC_SUFFIXES and p.is_file())
         elif path.is_file() or text in builtin_specs():
             matches = [text]
         else:
-            matches = sorted(m for m in glob.glob(text, recursive=True) if Path(m).suffix in SPEC_SUFFIXES)
+            matches = sorted(m for m in glob.glob(text, recursive=True) if Path(m).suffix.lower() in SPEC_SUFFIXES)
         if not matches:
             raise SpecNotFound(f"no spec matches '{text}'")
         found.extend(m for m in matches if m not in found)

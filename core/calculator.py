@@ -27,7 +27,8 @@ def problem(layer: Layer1D) -> str | None:
     """Why the layer is impossible, or None."""
     why = settings_problem(layer)
     if why is None and output_size(layer) < 1 and layer.transposed:
-        return f"the output size would be {output_size(layer)}: the padding 2*{layer.p} removes more than the layer adds"
+        size = output_size(layer)
+        return f"the output size would be {size}: the padding 2*{layer.p} removes more than the layer adds"
     if why is None and output_size(layer) < 1:
         padded = layer.size + 2 * layer.p
         return f"the window {effective_kernel(layer.k, layer.d)} is larger than the padded input {padded}"

@@ -229,11 +229,11 @@ def mapping(report: Report, layer: str, at: tuple[int, ...] | None, pixel: tuple
     shape, frame = report.shapes[layer], report.graph.inputs[0].shape
     assert shape is not None
     coordinates, bounds, what = (
-        (at, shape.spatial, f"unit of {layer}") if at is not None else (pixel, frame.spatial, "input pixel")
+        (at, shape.spatial, f"a unit of {layer}") if at is not None else (pixel, frame.spatial, "an input pixel")
     )
     assert coordinates is not None
     if len(coordinates) != len(bounds) or not all(0 <= c < n for c, n in zip(coordinates, bounds)):
-        raise ValueError(f"{','.join(map(str, coordinates))} is not a {what}: the map is {'x'.join(map(str, bounds))}")
+        raise ValueError(f"{','.join(map(str, coordinates))} is not {what}: the map is {'x'.join(map(str, bounds))}")
     mapper = Mapper(report.graph, dict(report.shapes), layer)
     rows = map_unit(mapper, at) if at is not None else map_pixel(mapper, pixel)  # type: ignore[arg-type]
     for row in rows:

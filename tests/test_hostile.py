@@ -71,6 +71,7 @@ POSITIONED = [
      [("empty-block", 3, 3)]),
     ("text-every-layer-dropped", "spec.net", "input 3x8x8\nblock b f=true\n  relu if=$f\nb f=false\n",
      [("no-layers", 4, 1)]),
+    ("text-full-width-digit", "spec.net", "input 3x8x8\nconv out=\uff14 k=3\n", [("invalid-value", 2, 6)]),
     ("yaml-line-continued", "spec.yaml", "input: 3x8x8\nlayers:\n  - conv out=4 k=3\n      s=x p=1\n",
      [("invalid-argument", 4, 7)]),
     ("yaml-deep-from", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, from: [[a]]}\n", [("syntax", 3, 23)]),
@@ -345,3 +346,15 @@ def test_a_character_yaml_refuses_is_reported_where_it_stands() -> None:
 def test_an_input_option_is_reported_at_the_option_not_the_file() -> None:
     result = invoke("shapes", "seed_rf", "--input", "1x2147483649x1")
     assert result.exit_code == 2 and result.stderr.startswith("--input:1:1: error: input 'input' 1x2147483649x1")
+
+
+def test_yaml_suffix_in_capitals_is_yaml(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "SPEC.YAML"
+    spec.write_text("input: 3x8x8\nlayers: [relu]\n")
+    assert invoke("shapes", str(spec), "-f", "csv").stdout == "name,type,inputs,shape\nrelu_1,relu,input,3x8x8\n"
+    assert invoke("check", str(tmp_path)).stdout.endswith("1 spec(s) checked: 0 error(s), 0 warning(s)\n")
+
+
+def test_a_pixel_off_the_map_says_so() -> None:
+    result = invoke("map", "seed_rf", "--layer", "conv2", "--pixel", "5,5")
+    assert (result.exit_code, result.stderr) == (2, "error: 5,5 is not an input pixel: the map is 5x5\n")

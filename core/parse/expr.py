@@ -13,7 +13,7 @@ from typing import Any
 
 LIMIT = 2**63  # beyond any tensor size; larger values are certainly a mistake
 MAX_NESTING = 64  # parentheses and unary signs; deeper is a mistake, and would exhaust the stack
-_TOKEN = re.compile(r"\s*(?:(\d[\d_]*)|\$([A-Za-z_]\w*)|(\*\*|//|[-+*%()])|(\S))")
+_TOKEN = re.compile(r"\s*(?:(\d[\d_]*)|\$([A-Za-z_]\w*)|(\*\*|//|[-+*%()])|(\S))", re.ASCII)
 _BINARY = {"+": 10, "-": 10, "*": 20, "//": 20, "%": 20, "**": 30}
 
 

@@ -11,12 +11,13 @@ from typing import Any
 
 from .expr import LIMIT
 
-_INT = re.compile(r"[+-]?\d[\d_]*\Z")
-_FLOAT = re.compile(r"[+-]?(\d[\d_]*)?\.\d+([eE][+-]?\d+)?\Z|[+-]?\d+[eE][+-]?\d+\Z")
-_TUPLE = re.compile(r"\d[\d_]*(x\d[\d_]*)+\Z")
-_COUNT = re.compile(r"(\d[\d_]*(?:\.\d+)?)\s*([KMG]?)\Z", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z_][\w.-]*\Z")
-_ARITHMETIC = re.compile(r"[\d_\s()]*[-+*/%(][-+*/%\d_\s()]*\Z")  # an operator, or parentheses: (4)
+# ASCII only: Python's \d also matches other scripts' digits (a full-width ４ would read as 4)
+_INT = re.compile(r"[+-]?\d[\d_]*\Z", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(\d[\d_]*)?\.\d+([eE][+-]?\d+)?\Z|[+-]?\d+[eE][+-]?\d+\Z", re.ASCII)
+_TUPLE = re.compile(r"\d[\d_]*(x\d[\d_]*)+\Z", re.ASCII)
+_COUNT = re.compile(r"(\d[\d_]*(?:\.\d+)?)\s*([KMG]?)\Z", re.IGNORECASE | re.ASCII)
+_WORD = re.compile(r"[A-Za-z_][\w.-]*\Z", re.ASCII)
+_ARITHMETIC = re.compile(r"[\d_\s()]*[-+*/%(][-+*/%\d_\s()]*\Z", re.ASCII)  # an operator, or parentheses: (4)
 _MULTIPLIER = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 
 
