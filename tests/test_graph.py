@@ -71,6 +71,7 @@ def test_findings_are_highlighted() -> None:
     assert len(highlighted) == 3  # layer2.0, layer3.0, layer4.0: their downsample drops a row
 
 
+@pytest.mark.slow
 def test_100k_layers_fold_under_the_node_limit() -> None:
     spec = "input: 4x16x16\nblocks:\n  unit:\n    layers:\n      - conv out=4 k=3 p=1\n      - relu\n" \
            "layers:\n  - unit repeat=50000 name=body\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from helpers import text_spec, yaml_spec
 
 
@@ -9,6 +11,7 @@ def chain(n: int) -> str:
     return "input 8x32x32\n" + "".join("conv out=8 k=3 p=1\n" if i % 2 == 0 else "relu\n" for i in range(n))
 
 
+@pytest.mark.slow
 def test_100k_layer_chain() -> None:
     report = text_spec(chain(100_000))
     assert report.ok and len(report.graph.layers) == 100_000
@@ -16,6 +19,7 @@ def test_100k_layer_chain() -> None:
     assert report.total().params == 50_000 * (8 * 8 * 9 + 8)
 
 
+@pytest.mark.slow
 def test_100k_layers_from_blocks_and_repeats() -> None:
     spec = """\
 input: 16x16x16
