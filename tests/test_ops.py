@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netcalc.core.ops import OPS
+from netcalc.core.ops.registry import ELEMENTWISE, NO_MACS, NO_OTHER_FLOPS, NO_WEIGHTS, OpDef
 
 from helpers import case_spec, errors, op_cases, text_spec
 
@@ -33,12 +34,27 @@ def test_every_op_has_cases_and_every_case_file_names_an_op() -> None:
     assert covered == set(OPS)
 
 
+RULES = ("infer_shape", "count_params", "count_macs", "other_flops", "receptive_field")
+
+
+@pytest.mark.parametrize("missing", RULES)
+def test_an_op_that_forgets_a_rule_cannot_be_made(missing: str) -> None:
+    """No rule has a default: a new op that leaves one out fails at import, not silently."""
+    stated = {"count_params": NO_WEIGHTS, "count_macs": NO_MACS, "other_flops": NO_OTHER_FLOPS,
+              "receptive_field": ELEMENTWISE, "infer_shape": lambda a, ins: ins[0]}
+    del stated[missing]
+    with pytest.raises(TypeError, match=missing):
+        OpDef(name="new", doc="A new op.", attrs={}, **stated)
+
+
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_every_op_states_its_rules(name: str) -> None:
     opdef = OPS[name]
     assert opdef.doc and opdef.flops_rule
-    for rule in (opdef.infer_shape, opdef.count_params, opdef.count_macs, opdef.other_flops, opdef.receptive_field):
-        assert callable(rule)
+    for rule in RULES:
+        assert callable(getattr(opdef, rule))
+    # the conventions table says "0" exactly where the rule is the named zero
+    assert (opdef.count_macs is NO_MACS) == (opdef.macs_rule == "0")
     # its PyTorch form, for `netcalc export`: a module, or for a merge an expression in forward
     written, unused = (
         (opdef.torch_merge, opdef.torch_module) if opdef.merges else (opdef.torch_module, opdef.torch_merge)

@@ -8,8 +8,11 @@ from typing import Any
 from ..ir import Shape
 from .registry import (
     BOOLEAN,
+    ELEMENTWISE,
     IDENTITY,
     INTEGER,
+    NO_MACS,
+    NO_WEIGHTS,
     NUMBER,
     Attr,
     Attrs,
@@ -58,7 +61,11 @@ def _prelu_params(a: Attrs, ins: Shapes) -> Weights:
 
 
 def _activation(name: str, doc: str, **fields: Any) -> OpDef:
-    return op(name, doc, fields.pop("infer_shape", _same), other_flops=fields.pop("other_flops", _per_element),
+    """An activation: no weights (prelu says its own), no MACs, position by position (softmax
+    says its own), one FLOP per element unless it says otherwise."""
+    return op(name, doc, fields.pop("infer_shape", _same), count_params=fields.pop("count_params", NO_WEIGHTS),
+              count_macs=NO_MACS, other_flops=fields.pop("other_flops", _per_element),
+              receptive_field=fields.pop("receptive_field", ELEMENTWISE),
               flops_rule=str(fields.pop("flops_rule", "1 per element")), **fields)
 
 

@@ -5,7 +5,20 @@ equal rank, e.g. C x 1 x 1 against C x H x W) and `concat` along `dim` of one or
 from __future__ import annotations
 
 from ..ir import Shape
-from .registry import INTEGER, Attr, Attrs, OpError, Shapes, numel, op, table
+from .registry import (
+    ELEMENTWISE,
+    INTEGER,
+    NO_MACS,
+    NO_OTHER_FLOPS,
+    NO_WEIGHTS,
+    Attr,
+    Attrs,
+    OpError,
+    Shapes,
+    numel,
+    op,
+    table,
+)
 
 
 def _broadcast(a: Attrs, ins: Shapes) -> Shape:
@@ -38,13 +51,13 @@ def _concat(a: Attrs, ins: Shapes) -> Shape:
     if any(x.rank != rank for x in ins):
         raise OpError("shape-mismatch", "cannot concatenate " + " and ".join(map(str, ins)) + " (ranks differ)")
     axis = axis_of(a["dim"], rank)
-    others = {x.dims[:axis] + x.dims[axis + 1:] for x in ins}
+    others = {x.dims[:axis] + x.dims[axis + 1 :] for x in ins}
     if len(others) > 1:
         raise OpError("shape-mismatch", f"cannot concatenate {' and '.join(map(str, ins))} along dim={a['dim']}")
-    return Shape(ins[0].dims[:axis] + (sum(x.dims[axis] for x in ins),) + ins[0].dims[axis + 1:])
+    return Shape(ins[0].dims[:axis] + (sum(x.dims[axis] for x in ins),) + ins[0].dims[axis + 1 :])
 
 
-_MERGE = {"inputs": (2, None)}
+_MERGE = {"inputs": (2, None), "count_params": NO_WEIGHTS, "count_macs": NO_MACS, "receptive_field": ELEMENTWISE}
 
 OPS = table(
     op("add", "Elementwise sum of two or more inputs, with broadcasting.", _broadcast,
@@ -54,6 +67,7 @@ OPS = table(
        other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
        torch_merge=lambda a, args: " * ".join(args)),
     op("concat", "Concatenation of one or more inputs along `dim` (PyTorch's convention: 1 = channels).",
-       _concat, attrs={"dim": Attr(INTEGER, 1)}, flops_rule="0 (a copy)", inputs=(1, None),
+       _concat, attrs={"dim": Attr(INTEGER, 1)}, count_params=NO_WEIGHTS, count_macs=NO_MACS,
+       other_flops=NO_OTHER_FLOPS, flops_rule="0 (a copy)", receptive_field=ELEMENTWISE, inputs=(1, None),
        torch_merge=lambda a, args: f"torch.cat([{', '.join(args)}], dim={a['dim']})"),
 )

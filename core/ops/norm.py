@@ -8,6 +8,9 @@ from math import prod
 from ..ir import Shape
 from .registry import (
     BOOLEAN,
+    ELEMENTWISE,
+    NO_MACS,
+    NO_WEIGHTS,
     NUMBER,
     POSITIVE,
     Attr,
@@ -88,7 +91,9 @@ OPS = table(
         _bn_shape,
         attrs={"affine": _AFFINE, "track": Attr(BOOLEAN, True, aliases=("track_running_stats",))},
         count_params=_channel_weights,
+        count_macs=NO_MACS,
         other_flops=_bn_flops,
+        receptive_field=ELEMENTWISE,  # inference mode: running statistics, one position at a time
         flops_rule="2 per element (scale and shift)",
         torch_module=lambda a, ins: (
             f"{torch_nd('BatchNorm', ins)}({ins[0].channels}, affine={a['affine']}, track_running_stats={a['track']})"
@@ -100,6 +105,7 @@ OPS = table(
         _ln_shape,
         attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",))},
         count_params=_ln_weights,
+        count_macs=NO_MACS,
         other_flops=_statistics_flops,
         flops_rule=_STATS_RULE,
         receptive_field=statistics_reach,
@@ -113,6 +119,7 @@ OPS = table(
         _gn_shape,
         attrs={"groups": Attr(POSITIVE, aliases=("num_groups",)), "affine": _AFFINE},
         count_params=_channel_weights,
+        count_macs=NO_MACS,
         other_flops=_statistics_flops,
         flops_rule=_STATS_RULE,
         receptive_field=statistics_reach,
@@ -124,6 +131,7 @@ OPS = table(
         _instance_shape,
         attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",))},
         count_params=_channel_weights,
+        count_macs=NO_MACS,
         other_flops=_statistics_flops,
         flops_rule=_STATS_RULE,
         receptive_field=statistics_reach,
@@ -137,7 +145,10 @@ OPS = table(
         "Local response normalisation across channels; no parameters.",
         _lrn_shape,
         attrs={"size": Attr(POSITIVE), "alpha": Attr(NUMBER, 1e-4), "beta": Attr(NUMBER, 0.75), "k": Attr(NUMBER, 1.0)},
+        count_params=NO_WEIGHTS,
+        count_macs=NO_MACS,
         other_flops=_lrn_flops,
+        receptive_field=ELEMENTWISE,  # across channels only
         flops_rule="(size + 3) per element",
         torch_module=lambda a, ins: (
             f"nn.LocalResponseNorm({a['size']}, alpha={a['alpha']}, beta={a['beta']}, k={a['k']})"

@@ -16,6 +16,10 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 Each family module (conv.py, pool.py, ...) lists its ops in an explicit `OPS` table;
 the package (`netcalc.core.ops`) gathers them into `OPS` and `LOOKUP` (with aliases). Adding a layer type
 means adding one `op(...)` entry (and its test cases in tests/cases/ops/<name>.yaml).
+
+The four counting and field rules have no defaults: an op states each, with the named
+constants `NO_WEIGHTS`, `NO_MACS`, `NO_OTHER_FLOPS` and `ELEMENTWISE` where that is the
+truth, so that a forgotten rule is an error at import rather than a silent identity window.
 """
 
 from __future__ import annotations
@@ -147,6 +151,7 @@ IDENTITY = Window()
 
 
 def elementwise_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Each output unit reads the input unit at its own position."""
     return Reach((IDENTITY,) * (ins[0].rank - 1))
 
 
@@ -166,7 +171,7 @@ def exact(value: Number) -> Number:
     return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
-def _no_weights(a: Attrs, ins: Shapes) -> Weights:
+def no_weights(a: Attrs, ins: Shapes) -> Weights:
     return Weights()
 
 
@@ -186,16 +191,24 @@ def _zero(a: Attrs, ins: Shapes, out: Shape) -> int:
     return 0
 
 
+NO_WEIGHTS = no_weights
+NO_MACS = _zero
+NO_OTHER_FLOPS = _zero
+ELEMENTWISE = elementwise_reach
+
+
 @dataclass(frozen=True, slots=True)
 class OpDef:
     name: str
     doc: str
     attrs: Mapping[str, Attr]
     infer_shape: Callable[[Attrs, Shapes], Shape]
-    count_params: Callable[[Attrs, Shapes], Weights] = _no_weights
-    count_macs: Callable[[Attrs, Shapes, Shape], int] = _zero
-    other_flops: Callable[[Attrs, Shapes, Shape], int] = _zero
-    receptive_field: Callable[[Attrs, Shapes, Shape], Reach] = elementwise_reach
+    # Every rule is stated by every op, none guessed: the named constants below say "none"
+    # (NO_WEIGHTS, NO_MACS, NO_OTHER_FLOPS) or "position by position" (ELEMENTWISE).
+    count_params: Callable[[Attrs, Shapes], Weights]
+    count_macs: Callable[[Attrs, Shapes, Shape], int]
+    other_flops: Callable[[Attrs, Shapes, Shape], int]
+    receptive_field: Callable[[Attrs, Shapes, Shape], Reach]
     aliases: tuple[str, ...] = ()
     inputs: tuple[int, int | None] = (1, 1)  # least and most inputs (None: any number)
     macs_rule: str = "0"  # the count_macs rule in words, for the README's table

@@ -12,8 +12,12 @@ from .pool import adaptive_window, adaptive_windows
 from .registry import (
     AXES,
     BOOLEAN,
+    ELEMENTWISE,
     INTEGER,
     MAX_AXIS,
+    NO_MACS,
+    NO_OTHER_FLOPS,
+    NO_WEIGHTS,
     PADDING,
     POSITIVE,
     PROBABILITY,
@@ -181,12 +185,17 @@ def _upsample_torch(a: Attrs, ins: Shapes) -> str:
 
 
 OPS = table(
-    op("identity", "Passes its input through.", _same, torch_module=torch_class("Identity")),
+    op("identity", "Passes its input through.", _same, count_params=NO_WEIGHTS, count_macs=NO_MACS,
+       other_flops=NO_OTHER_FLOPS, receptive_field=ELEMENTWISE, torch_module=torch_class("Identity")),
     op(
         "dropout",
         "Dropout; a no-op for shapes and at inference.",
         _same,
         attrs={"p": Attr(PROBABILITY, 0.5)},
+        count_params=NO_WEIGHTS,
+        count_macs=NO_MACS,
+        other_flops=NO_OTHER_FLOPS,
+        receptive_field=ELEMENTWISE,
         torch_module=lambda a, ins: f"nn.Dropout({a['p']})",
     ),
     op(
@@ -194,6 +203,10 @@ OPS = table(
         "Flatten axes `start`..`end` (PyTorch's dims: batch included, so start=1 keeps the batch).",
         _flatten,
         attrs={"start": Attr(INTEGER, 1, aliases=("start_dim",)), "end": Attr(INTEGER, -1, aliases=("end_dim",))},
+        count_params=NO_WEIGHTS,
+        count_macs=NO_MACS,
+        other_flops=NO_OTHER_FLOPS,
+        receptive_field=ELEMENTWISE,  # each element is one input unit, moved
         torch_module=lambda a, ins: f"nn.Flatten({a['start']}, {a['end']})",
     ),
     op(
@@ -204,6 +217,9 @@ OPS = table(
             "p": Attr(PADDING, aliases=("padding",)),
             "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros"),
         },
+        count_params=NO_WEIGHTS,
+        count_macs=NO_MACS,
+        other_flops=NO_OTHER_FLOPS,
         receptive_field=_pad_reach,
         torch_module=_pad_torch,
     ),
@@ -219,6 +235,8 @@ OPS = table(
             ),
             "align_corners": Attr(BOOLEAN, False),
         },
+        count_params=NO_WEIGHTS,
+        count_macs=NO_MACS,
         other_flops=_upsample_flops,
         receptive_field=_upsample_reach,
         flops_rule="2 per tap per output element (linear modes 2 taps per axis, bicubic 4; nearest 0; "
@@ -230,6 +248,10 @@ OPS = table(
         "Channel shuffle in `g` groups.",
         _channel_shuffle,
         attrs={"g": Attr(POSITIVE, aliases=("groups",))},
+        count_params=NO_WEIGHTS,
+        count_macs=NO_MACS,
+        other_flops=NO_OTHER_FLOPS,
+        receptive_field=ELEMENTWISE,  # channels reordered, positions kept
         torch_module=lambda a, ins: f"nn.ChannelShuffle({a['g']})",
     ),
     op(
@@ -237,6 +259,9 @@ OPS = table(
         "Pixel shuffle: C x H x W -> C/r^2 x rH x rW.",
         _pixel_shuffle,
         attrs={"r": Attr(POSITIVE, aliases=("upscale_factor",))},
+        count_params=NO_WEIGHTS,
+        count_macs=NO_MACS,
+        other_flops=NO_OTHER_FLOPS,
         receptive_field=_pixel_shuffle_reach,
         torch_module=lambda a, ins: f"nn.PixelShuffle({a['r']})",
     ),

@@ -41,7 +41,7 @@ def _as_written(node: yaml.Node) -> bool:
     """A plain scalar YAML would read as a number or a boolean by its own (1.1) rules, where
     `0x1` is hexadecimal, `1:30` sexagesimal and `yes` true: netcalc reads it as a value
     written on a layer line instead (`0x1` is 0 by 1), so both forms of a layer agree."""
-    return node.tag in _RESOLVED and node.style in (None, "")
+    return isinstance(node, yaml.ScalarNode) and node.tag in _RESOLVED and node.style in (None, "")
 
 
 def mark_span(file: str, mark: yaml.Mark | None) -> Span:
