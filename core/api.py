@@ -279,23 +279,32 @@ def check_limits(options: dict[str, str | None]) -> dict[str, tuple[object, Span
 
 
 def check(
-    spec: str, options: dict[str, tuple[object, Span]], config: Config | None = None
+    spec: str, options: dict[str, tuple[object, Span]], config: Config | None = None, inputs: Sequence[str] = ()
 ) -> tuple[Report, list[Diagnostic]]:
-    """A spec analysed, then its CI rules run. Budgets: the configuration's defaults, then
-    the spec's `check` section, then the command line's. The configuration and the spec's
-    inline `# netcalc: disable=ID` silence rules; the configuration sets their severity.
-    Returns the report and every diagnostic."""
+    """A spec analysed, then its CI rules run (`findings`). Returns the report and every
+    diagnostic."""
+    try:
+        source, file, stem = load(spec)
+    except SpecUnreadable as exc:
+        return unreadable(exc.diagnostic), [exc.diagnostic]
+    report = analyze_source(source, file, stem, inputs)
+    return report, findings(report, source, options, config)
+
+
+def findings(
+    report: Report, source: str, options: Mapping[str, tuple[object, Span]], config: Config | None = None
+) -> list[Diagnostic]:
+    """The one check pipeline, for every command that shows findings (`check`, `graph`): the
+    report's diagnostics and the CI rules' findings. Budgets: the configuration's defaults,
+    then the spec's `check` section, then the command line's. The configuration and the
+    spec's inline `# netcalc: disable=ID` silence rules; the configuration sets their
+    severity."""
     from dataclasses import replace
 
     from .checks import RULES, run_checks
     from .config import Config, inline_disables
 
     config = config or Config()
-    try:
-        source, file, stem = load(spec)
-    except SpecUnreadable as exc:
-        return unreadable(exc.diagnostic), [exc.diagnostic]
-    report = analyze_source(source, file, stem)
     # a budget from the command line or the configuration is the spec's too: its first line
     top = Span(report.graph.file, 1, 1)
     defaults = {key: (value, top) for key, (value, _) in config.budgets.items()}
@@ -309,4 +318,4 @@ def check(
         if d.id in RULES and (d.id in config.disable or d.id in silenced.get(d.span.line, ())):
             continue
         found.append(replace(d, severity=config.severity[d.id]) if d.id in config.severity else d)
-    return report, sorted(found, key=sort_key)
+    return sorted(found, key=sort_key)

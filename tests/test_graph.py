@@ -97,3 +97,20 @@ def test_html_opens_in_a_headless_browser(tmp_path: Path) -> None:
     dom = subprocess.run([BROWSER, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count('class="node"') == 67 + 1  # the page as the browser built it
+
+
+def test_graph_and_check_agree_under_a_configuration(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A rule the configuration disables paints nothing red: graph runs check's pipeline."""
+    (tmp_path / "s.net").write_text("input 512x7x7\nfc out=10\n")  # linear-on-spatial on the output
+    monkeypatch.chdir(tmp_path)
+    flagged = runner.invoke(app, ["graph", "s.net"]).stdout
+    (tmp_path / ".netcalc.yaml").write_text("disable: [linear-on-spatial]\n")
+    quiet = runner.invoke(app, ["graph", "s.net"]).stdout
+    assert "#dc2626" in flagged and "#dc2626" not in quiet
+
+
+def test_a_flagged_output_node_has_one_fill_the_findings_red(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "s.net").write_text("input 512x7x7\nfc out=10\n")
+    monkeypatch.chdir(tmp_path)
+    (node,) = [line for line in runner.invoke(app, ["graph", "s.net"]).stdout.splitlines() if '"fc_1" [' in line]
+    assert node.count("fillcolor") == 1 and 'fillcolor="#fee2e2"' in node and "peripheries=2" in node

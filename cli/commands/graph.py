@@ -29,7 +29,9 @@ def graph(
 
     Example: netcalc graph resnet18 -o resnet18.svg, or netcalc graph unet --format mermaid
     """
-    from netcalc.core.checks import run_checks
+    from netcalc.core.api import findings
+    from netcalc.core.api import load as source_of
+    from netcalc.core.config import ConfigError, find_config
     from netcalc.core.graph_view import build_view
 
     from ..render.graph import GRAPH_FORMATS, SUFFIXES, GraphvizMissing
@@ -42,8 +44,11 @@ def graph(
     if not set(figures) <= set(ANNOTATIONS):
         fail(f"--annotate takes {', '.join(ANNOTATIONS)}")
     report = load(spec, input)
-    findings = list(report.diagnostics) + run_checks(report, dict(report.graph.checks))
-    view = build_view(report, depth, findings)
+    try:  # the findings `check` reports, under the same configuration
+        found = findings(report, source_of(spec)[0], {}, find_config(Path.cwd()))
+    except ConfigError as exc:
+        fail(str(exc.diagnostic))
+    view = build_view(report, depth, found)
     for note in view.notes:
         typer.echo(f"note: {note}", err=True)
     records = {r["name"]: r for r in report.as_records(depth=view.depth)["layers"]}

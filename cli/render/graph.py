@@ -59,11 +59,16 @@ def to_dot(view: Any, ctx: dict[str, Any]) -> str:
             attrs = [f"label={q(chr(10).join(label_lines(row, annotate, records[name]['rf'])))}",
                      f"tooltip={q(_details(row, records[name], view.flagged.get(name, [])))}"]
             if view.joins(row):
-                attrs.append('shape=oval, fillcolor="#fef3c7"')
-            if name in view.flagged:
-                attrs.append('color="#dc2626", penwidth=2, fillcolor="#fee2e2"')
+                attrs.append("shape=oval")
             if name == view.output:
-                attrs.append('peripheries=2, fillcolor="#dcfce7"')
+                attrs.append("peripheries=2")
+            if name in view.flagged:
+                attrs.append('color="#dc2626", penwidth=2')
+            # one fill per node, the finding's red first: DOT keeps only the last one written
+            fill = "#fee2e2" if name in view.flagged else "#dcfce7" if name == view.output else \
+                "#fef3c7" if view.joins(row) else None
+            if fill:
+                attrs.append(f'fillcolor="{fill}"')
             lines.append(f"{indent}{q(name)} [{', '.join(attrs)}];")
         for child in (p for p in members if len(p) == len(path) + 1 and p[: len(path)] == path):
             lines.append(f"{indent}subgraph {q('cluster_' + child[-1])} {{")
