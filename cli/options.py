@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from netcalc.core.dtypes import DTYPE_BYTES
+
 
 class Format(str, Enum):
     table = "table"
@@ -15,11 +17,9 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
-class Dtype(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    int8 = "int8"
+# the core's table of element types, so that the option offers exactly what the report knows
+Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)  # type: ignore[misc]
+FLOAT32 = Dtype("float32")
 
 
 Spec = Annotated[

@@ -302,7 +302,7 @@ def findings(
     from dataclasses import replace
 
     from .checks import RULES, run_checks
-    from .config import Config, inline_disables
+    from .config import Config, inline_disables, unknown_disables
 
     config = config or Config()
     # a budget from the command line or the configuration is the spec's too: its first line
@@ -310,12 +310,12 @@ def findings(
     defaults = {key: (value, top) for key, (value, _) in config.budgets.items()}
     limits = {**defaults, **report.graph.checks, **{key: (value, top) for key, (value, _) in options.items()}}
     silenced = inline_disables(source)
-    found = []
+    found = unknown_disables(silenced, RULES, report.graph.file)
     for d in list(report.diagnostics) + run_checks(report, limits):
         if d.severity is Severity.ERROR and d in report.diagnostics:
             found.append(d)  # it makes the spec invalid: no configuration can silence or soften that
             continue
-        if d.id in RULES and (d.id in config.disable or d.id in silenced.get(d.span.line, ())):
+        if d.id in RULES and (d.id in config.disable or d.id in silenced.get(d.span.line, ((), 0))[0]):
             continue
         found.append(replace(d, severity=config.severity[d.id]) if d.id in config.severity else d)
     return sorted(found, key=sort_key)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error
+from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, warning
 from .parse.common import CHECK_KEYS
 from .parse.source import SourceError, decode
 
@@ -174,11 +174,23 @@ def read_config(data: Mapping[str, Any], locate: Locate) -> Config:
     return Config(frozenset(listed), severity, budgets, file)
 
 
-def inline_disables(source: str) -> dict[int, set[str]]:
-    """Line number -> rule ids silenced there by `# netcalc: disable=ID`."""
+def inline_disables(source: str) -> dict[int, tuple[set[str], int]]:
+    """Line number -> (rule ids silenced there by `# netcalc: disable=ID`, the column of
+    the `#`)."""
     found = {}
     for number, line in enumerate(source.splitlines(), start=1):
         match = INLINE.search(line)
         if match:
-            found[number] = set(match.group(1).split(","))
+            found[number] = (set(match.group(1).split(",")), match.start() + 1)
     return found
+
+
+def unknown_disables(
+    silenced: Mapping[int, tuple[set[str], int]], rules: Collection[str], file: str
+) -> list[Diagnostic]:
+    """A warning for each id an inline disable names that is no rule: a typo silences nothing."""
+    return [
+        warning("invalid-config", f"no rule '{rule_id}' to disable", Span(file, line, col),
+                did_you_mean(rule_id, sorted(rules)))
+        for line, (ids, col) in silenced.items() for rule_id in sorted(ids - set(rules))
+    ]

@@ -11,10 +11,8 @@ from typing import Any, NamedTuple
 from .analysis.cost import Cost
 from .analysis.receptive_field import Field, regions_from_back
 from .diagnostics import Diagnostic, has_errors
+from .dtypes import COUNTER_BYTES, DTYPE_BYTES
 from .ir import Graph, Layer, Shape
-
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
-COUNTER_BYTES = 8  # int64
 
 
 class Row(NamedTuple):

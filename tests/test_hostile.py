@@ -358,3 +358,11 @@ def test_yaml_suffix_in_capitals_is_yaml(tmp_path) -> None:  # type: ignore[no-u
 def test_a_pixel_off_the_map_says_so() -> None:
     result = invoke("map", "seed_rf", "--layer", "conv2", "--pixel", "5,5")
     assert (result.exit_code, result.stderr) == (2, "error: 5,5 is not an input pixel: the map is 5x5\n")
+
+
+def test_an_inline_disable_of_no_rule_is_a_warning(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "s.net").write_text("input 3x8x8\nconv out=1 k=3 s=2  # netcalc: disable=stride-drops-input,bogus\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", "s.net")
+    assert result.stdout == ("s.net:2:21: warning: no rule 'bogus' to disable [invalid-config]\n"
+                             "1 spec(s) checked: 0 error(s), 1 warning(s)\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..options import Batch, Depth, Dtype, DtypeOpt, Format, FormatOpt, Inputs, Spec
+from ..options import FLOAT32, Batch, Depth, DtypeOpt, Format, FormatOpt, Inputs, Spec
 from ._report import run
 
 SHAPES = ("name", "type", "inputs", "shape")
@@ -11,7 +11,7 @@ FLOPS = ("name", "type", "shape", "macs", "flops")
 SUMMARY = ("name", "type", "shape", "params", "buffers", "macs", "flops", "activation_bytes", "rf.size", "rf.jump")
 
 
-def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
            depth: Depth = None, format: FormatOpt = Format.table) -> None:
     """Output shape of every layer.
 
@@ -20,7 +20,7 @@ def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt =
     run(spec, input, batch, dtype.value, depth, format.value, SHAPES)
 
 
-def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
            depth: Depth = None, format: FormatOpt = Format.table) -> None:
     """Parameters and buffers of every layer, as PyTorch counts them.
 
@@ -29,7 +29,7 @@ def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt =
     run(spec, input, batch, dtype.value, depth, format.value, PARAMS)
 
 
-def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
           depth: Depth = None, format: FormatOpt = Format.table) -> None:
     """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see the README).
 
@@ -38,7 +38,7 @@ def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = 
     run(spec, input, batch, dtype.value, depth, format.value, FLOPS)
 
 
-def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = Dtype.float32,
+def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
             depth: Depth = None, format: FormatOpt = Format.table) -> None:
     """Every column and a totals and memory footer, like torchinfo's summary.
 
