@@ -13,7 +13,7 @@ from .analysis.cost import Cost, layer_cost
 from .analysis.receptive_field import Field, receptive_fields
 from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
-from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, has_errors, sort_key, warning
+from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, finding, has_errors, sort_key
 from .ir import Graph, Input, Layer, Shape
 from .parse.document import Document
 from .parse.source import MAX_SOURCE_BYTES, SourceError, decode
@@ -224,11 +224,9 @@ def looks_batched(dims: tuple[int, ...]) -> bool:
 
 
 def batch_in_input(i: Input) -> Diagnostic:
-    from .checks.batch_in_input import ID
-
     shape, meant = "x".join(map(str, i.shape.dims)), "x".join(map(str, i.shape.dims[1:]))
     label = "input" if i.name == "input" else f"input {i.name}"
-    return warning(ID, f"{label} {shape} is read as 1 channel and {len(i.shape.dims) - 1} spatial axes; "
+    return finding("batch-in-input", f"{label} {shape} is read as 1 channel and {len(i.shape.dims) - 1} spatial axes; "
                    "netcalc's shapes leave the batch axis out", i.span,
                    f"for images of shape {meant}, write {meant} (and --batch N)")
 
@@ -301,8 +299,9 @@ def findings(
     severity."""
     from dataclasses import replace
 
-    from .checks import RULES, run_checks
+    from .checks import run_checks
     from .config import Config, inline_disables, unknown_disables
+    from .ids import RULES
 
     config = config or Config()
     # a budget from the command line or the configuration is the spec's too: its first line

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, warning
+from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, finding
 from .parse.common import CHECK_KEYS
 from .parse.source import SourceError, decode
 
@@ -141,7 +141,7 @@ def _locator(spans: Mapping[str, Span], file: str) -> Locate:
 
 
 def read_config(data: Mapping[str, Any], locate: Locate) -> Config:
-    from .checks import RULES
+    from .ids import RULES
 
     file = locate("").file
     known = ("disable", "severity", *CHECK_KEYS)
@@ -190,7 +190,7 @@ def unknown_disables(
 ) -> list[Diagnostic]:
     """A warning for each id an inline disable names that is no rule: a typo silences nothing."""
     return [
-        warning("invalid-config", f"no rule '{rule_id}' to disable", Span(file, line, col),
+        finding("unknown-rule", f"no rule '{rule_id}' to disable", Span(file, line, col),
                 did_you_mean(rule_id, sorted(rules)))
         for line, (ids, col) in silenced.items() for rule_id in sorted(ids - set(rules))
     ]

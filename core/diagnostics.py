@@ -51,6 +51,14 @@ def warning(id: str, message: str, span: Span, hint: str | None = None) -> Diagn
     return Diagnostic(id, Severity.WARNING, _bounded(message), span, hint)
 
 
+def finding(id: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    """A diagnostic of the id's registered default severity (core/ids.py)."""
+    from .ids import IDS
+
+    make = error if IDS[id].severity == "error" else warning
+    return make(id, message, span, hint)
+
+
 def _bounded(message: str) -> str:
     if len(message) <= MAX_MESSAGE:
         return message

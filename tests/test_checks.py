@@ -20,7 +20,7 @@ runner = CliRunner()
 
 def examples(rule_id: str) -> dict[str, str]:
     """The rule doc's `Failing` and `Passing` specs."""
-    doc = RULES[rule_id].__doc__
+    doc = RULES[rule_id].doc
     found = re.findall(r"(Failing|Passing)[^\n]*:\n\n((?:    .*\n)+)", doc)
     return {label: "\n".join(line[4:] for line in block.splitlines()) + "\n" for label, block in found}
 

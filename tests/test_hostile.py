@@ -364,5 +364,5 @@ def test_an_inline_disable_of_no_rule_is_a_warning(tmp_path, monkeypatch) -> Non
     (tmp_path / "s.net").write_text("input 3x8x8\nconv out=1 k=3 s=2  # netcalc: disable=stride-drops-input,bogus\n")
     monkeypatch.chdir(tmp_path)
     result = invoke("check", "s.net")
-    assert result.stdout == ("s.net:2:21: warning: no rule 'bogus' to disable [invalid-config]\n"
+    assert result.stdout == ("s.net:2:21: warning: no rule 'bogus' to disable [unknown-rule]\n"
                              "1 spec(s) checked: 0 error(s), 1 warning(s)\n")

@@ -91,14 +91,16 @@ def explain(rule: Annotated[str | None, typer.Argument(help="A rule id, like str
 
     Example: netcalc explain stride-drops-input
     """
-    from netcalc.core.checks import RULES
     from netcalc.core.diagnostics import did_you_mean
+    from netcalc.core.ids import IDS, RULES
 
     if rule is None:
-        for rule_id, module in RULES.items():
-            typer.echo(f"{rule_id:26} {module.SEVERITY:8} {str(module.__doc__).splitlines()[0].split(': ', 1)[1]}")
+        for rule_id, known in RULES.items():
+            typer.echo(f"{rule_id:26} {known.severity:8} {known.summary}")
         raise typer.Exit(exit_codes.OK)
-    if rule not in RULES:
-        hint = did_you_mean(rule, list(RULES))
-        fail(f"no rule '{rule}'" + (f"; {hint}" if hint else "") + " (netcalc explain lists them)")
-    typer.echo(f"{str(RULES[rule].__doc__).strip()}\n\nDefault severity: {RULES[rule].SEVERITY}")
+    if rule not in IDS:
+        hint = did_you_mean(rule, list(IDS))
+        fail(f"no diagnostic '{rule}'" + (f"; {hint}" if hint else "") + " (netcalc explain lists the rules)")
+    known = IDS[rule]
+    text = known.doc.strip() if known.is_rule else f"{rule}: {known.summary}."
+    typer.echo(f"{text}\n\nDefault severity: {known.severity}")

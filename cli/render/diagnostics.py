@@ -81,15 +81,14 @@ def to_sarif(findings: Findings) -> str:
     import json
 
     from netcalc import __version__
-    from netcalc.core.checks import RULES
+    from netcalc.core.ids import IDS
 
-    def short(doc: str) -> str:  # a rule's docstring opens with `ID: what it finds`
-        return doc.split("\n\n")[0].split(": ", 1)[1].replace("\n", " ")
-
+    # every id, so that each result's ruleId is described (a spec error is a finding too)
     rules = [
-        {"id": rule_id, "shortDescription": {"text": short(str(module.__doc__))},
-         "fullDescription": {"text": str(module.__doc__).strip()}, "defaultConfiguration": {"level": module.SEVERITY}}
-        for rule_id, module in RULES.items()
+        {"id": known.id, "shortDescription": {"text": known.summary},
+         "fullDescription": {"text": known.doc.strip() or known.summary},
+         "defaultConfiguration": {"level": known.severity}}
+        for known in IDS.values()
     ]
     results = [
         {"ruleId": d.id, "level": d.severity.value,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
-from ..diagnostics import Diagnostic, warning
+from ..diagnostics import Diagnostic, finding
 from ..ir import Graph, Layer, Shape
 from ..ops import LOOKUP
 from ..ops.registry import IDENTITY, Number, Reach, Window, exact
@@ -171,7 +171,7 @@ class FieldPass:
                 offset = ", ".join(str(exact(b - a)) for a, b in zip(first.start, other.start))
                 jumps = "" if other.jump == first.jump else (
                     f"; jumps {format_tuple(first.jump)} and {format_tuple(other.jump)}")
-                self.diags.append(warning(
+                self.diags.append(finding(
                     "misaligned-merge",
                     f"layer '{layer.name}' ({layer.op}) merges '{first_name}' and '{name}', whose units are "
                     f"centred {offset} input pixels apart{jumps}",

@@ -1,32 +1,16 @@
-"""stride-drops-input: a strided window never reads the last rows or columns of its input.
-
-When `(n + padding - k_eff)` is not a multiple of the stride, the last windows stop short:
-the rows after them are computed by earlier layers and then ignored (the case the seed
-notes warn about). Counted on the real input, not its padding, exactly through each op's
-window.
-
-Failing (the last row and column of 8 are never read):
-
-    input 1x8x8
-    conv out=1 k=3 s=2
-
-Passing (windows at 0, 2, 4, 6 cover all 9 rows):
-
-    input 1x9x9
-    conv out=1 k=3 s=2
-"""
+"""How `stride-drops-input` is computed: each windowed layer's unread rows, through the
+op's own window, on the real input. Its documentation: core/ids.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..diagnostics import Diagnostic, warning
+from ..diagnostics import Diagnostic, finding
 from ..ops import LOOKUP
 from ..report import Report
 
 ID = "stride-drops-input"
-SEVERITY = "warning"
 
 
 def unread(report: Report, name: str) -> list[int]:
@@ -48,6 +32,6 @@ def check(report: Report, limits: Mapping[str, Any]) -> Iterator[Diagnostic]:
         rows = unread(report, layer.name)
         if any(rows):
             axes = ", ".join(f"{r} on axis {axis}" for axis, r in enumerate(rows) if r)
-            yield warning(ID, f"layer '{layer.name}' ({layer.op}) never reads the last input rows: {axes} "
+            yield finding(ID, f"layer '{layer.name}' ({layer.op}) never reads the last input rows: {axes} "
                               f"(its input is {report.shapes[layer.inputs[0]]})", layer.span,
                           "adjust the padding or the input size so that the windows reach the end")

@@ -1,38 +1,19 @@
-"""transposed-size-mismatch: a decoder's transposed convolution whose output cannot match
-the skip it is merged with.
-
-(n - 1)*s - 2p + d*(k-1) + op + 1 loses the remainder a strided encoder dropped; the
-output padding `op` puts it back. netcalc names the `op` that makes the sizes equal, or
-says that none can.
-
-Failing (8 -> 4 on the way down, 4 -> 7 on the way up; op=1 gives 8):
-
-    input 8x8x8
-    conv out=8 k=3 s=2 p=1
-    convT out=8 k=3 s=2 p=1 name=up
-    add from=up,input
-
-Passing:
-
-    input 8x8x8
-    conv out=8 k=3 s=2 p=1
-    convT out=8 k=3 s=2 p=1 op=1 name=up
-    add from=up,input
-"""
+"""How `transposed-size-mismatch` is computed: at a merge that reads a transposed
+convolution, the output padding that would make the sizes agree. Its documentation:
+core/ids.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..diagnostics import Diagnostic, error
+from ..diagnostics import Diagnostic, finding
 from ..ir import Layer
 from ..ops import LOOKUP
 from ..ops.registry import per_axis
 from ..report import Report
 
 ID = "transposed-size-mismatch"
-SEVERITY = "error"
 ON_INVALID = True  # it explains a merge the shape analysis refused
 
 
@@ -78,5 +59,5 @@ def _finding(merge: Layer, up: Layer, got: tuple[int, ...], wanted: tuple[int, .
     sizes = f"'{up.name}' gives {'x'.join(map(str, got))}, '{skip}' is {'x'.join(map(str, wanted))}"
     hint = (f"set op={'x'.join(map(str, needed)) if len(set(needed)) > 1 else needed[0]} on '{up.name}'" if fixable
             else "no output padding fixes it: change the padding, kernel or stride")
-    return error(ID, f"layer '{merge.name}' ({merge.op}) merges a transposed convolution that cannot match its skip: "
+    return finding(ID, f"layer '{merge.name}' ({merge.op}) merges a transposed convolution that cannot match its skip: "
                      f"{sizes}", up.span, hint)
