@@ -31,7 +31,7 @@ def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt =
 
 def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
           depth: Depth = None, format: FormatOpt = Format.table) -> None:
-    """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see the README).
+    """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see docs/conventions.md).
 
     Example: netcalc flops mobilenet_v2 --batch 8 --format csv
     """

@@ -211,7 +211,7 @@ class OpDef:
     receptive_field: Callable[[Attrs, Shapes, Shape], Reach]
     aliases: tuple[str, ...] = ()
     inputs: tuple[int, int | None] = (1, 1)  # least and most inputs (None: any number)
-    macs_rule: str = "0"  # the count_macs rule in words, for the README's table
+    macs_rule: str = "0"  # the count_macs rule in words, for the conventions table (docs/conventions.md)
     flops_rule: str = "0"  # the other_flops rule in words
     torch_module: Callable[[Attrs, Shapes], str] | None = None
     torch_merge: Callable[[Attrs, list[str]], str] | None = None
@@ -458,7 +458,7 @@ def table(*ops: OpDef) -> dict[str, OpDef]:
 
 
 def conventions_table(ops: Mapping[str, OpDef]) -> str:
-    """The README's table of counting conventions, generated from the op table."""
+    """The table of counting conventions in docs/conventions.md, generated from the op table."""
     rows = ["| op | MACs | FLOPs beyond 2 x MACs |", "|---|---|---|"]
     for o in ops.values():
         alias = f" ({', '.join(o.aliases)})" if o.aliases else ""

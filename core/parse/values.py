@@ -51,7 +51,7 @@ def parse_value(text: str) -> Any:
 
 
 def _integer(text: str) -> int:
-    """A decimal integer, refused past the bound every value keeps (README, Expressions)
+    """A decimal integer, refused past the bound every value keeps (docs/spec-format.md, Expressions)
     before Python converts it: 5,000 digits would be Python's own error."""
     digits = text.lstrip("+-").replace("_", "").lstrip("0")
     if len(digits) > len(str(LIMIT)) or abs(int(text.replace("_", ""))) >= LIMIT:
