@@ -9,12 +9,11 @@ import typer
 
 from netcalc.core.dtypes import DTYPE_BYTES
 
+from .render import names
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
+# the registry's formats of per-layer records, so that every report command offers the same
+Format = Enum("Format", {name: name for name in names("records")}, type=str)  # type: ignore[misc]
+TABLE = Format("table")
 
 
 # the core's table of element types, so that the option offers exactly what the report knows

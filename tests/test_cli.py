@@ -210,3 +210,25 @@ def test_shell_completion_completes_commands_and_options() -> None:
     assert complete("netcalc su") == ["summary"]
     assert complete("netcalc summary --fo") == ["--format"]
     assert "--install-completion" in netcalc("--help").output
+
+
+@pytest.mark.parametrize("args, kind, more", [
+    (("conv", "--in", "8", "-k", "3", "-f", "bogus"), "records", ""),
+    (("check", "seed_rf", "-f", "bogus"), "findings", " or auto"),
+])
+def test_unknown_formats_are_named_from_the_one_registry(args: tuple[str, ...], kind: str, more: str) -> None:
+    from netcalc.cli.render import REGISTRY
+
+    result = netcalc(*args)
+    expected = f"error: unknown format 'bogus' ({', '.join(REGISTRY[kind])}{more})\n"
+    assert (result.exit_code, result.stderr) == (2, expected)
+
+
+def test_report_commands_offer_the_registry_formats() -> None:
+    from netcalc.cli.options import Format
+    from netcalc.cli.render import REGISTRY, renderer
+
+    assert [f.value for f in Format] == list(REGISTRY["records"])
+    for kind, formats in REGISTRY.items():
+        for name in formats:
+            assert callable(renderer(kind, name))

@@ -39,12 +39,13 @@ def check(
     from netcalc.core.api import SpecNotFound, check_limits, spec_files
     from netcalc.core.config import ConfigError, find_config
 
-    from ..render.diagnostics import CHECK_FORMATS, emit, outcome
+    from ..render import names, problem, renderer
+    from ..render.diagnostics import emit, outcome
 
     if format == "auto":
         format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "plain"
-    if format not in CHECK_FORMATS:
-        fail(f"unknown format '{format}' (plain, human, json, github, sarif or auto)")
+    if problem("findings", format):
+        fail(f"unknown format '{format}' ({', '.join(names('findings'))} or auto)")
     options = {"max_params": max_params, "max_macs": max_macs, "max_flops": max_flops,
                "max_activation_bytes": max_activation_bytes, "min_rf": min_rf, "output": expect_output}
     try:
@@ -57,7 +58,7 @@ def check(
         fail(str(exc))
     # `human` styles only for a terminal (as rich decides, FORCE_COLOR included): echo must
     # not strip what it chose
-    typer.echo(CHECK_FORMATS[format](findings), nl=False, color=True if format == "human" else None)
+    typer.echo(renderer("findings", format)(findings), nl=False, color=True if format == "human" else None)
     crashed = any(d.id == INTERNAL_ERROR for _, _, found in findings for d in found)
     raise typer.Exit(exit_codes.INTERNAL if crashed else outcome(findings, strict))
 

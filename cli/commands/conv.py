@@ -37,8 +37,11 @@ def conv(
     """
     from netcalc.core.calculator import Layer1D, describe, problem
 
-    if format not in ("table", "json", "csv", "markdown"):
-        fail(f"unknown format '{format}' (table, json, csv or markdown)")
+    from ..render import problem as format_problem
+
+    unknown_format = format_problem("records", format)
+    if unknown_format:
+        fail(unknown_format)
     layer = Layer1D(size, k, s, p, d, transposed, op)
     if solve is not None:
         if out is None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import Format, FormatOpt, Inputs
+from ..options import TABLE, FormatOpt, Inputs
 from ._report import load, show
 
 COLUMNS = ("name", "status", "type", "shape", "params", "macs", "rf")
@@ -16,7 +16,7 @@ def diff(
     old: Annotated[str, typer.Argument(help="The spec before (a file or a built-in name).")],
     new: Annotated[str, typer.Argument(help="The spec after.")],
     input: Inputs = None,
-    format: FormatOpt = Format.table,
+    format: FormatOpt = TABLE,
 ) -> None:
     """Per-layer and total changes in shape, parameters, MACs and receptive field.
 

@@ -34,12 +34,13 @@ def graph(
     from netcalc.core.config import ConfigError, find_config
     from netcalc.core.graph_view import build_view
 
-    from ..render.graph import GRAPH_FORMATS, SUFFIXES, GraphvizMissing
+    from ..render import GRAPH_SUFFIXES, names, renderer
+    from ..render.graph import GraphvizMissing
 
-    chosen = format or (SUFFIXES.get(output.suffix.lower()) if output else "dot")
-    if chosen not in GRAPH_FORMATS:
+    chosen = format or (GRAPH_SUFFIXES.get(output.suffix.lower()) if output else "dot")
+    if chosen not in names("graph"):
         fail(f"unknown format '{format or output}' (dot, mermaid, svg or html; or -o FILE with one of "
-             f"{', '.join(SUFFIXES)})")
+             f"{', '.join(GRAPH_SUFFIXES)})")
     figures = tuple(a.strip() for a in annotate.split(",") if a.strip())
     if not set(figures) <= set(ANNOTATIONS):
         fail(f"--annotate takes {', '.join(ANNOTATIONS)}")
@@ -55,7 +56,7 @@ def graph(
     context = {"name": report.graph.name, "records": records, "annotate": figures,
                "blocks": {b.name: b.block for b in report.graph.blocks}}
     try:
-        drawn = GRAPH_FORMATS[chosen](view, context)
+        drawn = renderer("graph", chosen)(view, context)
     except GraphvizMissing as exc:
         fail(str(exc))
     write(drawn, output)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import Format, FormatOpt, Inputs, Spec
+from ..options import TABLE, FormatOpt, Inputs, Spec
 from ._report import fail, load, show
 
 UNIT = ("name", "unit", "start", "end", "centre", "clipped")
@@ -19,7 +19,7 @@ def map(
     input: Inputs = None,
     at: Annotated[str | None, typer.Option(help="A unit of the layer, one index per axis: 3,4.")] = None,
     pixel: Annotated[str | None, typer.Option(help="An input pixel, one index per axis: 100,50.")] = None,
-    format: FormatOpt = Format.table,
+    format: FormatOpt = TABLE,
 ) -> None:
     """The input box a unit sees (--at), or the units that see an input pixel (--pixel).
 

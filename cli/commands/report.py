@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..options import FLOAT32, Batch, Depth, DtypeOpt, Format, FormatOpt, Inputs, Spec
+from ..options import FLOAT32, TABLE, Batch, Depth, DtypeOpt, FormatOpt, Inputs, Spec
 from ._report import run
 
 SHAPES = ("name", "type", "inputs", "shape")
@@ -12,7 +12,7 @@ SUMMARY = ("name", "type", "shape", "params", "buffers", "macs", "flops", "activ
 
 
 def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-           depth: Depth = None, format: FormatOpt = Format.table) -> None:
+           depth: Depth = None, format: FormatOpt = TABLE) -> None:
     """Output shape of every layer.
 
     Example: netcalc shapes resnet18 --input 3x512x512
@@ -21,7 +21,7 @@ def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt =
 
 
 def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-           depth: Depth = None, format: FormatOpt = Format.table) -> None:
+           depth: Depth = None, format: FormatOpt = TABLE) -> None:
     """Parameters and buffers of every layer, as PyTorch counts them.
 
     Example: netcalc params resnet50 --depth 1
@@ -30,7 +30,7 @@ def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt =
 
 
 def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-          depth: Depth = None, format: FormatOpt = Format.table) -> None:
+          depth: Depth = None, format: FormatOpt = TABLE) -> None:
     """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see docs/conventions.md).
 
     Example: netcalc flops mobilenet_v2 --batch 8 --format csv
@@ -39,7 +39,7 @@ def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = 
 
 
 def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-            depth: Depth = None, format: FormatOpt = Format.table) -> None:
+            depth: Depth = None, format: FormatOpt = TABLE) -> None:
     """Every column and a totals and memory footer, like torchinfo's summary.
 
     Example: netcalc summary resnet50 --depth 2 --dtype float16

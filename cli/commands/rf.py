@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import Format, FormatOpt, Inputs, Spec
+from ..options import TABLE, FormatOpt, Inputs, Spec
 from ._report import fail, load, show
 
 FIELDS = ("name", "type", "shape", "window", "rf.size", "rf.jump", "rf.start", "rf.padding", "rf.global")
@@ -26,7 +26,7 @@ def rf(
         ),
     ] = None,
     size: Annotated[int, typer.Option(min=1, help="With --from-back: the window, in units of --layer.")] = 1,
-    format: FormatOpt = Format.table,
+    format: FormatOpt = TABLE,
 ) -> None:
     """Receptive field of every layer: size, jump, start and effective padding, per axis.
 

@@ -130,9 +130,6 @@ def to_human(findings: Findings) -> str:
     return out.getvalue()
 
 
-CHECK_FORMATS = {"plain": to_plain, "human": to_human, "json": to_json, "github": to_github, "sarif": to_sarif}
-
-
 def outcome(findings: Findings, strict: bool) -> int:
     """2 if a spec is invalid, 1 for an error (or, strict, a warning), else 0."""
     from .. import exit_codes

@@ -196,19 +196,13 @@ def to_table(records: dict[str, Any], view: View) -> str:
     return "".join(line + "\n" for line in table.lines(table_grid(records, view)))
 
 
-FORMATS: dict[str, Callable[[dict[str, Any], View], Any]] = {
-    "table": to_table,
-    "json": to_json,
-    "csv": to_csv,
-    "markdown": to_markdown,
-}
-
-
 def emit(fmt: str, records: dict[str, Any], view: View) -> None:
     if fmt == "table":  # streamed, and fitted to the terminal when there is one
         table.write(table.lines(table_grid(records, view), table.stdout_terminal()))
     else:
-        sys.stdout.write(FORMATS[fmt](records, view))
+        from . import renderer
+
+        sys.stdout.write(renderer("records", fmt)(records, view))
 
 
 def zoo_table(specs: Mapping[str, Path]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
-from collections.abc import Callable
 from typing import Any
 
 
@@ -156,8 +155,3 @@ table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ddd; 
 """
 
 
-GRAPH_FORMATS: dict[str, Callable[[Any, dict[str, Any]], str]] = {
-    "dot": to_dot, "mermaid": to_mermaid, "svg": to_svg, "html": to_html,
-}
-SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg", ".html": "html",
-            ".htm": "html"}
