@@ -3,6 +3,8 @@ convPoolShapeInference), exact integers throughout."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 from .registry import OpError, per_axis
@@ -62,3 +64,34 @@ def pool_output(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
     if out < 1:
         raise OpError("kernel-exceeds-input", f"the window ({k_eff}) is larger than the padded input ({n} + 2*{p})")
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Sliding:
+    """A window's arguments bound to its input once: one kernel, stride and dilation per
+    spatial axis, and the padding actually applied on each side (`same` resolved against
+    the input's size), so that rules read `w.k[axis]` and never the raw attribute."""
+
+    k: tuple[int, ...]
+    s: tuple[int, ...]
+    d: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+
+    @property
+    def k_eff(self) -> tuple[int, ...]:
+        return tuple(effective_kernel(k, d) for k, d in zip(self.k, self.d))
+
+    @property
+    def taps(self) -> int:
+        """Kernel elements: what one output unit reads per channel."""
+        return prod(self.k)
+
+
+def sliding(a: Any, x: Any) -> Sliding:
+    """The window of a convolution or pool (`a` its attributes) on the input shape `x`; a
+    pool's stride defaults to its kernel, and an op without dilation has 1."""
+    rank = x.rank - 1
+    k = per_axis(a["k"], rank, "k")
+    s = per_axis(a["s"] if a.get("s") is not None else a["k"], rank, "s")
+    d = per_axis(a.get("d", 1), rank, "d")
+    return Sliding(k, s, d, side_padding(a["p"], x.spatial, k, s, d))

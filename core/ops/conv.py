@@ -10,10 +10,9 @@ the work actually done: each input value is scattered through the whole kernel.
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
 
 from ..ir import Shape
-from ._window import effective_kernel, side_padding, window_output
+from ._window import effective_kernel, sliding, window_output
 from .registry import (
     AXES,
     AXES0,
@@ -65,25 +64,16 @@ def _check_groups(a: Attrs, ins: Shapes) -> int:
 def conv_shape(a: Attrs, ins: Shapes) -> Shape:
     x = spatial_input(ins)
     _check_groups(a, ins)
-    rank = x.rank - 1
-    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
-    pads = side_padding(a["p"], x.spatial, k, s, d)
-    sizes = tuple(
-        window_output(n, effective_kernel(ki, di), si, b, e) for n, ki, si, di, (b, e) in zip(x.spatial, k, s, d, pads)
-    )
+    w = sliding(a, x)
+    sizes = tuple(window_output(n, k_eff, s, b, e) for n, k_eff, s, (b, e) in zip(x.spatial, w.k_eff, w.s, w.pads))
     return Shape((out_channels(a, ins), *sizes))
 
 
 def conv_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     """A window of k_eff input units per output unit, stride s, offset by the padding
     actually applied before (which for `same` depends on the input size)."""
-    x = ins[0]
-    rank = x.rank - 1
-    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
-    pads = side_padding(a["p"], x.spatial, k, s, d)
-    return Reach(tuple(
-        conv_window(effective_kernel(ki, di), si, before) for ki, si, di, (before, _) in zip(k, s, d, pads)
-    ))
+    w = sliding(a, ins[0])
+    return Reach(tuple(conv_window(k_eff, s, before) for k_eff, s, (before, _) in zip(w.k_eff, w.s, w.pads)))
 
 
 def conv_window(k_eff: int, s: int, before: int) -> Window:
@@ -99,20 +89,17 @@ def transposed_window(k: int, s: int, p: int, d: int) -> Window:
 
 
 def convt_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
-    rank = ins[0].rank - 1
-    k, s, d, p = (per_axis(a[key], rank, key) for key in ("k", "s", "d", "p"))
-    return Reach(tuple(transposed_window(*axis) for axis in zip(k, s, p, d)))
+    w = sliding(a, ins[0])
+    return Reach(tuple(transposed_window(k, s, p, d) for k, s, (p, _), d in zip(w.k, w.s, w.pads, w.d)))
 
 
 def conv_params(a: Attrs, ins: Shapes) -> Weights:
     out, g = out_channels(a, ins), groups(a, ins)
-    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
-    return Weights(out * (ins[0].channels // g) * kernel + (out if a["bias"] else 0))
+    return Weights(out * (ins[0].channels // g) * sliding(a, ins[0]).taps + (out if a["bias"] else 0))
 
 
 def conv_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
-    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
-    return numel(out) * (ins[0].channels // groups(a, ins)) * kernel
+    return numel(out) * (ins[0].channels // groups(a, ins)) * sliding(a, ins[0]).taps
 
 
 def bias_adds(a: Attrs, ins: Shapes, out: Shape) -> int:
@@ -122,8 +109,8 @@ def bias_adds(a: Attrs, ins: Shapes, out: Shape) -> int:
 def convt_shape(a: Attrs, ins: Shapes) -> Shape:
     x = spatial_input(ins)
     _check_groups(a, ins)
-    rank = x.rank - 1
-    k, s, d, p, o = (per_axis(a[key], rank, key) for key in ("k", "s", "d", "p", "op"))
+    w = sliding(a, x)
+    k, s, d, p, o = w.k, w.s, w.d, tuple(before for before, _ in w.pads), per_axis(a["op"], x.rank - 1, "op")
     if any(oi >= si and oi >= di for oi, si, di in zip(o, s, d)):
         raise OpError(
             "invalid-argument", f"op (output_padding) {a['op']} must be smaller than the stride or the dilation"
@@ -138,19 +125,11 @@ def convt_shape(a: Attrs, ins: Shapes) -> Shape:
 
 def convt_params(a: Attrs, ins: Shapes) -> Weights:
     out, g = a["out"], groups(a, ins)
-    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
-    return Weights(ins[0].channels * (out // g) * kernel + (out if a["bias"] else 0))
+    return Weights(ins[0].channels * (out // g) * sliding(a, ins[0]).taps + (out if a["bias"] else 0))
 
 
 def convt_macs(a: Attrs, ins: Shapes, out: Shape) -> int:
-    kernel = prod(per_axis(a["k"], ins[0].rank - 1, "k"))
-    return numel(ins[0]) * (a["out"] // groups(a, ins)) * kernel
-
-
-def _sides(a: Attrs, ins: Shapes) -> tuple[tuple[int, int], ...]:
-    rank = ins[0].rank - 1
-    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
-    return side_padding(a["p"], ins[0].spatial, k, s, d)
+    return numel(ins[0]) * (a["out"] // groups(a, ins)) * sliding(a, ins[0]).taps
 
 
 def _torch_padding(a: Attrs, ins: Shapes) -> str | None:
@@ -160,25 +139,25 @@ def _torch_padding(a: Attrs, ins: Shapes) -> str | None:
     per_side = isinstance(p, tuple) and bool(p) and isinstance(p[0], tuple)
     if p != "same" and not per_side:
         return str(p)
-    if p == "same" and all(v == 1 for v in per_axis(a["s"], ins[0].rank - 1, "s")):
+    w = sliding(a, ins[0])
+    if p == "same" and all(v == 1 for v in w.s):
         return "'same'"  # PyTorch's, which for stride 1 is TensorFlow's
-    sides = _sides(a, ins)
+    sides = w.pads
     return str(tuple(before for before, _ in sides)) if all(b == e for b, e in sides) else None
 
 
 def conv_torch(a: Attrs, ins: Shapes) -> str:
     """Conv1d/2d/3d, padding 0 where PyTorch cannot state the padding (`conv_torch_pad`)."""
-    rank = ins[0].rank - 1
-    k, s, d = (per_axis(a[key], rank, key) for key in ("k", "s", "d"))
+    w = sliding(a, ins[0])
     padding = _torch_padding(a, ins)
-    return (f"{torch_nd('Conv', ins)}({ins[0].channels}, {out_channels(a, ins)}, {k}, stride={s}, dilation={d}, "
+    return (f"{torch_nd('Conv', ins)}({ins[0].channels}, {out_channels(a, ins)}, {w.k}, stride={w.s}, dilation={w.d}, "
             f"groups={groups(a, ins)}, bias={a['bias']}, padding={0 if padding is None else padding})")
 
 
 def conv_torch_pad(a: Attrs, ins: Shapes) -> PadBefore | None:
     """The padding Conv cannot state, applied before it: so the module at the layer's name
     is the Conv itself, and a state dict keyed by the spec's names loads (`c.weight`)."""
-    return PadBefore(_sides(a, ins)) if _torch_padding(a, ins) is None else None
+    return PadBefore(sliding(a, ins[0]).pads) if _torch_padding(a, ins) is None else None
 
 
 def convt_torch(a: Attrs, ins: Shapes) -> str:

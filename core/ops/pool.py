@@ -8,7 +8,7 @@ from fractions import Fraction
 from math import gcd, prod
 
 from ..ir import Shape
-from ._window import effective_kernel, pool_output, same_padding
+from ._window import pool_output, sliding
 from .registry import (
     AXES,
     AXES0,
@@ -36,22 +36,10 @@ from .registry import (
 )
 
 
-def _window_params(
-    a: Attrs, x: Shape
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
-    """k, s, d and the (before, after) padding per axis; `same` is TensorFlow's SAME."""
-    rank = x.rank - 1
-    k = per_axis(a["k"], rank, "k")
-    s = per_axis(a["s"] if a["s"] is not None else a["k"], rank, "s")
-    d = per_axis(a.get("d", 1), rank, "d")
-    if a["p"] == "same":
-        return k, s, d, tuple(same_padding(*axis) for axis in zip(x.spatial, k, s, d))
-    return k, s, d, tuple((p, p) for p in per_axis(a["p"], rank, "p"))
-
-
 def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
     x = spatial_input(ins)
-    k, s, d, pads = _window_params(a, x)
+    w = sliding(a, x)
+    k, s, d, pads = w.k, w.s, w.d, w.pads
     if a["p"] == "same":  # TensorFlow's rule: ceil(n / s), whatever the kernel
         return Shape((x.channels, *(-(-n // si) for n, si in zip(x.spatial, s))))
     p = tuple(before for before, _ in pads)
@@ -65,10 +53,8 @@ def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
 
 
 def _pool_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
-    k, s, d, pads = _window_params(a, ins[0])
-    return Reach(tuple(
-        window(si, -before, effective_kernel(ki, di) - 1 - before) for ki, si, di, (before, _) in zip(k, s, d, pads)
-    ))
+    w = sliding(a, ins[0])
+    return Reach(tuple(window(s, -before, k_eff - 1 - before) for k_eff, s, (before, _) in zip(w.k_eff, w.s, w.pads)))
 
 
 def _pool_torch(name: str) -> Callable[[Attrs, Shapes], str]:
@@ -84,7 +70,7 @@ def _pool_torch(name: str) -> Callable[[Attrs, Shapes], str]:
 
 def _pool_pad(fill: str) -> Callable[[Attrs, Shapes], PadBefore | None]:
     """TensorFlow's `same`, which PyTorch pools cannot state: padding before, with `fill`."""
-    return lambda a, ins: PadBefore(_window_params(a, ins[0])[3], fill) if a["p"] == "same" else None
+    return lambda a, ins: PadBefore(sliding(a, ins[0]).pads, fill) if a["p"] == "same" else None
 
 
 def _adaptive_torch(name: str) -> Callable[[Attrs, Shapes], str]:
@@ -105,7 +91,7 @@ def _adaptive_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
 
 
 def _window_work(a: Attrs, ins: Shapes, out: Shape) -> int:
-    return numel(out) * prod(per_axis(a["k"], out.rank - 1, "k"))
+    return numel(out) * sliding(a, ins[0]).taps
 
 
 def adaptive_windows(n: int, out: int) -> int:
