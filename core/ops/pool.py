@@ -18,6 +18,7 @@ from .registry import (
     Attr,
     Attrs,
     Kind,
+    OpDef,
     OpError,
     PadBefore,
     Reach,
@@ -145,57 +146,26 @@ _ADAPTIVE = {"out": Attr(AXES, aliases=("output_size",))}
 _WINDOW_RULE = "output elements x prod(k) (one comparison or add per window element)"
 _ADAPTIVE_RULE = "channels x the summed window sizes of PyTorch's adaptive bins"
 
+def _sliding_pool(name: str, doc: str, torch_name: str, fill: str, dilation: bool) -> OpDef:
+    """Max and average pooling: the same window, shape, field and work; their own module."""
+    return op(name, doc, _pool_shape, attrs=_window_attrs(dilation=dilation), count_params=NO_WEIGHTS,
+              count_macs=NO_MACS, other_flops=_window_work, flops_rule=_WINDOW_RULE, receptive_field=_pool_reach,
+              torch_module=_pool_torch(torch_name), torch_pad=_pool_pad(fill))
+
+
+def _adaptive_pool(name: str, doc: str, torch_name: str) -> OpDef:
+    return op(name, doc, _adaptive_shape, attrs=_ADAPTIVE, count_params=NO_WEIGHTS, count_macs=NO_MACS,
+              other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach,
+              torch_module=_adaptive_torch(torch_name))
+
+
 OPS = table(
-    op(
-        "maxpool",
-        "Max pooling (MaxPool1d/2d/3d); `s` defaults to `k`.",
-        _pool_shape,
-        attrs=_window_attrs(dilation=True),
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=_window_work,
-        flops_rule=_WINDOW_RULE,
-        receptive_field=_pool_reach,
-        torch_module=_pool_torch("MaxPool"),
-        torch_pad=_pool_pad("float('-inf')"),
-    ),
-    op(
-        "avgpool",
-        "Average pooling (AvgPool1d/2d/3d); `s` defaults to `k`.",
-        _pool_shape,
-        attrs=_window_attrs(dilation=False),
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=_window_work,
-        flops_rule=_WINDOW_RULE,
-        receptive_field=_pool_reach,
-        torch_module=_pool_torch("AvgPool"),
-        torch_pad=_pool_pad("0.0"),
-    ),
-    op(
-        "adaptiveavgpool",
-        "Adaptive average pooling to `out` per axis.",
-        _adaptive_shape,
-        attrs=_ADAPTIVE,
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=_adaptive_work,
-        flops_rule=_ADAPTIVE_RULE,
-        receptive_field=_adaptive_reach,
-        torch_module=_adaptive_torch("AdaptiveAvgPool"),
-    ),
-    op(
-        "adaptivemaxpool",
-        "Adaptive max pooling to `out` per axis.",
-        _adaptive_shape,
-        attrs=_ADAPTIVE,
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=_adaptive_work,
-        flops_rule=_ADAPTIVE_RULE,
-        receptive_field=_adaptive_reach,
-        torch_module=_adaptive_torch("AdaptiveMaxPool"),
-    ),
+    _sliding_pool("maxpool", "Max pooling (MaxPool1d/2d/3d); `s` defaults to `k`.", "MaxPool", "float('-inf')",
+                  dilation=True),
+    _sliding_pool("avgpool", "Average pooling (AvgPool1d/2d/3d); `s` defaults to `k`.", "AvgPool", "0.0",
+                  dilation=False),
+    _adaptive_pool("adaptiveavgpool", "Adaptive average pooling to `out` per axis.", "AdaptiveAvgPool"),
+    _adaptive_pool("adaptivemaxpool", "Adaptive max pooling to `out` per axis.", "AdaptiveMaxPool"),
     op(
         "gap",
         "Global average pooling to C x 1 x 1 (AdaptiveAvgPool to 1).",
