@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import floor, prod
+from typing import Any
 
 from ..ir import Shape
 from .merge import axis_of
@@ -184,17 +185,18 @@ def _upsample_torch(a: Attrs, ins: Shapes) -> str:
     return f"nn.Upsample(size={a['size']}, scale_factor={scale}, mode={a['mode']!r}, align_corners={corners})"
 
 
+# ops that only move or copy values: no weights, no arithmetic
+_MOVES_VALUES: dict[str, Any] = {"count_params": NO_WEIGHTS, "count_macs": NO_MACS, "other_flops": NO_OTHER_FLOPS}
+
 OPS = table(
-    op("identity", "Passes its input through.", _same, count_params=NO_WEIGHTS, count_macs=NO_MACS,
-       other_flops=NO_OTHER_FLOPS, receptive_field=ELEMENTWISE, torch_module=torch_class("Identity")),
+    op("identity", "Passes its input through.", _same, **_MOVES_VALUES, receptive_field=ELEMENTWISE,
+       torch_module=torch_class("Identity")),
     op(
         "dropout",
         "Dropout; a no-op for shapes and at inference.",
         _same,
         attrs={"p": Attr(PROBABILITY, 0.5)},
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=NO_OTHER_FLOPS,
+        **_MOVES_VALUES,
         receptive_field=ELEMENTWISE,
         torch_module=lambda a, ins: f"nn.Dropout({a['p']})",
     ),
@@ -203,9 +205,7 @@ OPS = table(
         "Flatten axes `start`..`end` (PyTorch's dims: batch included, so start=1 keeps the batch).",
         _flatten,
         attrs={"start": Attr(INTEGER, 1, aliases=("start_dim",)), "end": Attr(INTEGER, -1, aliases=("end_dim",))},
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=NO_OTHER_FLOPS,
+        **_MOVES_VALUES,
         receptive_field=ELEMENTWISE,  # each element is one input unit, moved
         torch_module=lambda a, ins: f"nn.Flatten({a['start']}, {a['end']})",
     ),
@@ -217,9 +217,7 @@ OPS = table(
             "p": Attr(PADDING, aliases=("padding",)),
             "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros"),
         },
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=NO_OTHER_FLOPS,
+        **_MOVES_VALUES,
         receptive_field=_pad_reach,
         torch_module=_pad_torch,
     ),
@@ -248,9 +246,7 @@ OPS = table(
         "Channel shuffle in `g` groups.",
         _channel_shuffle,
         attrs={"g": Attr(POSITIVE, aliases=("groups",))},
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=NO_OTHER_FLOPS,
+        **_MOVES_VALUES,
         receptive_field=ELEMENTWISE,  # channels reordered, positions kept
         torch_module=lambda a, ins: f"nn.ChannelShuffle({a['g']})",
     ),
@@ -259,9 +255,7 @@ OPS = table(
         "Pixel shuffle: C x H x W -> C/r^2 x rH x rW.",
         _pixel_shuffle,
         attrs={"r": Attr(POSITIVE, aliases=("upscale_factor",))},
-        count_params=NO_WEIGHTS,
-        count_macs=NO_MACS,
-        other_flops=NO_OTHER_FLOPS,
+        **_MOVES_VALUES,
         receptive_field=_pixel_shuffle_reach,
         torch_module=lambda a, ins: f"nn.PixelShuffle({a['r']})",
     ),
