@@ -43,3 +43,56 @@ def test_packages_in_pyproject_cover_every_folder() -> None:
         top = init.relative_to(CORE.parent).parent.parts
         if top[0] in ("core", "cli", "specs"):
             assert '"netcalc.' + ".".join(top) + '"' in pyproject, top
+
+
+# Inside core, the order of the pipeline: a module imports only from its own layer or an
+# earlier one (parse -> build -> ir/ops -> analysis -> report -> checks -> api).
+LAYERS = [
+    {"ids", "dtypes"},
+    {"diagnostics"},
+    {"ir"},
+    {"parse"},
+    {"ops"},
+    {"build"},
+    {"analysis"},
+    {"report"},
+    {"checks", "config", "graph_view", "calculator", "convert", "diff", "export", "schema"},
+    {"api"},
+]
+LAYER_OF = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def part_of(path: Path) -> str:
+    relative = path.relative_to(CORE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def imported_parts(path: Path) -> set[str]:
+    """The parts of core a module imports (relative imports resolved against its package)."""
+    depth = len(path.relative_to(CORE).parts) - 1  # 0 for core/x.py, 1 for core/parse/x.py
+    parts = set()
+    for module, level in imports(path):
+        if level == 0 or level - 1 > depth:
+            continue
+        if level - 1 < depth:  # within its own package
+            parts.add(part_of(path))
+            continue
+        head = module.split(".")[0] if module else ""
+        if head:
+            parts.add(head)
+    return parts
+
+
+@pytest.mark.parametrize("path", sorted(p for p in CORE.rglob("*.py") if p.stem != "__init__" or p.parent != CORE),
+                         ids=lambda p: str(p.relative_to(CORE)))
+def test_core_imports_follow_the_pipeline(path: Path) -> None:
+    own = LAYER_OF[part_of(path)]
+    for part in imported_parts(path) - {"specs"}:  # `from .. import specs` is the package's data
+        assert part in LAYER_OF, f"{path.name} imports core.{part}, which has no layer"
+        assert LAYER_OF[part] <= own, f"{path.relative_to(CORE)} (layer {own}) imports {part} (layer {LAYER_OF[part]})"
+
+
+def test_the_pipeline_check_sees_relative_imports() -> None:
+    assert {"build", "report", "parse", "analysis"} <= imported_parts(CORE / "api.py")
+    assert imported_parts(CORE / "checks" / "linear_on_spatial.py") == {"diagnostics", "report"}
+    assert imported_parts(CORE / "parse" / "text_spec.py") == {"diagnostics", "parse"}
