@@ -12,7 +12,8 @@ from .analysis.cost import Cost
 from .analysis.receptive_field import Field, regions_from_back
 from .diagnostics import Diagnostic, has_errors
 from .dtypes import COUNTER_BYTES, DTYPE_BYTES
-from .ir import Graph, Layer, Shape
+from .ir import Graph, Shape
+from .ops import LOOKUP
 
 
 class Row(NamedTuple):
@@ -57,7 +58,7 @@ class Report:
             if depth is None or len(path) < depth:
                 window = windows.get(id(layer.attrs))
                 if window is None:
-                    window = windows[id(layer.attrs)] = window_summary(layer)
+                    window = windows[id(layer.attrs)] = LOOKUP[layer.op].window_text(layer.attrs or {})
                 rows.append(Row(layer.name, layer.op, layer.inputs, shape, cost, len(path), layer.span.line,
                                 layer.span.col, rf, window))
                 group = None
@@ -185,19 +186,6 @@ def field_record(f: Field | None) -> dict[str, Any] | None:
         "padding": [number(v) for v in f.padding],
         "global": f.is_global,
     }
-
-
-def window_summary(layer: Layer) -> str:
-    """`k3 s2 p1` for windowed layers: their kernel, stride, padding and dilation."""
-    a = layer.attrs or {}
-    parts = []
-    for key in ("k", "s", "p", "d", "op"):
-        value = a.get(key)
-        if value is None or (key in ("d", "op") and value in (0, 1)) or (key == "s" and value == 1 and "k" not in a):
-            continue
-        text = "x".join(map(str, value)) if isinstance(value, tuple) and not isinstance(value[0], tuple) else str(value)
-        parts.append(f"{key}{text.replace(' ', '')}" if key != "op" else f"op{text}")
-    return " ".join(parts) if "k" in a else ""
 
 
 def from_back(report: Report, layer: str, size: int, note: str | None = None) -> dict[str, Any]:

@@ -60,3 +60,17 @@ def test_every_op_states_its_rules(name: str) -> None:
         (opdef.torch_merge, opdef.torch_module) if opdef.merges else (opdef.torch_module, opdef.torch_merge)
     )
     assert callable(written) and unused is None
+
+
+@pytest.mark.parametrize("text, attrs", [
+    ("k3 s2 p1", {"k": 3, "s": 2, "p": 1, "d": 1}),
+    ("k3", {"k": 3, "s": None, "p": 0}),  # a pool's stride defaults to its kernel
+    ("k5x3 s1 psame d2", {"k": (5, 3), "s": 1, "p": "same", "d": 2}),
+    ("k4 s2 p1 op1", {"k": 4, "s": 2, "p": 1, "d": 1, "op": 1}),
+    ("k3 s1 p((1,2),(0,1))", {"k": 3, "s": 1, "p": ((1, 2), (0, 1))}),
+])
+def test_windowed_ops_show_their_window_as_written(text: str, attrs: dict) -> None:
+    windowed = [opdef for opdef in OPS.values() if opdef.window_text({"k": 3})]
+    assert {o.name for o in windowed} == {"conv", "dwconv", "convT", "maxpool", "avgpool"}
+    assert all(o.window_text(attrs) == text for o in windowed)
+    assert OPS["relu"].window_text({}) == ""

@@ -95,3 +95,17 @@ def sliding(a: Any, x: Any) -> Sliding:
     s = per_axis(a["s"] if a.get("s") is not None else a["k"], rank, "s")
     d = per_axis(a.get("d", 1), rank, "d")
     return Sliding(k, s, d, side_padding(a["p"], x.spatial, k, s, d))
+
+
+def written_window(a: Any) -> str:
+    """`k3 s2 p1`: a convolution's or pool's window as the spec writes it, for tables;
+    a dilation of 1, an output padding of 0 and a stride of 1 go without saying."""
+    parts = []
+    for key in ("k", "s", "p", "d", "op"):
+        value = a.get(key)
+        if value is None or (key in ("d", "op") and value in (0, 1)):
+            continue
+        per_axis_form = isinstance(value, tuple) and not isinstance(value[0], tuple)
+        text = "x".join(map(str, value)) if per_axis_form else str(value).replace(" ", "")
+        parts.append(f"{key}{text}")
+    return " ".join(parts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..ir import Shape
-from ._window import effective_kernel, sliding, window_output
+from ._window import effective_kernel, sliding, window_output, written_window
 from .registry import (
     AXES,
     AXES0,
@@ -168,7 +168,7 @@ def convt_torch(a: Attrs, ins: Shapes) -> str:
 _CONV_FIELDS = dict(
     count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds, receptive_field=conv_reach,
     macs_rule="output elements x in/g x prod(k)", flops_rule="output elements (bias), if bias",
-    torch_module=conv_torch, torch_pad=conv_torch_pad,
+    torch_module=conv_torch, torch_pad=conv_torch_pad, window_text=written_window,
 )
 
 OPS = table(
@@ -209,5 +209,6 @@ OPS = table(
         other_flops=bias_adds,
         flops_rule="output elements (bias), if bias",
         torch_module=convt_torch,
+        window_text=written_window,
     ),
 )

@@ -8,7 +8,7 @@ from fractions import Fraction
 from math import gcd, prod
 
 from ..ir import Shape
-from ._window import pool_output, sliding
+from ._window import pool_output, sliding, written_window
 from .registry import (
     AXES,
     AXES0,
@@ -150,7 +150,7 @@ def _sliding_pool(name: str, doc: str, torch_name: str, fill: str, dilation: boo
     """Max and average pooling: the same window, shape, field and work; their own module."""
     return op(name, doc, _pool_shape, attrs=_window_attrs(dilation=dilation), count_params=NO_WEIGHTS,
               count_macs=NO_MACS, other_flops=_window_work, flops_rule=_WINDOW_RULE, receptive_field=_pool_reach,
-              torch_module=_pool_torch(torch_name), torch_pad=_pool_pad(fill))
+              torch_module=_pool_torch(torch_name), torch_pad=_pool_pad(fill), window_text=written_window)
 
 
 def _adaptive_pool(name: str, doc: str, torch_name: str) -> OpDef:

@@ -216,6 +216,8 @@ class OpDef:
     torch_module: Callable[[Attrs, Shapes], str] | None = None
     torch_merge: Callable[[Attrs, list[str]], str] | None = None
     torch_pad: Callable[[Attrs, Shapes], PadBefore | None] = _no_pad
+    # how tables show the op's window (`k3 s2 p1`); ops without one show nothing
+    window_text: Callable[[Attrs], str] = lambda a: ""
 
     @property
     def merges(self) -> bool:
