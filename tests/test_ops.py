@@ -64,7 +64,7 @@ def test_every_op_states_its_rules(name: str) -> None:
 
 @pytest.mark.parametrize("text, attrs", [
     ("k3 s2 p1", {"k": 3, "s": 2, "p": 1, "d": 1}),
-    ("k3", {"k": 3, "s": None, "p": 0}),  # a pool's stride defaults to its kernel
+    ("k3 p0", {"k": 3, "s": None, "p": 0}),  # a pool's stride defaults to its kernel
     ("k5x3 s1 psame d2", {"k": (5, 3), "s": 1, "p": "same", "d": 2}),
     ("k4 s2 p1 op1", {"k": 4, "s": 2, "p": 1, "d": 1, "op": 1}),
     ("k3 s1 p((1,2),(0,1))", {"k": 3, "s": 1, "p": ((1, 2), (0, 1))}),

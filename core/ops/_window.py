@@ -103,7 +103,7 @@ def written_window(a: Any) -> str:
     parts = []
     for key in ("k", "s", "p", "d", "op"):
         value = a.get(key)
-        if value is None or (key in ("d", "op") and value in (0, 1)):
+        if value is None or (key, value) in (("d", 1), ("op", 0)):
             continue
         per_axis_form = isinstance(value, tuple) and not isinstance(value[0], tuple)
         text = "x".join(map(str, value)) if per_axis_form else str(value).replace(" ", "")
