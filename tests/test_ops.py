@@ -15,8 +15,8 @@ CASES = op_cases()
 @pytest.mark.parametrize("op, case_id, case", CASES, ids=[f"{op}:{cid}" for op, cid, _ in CASES])
 def test_op_case(op: str, case_id: str, case: dict) -> None:
     report = text_spec(case_spec(case))
-    if "error" in case:
-        assert [(i, line) for i, line, _ in errors(report)] == [(case["error"], 2)]
+    if "error" in case:  # the layer is line 2; the column, the layer's or the argument's
+        assert errors(report) == [(case["error"], 2, case["col"])]
         return
     assert errors(report) == []
     layer = report.graph.layers[-1]
