@@ -129,11 +129,13 @@ def parse(source: str, file: str, stem: str) -> tuple[Document, list[Diagnostic]
 
 
 def is_yaml(source: str, file: str) -> bool:
-    """By the file's suffix; a spec on standard input is YAML when a line starts with one of
-    its top-level keys (`input:`, `layers:`), which no text spec line can."""
-    if file == STDIN_NAME:
-        return _YAML_KEY.search(source) is not None
-    return file.lower().endswith(YAML_SUFFIXES)
+    """By the file's suffix (.yaml/.yml, or .net for text); without one (standard input, a
+    pipe such as `<(generate-spec)`, `spec.txt`), YAML when a line starts with one of its
+    top-level keys (`input:`, `layers:`), which no text spec line can."""
+    suffix = Path(file).suffix.lower()
+    if suffix in SPEC_SUFFIXES:
+        return suffix in YAML_SUFFIXES
+    return _YAML_KEY.search(source) is not None
 
 
 def document(spec: str) -> Document:

@@ -366,3 +366,14 @@ def test_an_inline_disable_of_no_rule_is_a_warning(tmp_path, monkeypatch) -> Non
     result = invoke("check", "s.net")
     assert result.stdout == ("s.net:2:21: warning: no rule 'bogus' to disable [unknown-rule]\n"
                              "1 spec(s) checked: 0 error(s), 1 warning(s)\n")
+
+
+@pytest.mark.parametrize("name, text", [
+    ("spec.txt", "input: 3x8x8\nlayers: [relu]\n"),
+    ("spec.txt", "input 3x8x8\nrelu\n"),
+    ("63", "input: 3x8x8\nlayers: [relu]\n"),  # /dev/fd/63, as <(generate-spec) names it
+])
+def test_a_spec_without_a_known_suffix_is_read_in_the_syntax_it_is_written_in(name: str, text: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / name
+    spec.write_text(text)
+    assert invoke("shapes", str(spec), "-f", "csv").stdout == "name,type,inputs,shape\nrelu_1,relu,input,3x8x8\n"
