@@ -312,8 +312,9 @@ def findings(
     limits = {**defaults, **report.graph.checks, **{key: (value, top) for key, (value, _) in options.items()}}
     silenced = inline_disables(source)
     found = unknown_disables(silenced, RULES, report.graph.file)
+    invalidating = {id(d) for d in report.diagnostics if d.severity is Severity.ERROR}
     for d in list(report.diagnostics) + run_checks(report, limits):
-        if d.severity is Severity.ERROR and d in report.diagnostics:
+        if id(d) in invalidating:
             found.append(d)  # it makes the spec invalid: no configuration can silence or soften that
             continue
         if d.id in RULES and (d.id in config.disable or d.id in silenced.get(d.span.line, ((), 0))[0]):

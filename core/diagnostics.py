@@ -59,7 +59,13 @@ def finding(id: str, message: str, span: Span, hint: str | None = None) -> Diagn
     return make(id, message, span, hint)
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F) if chr(code) not in "\t"}
+
+
 def _bounded(message: str) -> str:
+    """Readable on one line: control characters (a NUL in a spec, a newline) escaped, and a
+    message quoting a huge value shortened in the middle."""
+    message = message.translate(_CONTROL)
     if len(message) <= MAX_MESSAGE:
         return message
     head, tail = message[: MAX_MESSAGE - 160], message[-100:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .ir import Layer
 from .report import Report, field_record
 
 
@@ -18,8 +19,8 @@ def _rf(report: Report, name: str) -> str:
     return text + (" (global)" if record["global"] else "")
 
 
-def _side(report: Report, name: str) -> dict[str, Any] | None:
-    layer = next((item for item in report.graph.layers if item.name == name), None)
+def _side(report: Report, layers: dict[str, Layer], name: str) -> dict[str, Any] | None:
+    layer = layers.get(name)
     if layer is None:
         return None
     cost = report.costs[name]
@@ -32,11 +33,13 @@ def _change(old: Any, new: Any) -> str:
 
 
 def diff(old: Report, new: Report) -> dict[str, Any]:
-    names = [layer.name for layer in new.graph.layers]
-    names += [layer.name for layer in old.graph.layers if layer.name not in set(names)]
+    # by name, once: a lookup per layer keeps a diff linear in the layers
+    old_layers = {layer.name: layer for layer in old.graph.layers}
+    new_layers = {layer.name: layer for layer in new.graph.layers}
+    names = list(new_layers) + [name for name in old_layers if name not in new_layers]
     rows = []
     for name in names:
-        a, b = _side(old, name), _side(new, name)
+        a, b = _side(old, old_layers, name), _side(new, new_layers, name)
         if a == b:
             continue
         status = "added" if a is None else "removed" if b is None else "changed"

@@ -72,6 +72,13 @@ POSITIONED = [
     ("text-every-layer-dropped", "spec.net", "input 3x8x8\nblock b f=true\n  relu if=$f\nb f=false\n",
      [("no-layers", 4, 1)]),
     ("text-full-width-digit", "spec.net", "input 3x8x8\nconv out=\uff14 k=3\n", [("invalid-value", 2, 6)]),
+    ("text-empty-from", "spec.net", "input 3x8x8\nconv out=4 k=3 from=\n", [("syntax", 2, 16)]),
+    # block and escaped scalars: every token at the scalar, never past its line
+    ("yaml-folded-scalar", "spec.yaml", "input: 3x8x8\nlayers:\n  - >\n    conv out=4 k=3\n    s=0\n",
+     [("invalid-argument", 3, 5)]),
+    ("yaml-escaped-quoted", "spec.yaml", 'input: 3x8x8\nlayers:\n  - "conv\\tout=4 k=3 s=0"\n',
+     [("invalid-argument", 3, 5)]),
+    ("yaml-quoted", "spec.yaml", 'input: 3x8x8\nlayers:\n  - "conv out=4 k=3 s=0"\n', [("invalid-argument", 3, 21)]),
     ("yaml-line-continued", "spec.yaml", "input: 3x8x8\nlayers:\n  - conv out=4 k=3\n      s=x p=1\n",
      [("invalid-argument", 4, 7)]),
     ("yaml-deep-from", "spec.yaml", "input: 3x8x8\nlayers:\n  - {relu: {}, from: [[a]]}\n", [("syntax", 3, 23)]),
@@ -377,3 +384,8 @@ def test_a_spec_without_a_known_suffix_is_read_in_the_syntax_it_is_written_in(na
     spec = tmp_path / name
     spec.write_text(text)
     assert invoke("shapes", str(spec), "-f", "csv").stdout == "name,type,inputs,shape\nrelu_1,relu,input,3x8x8\n"
+
+
+def test_control_characters_in_messages_are_escaped() -> None:
+    (message,) = [d.message for d in text_spec("input 3x8x8\nre\x00lu\n").diagnostics]
+    assert message == "unknown layer type 're\\x00lu'"

@@ -142,6 +142,8 @@ def make_entry(
     arg_spans: dict[str, Span] = {}
     reserved: dict[str, Any] = {}
     for key, value, at in pairs:
+        if value is INVALID and key in ("from", "name", "repeat", "if"):
+            continue  # reported where it was read; the entry keeps its defaults
         if key in args or key in reserved:
             diags.append(error("duplicate-argument", f"'{key}' is given twice", at))
             continue

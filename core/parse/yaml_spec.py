@@ -249,13 +249,26 @@ class _Reader:
         return make_entry(tokens[0][0], pairs, at(tokens[0][1]), self.diags)
 
     def line_tokens(self, node: yaml.ScalarNode) -> tuple[list[tuple[str, int]], Callable[[int], Span]]:
-        """Tokens of a scalar on one line, and their columns."""
+        """Tokens of a scalar, and their columns where the text maps onto the line one to one
+        (a plain scalar, or a quoted one without escapes); elsewhere (an alias, a block
+        scalar, escapes) every token is placed at the scalar itself, never past its line."""
         start = self.span(node)
-        if isinstance(node, AliasedScalar):  # every token is at the alias
+        if not self.written_as_is(node):
             return split_tokens(node.value), lambda col: start
         # plain scalars on one line map offsets to columns exactly; quoted ones are off by one
         shift = 1 if node.style in ("'", '"') else 0
         return split_tokens(node.value), lambda col: Span(self.file, start.line, start.col + shift + col)
+
+    def written_as_is(self, node: yaml.ScalarNode) -> bool:
+        first, last = node.start_mark, node.end_mark
+        if isinstance(node, AliasedScalar) or first is None or last is None or last.line != first.line:
+            return False
+        if node.style in (None, ""):
+            return True
+        if node.style not in ("'", '"') or not self.source:
+            return False  # a block scalar (| or >) starts on the next line
+        line = self.source_lines()[first.line]
+        return line[first.column + 1 : last.column - 1] == node.value
 
     def folded_tokens(self, node: yaml.ScalarNode) -> tuple[list[tuple[str, int]], Callable[[int], Span]] | None:
         """A plain scalar continued on later lines is folded into one line by YAML: read its
