@@ -389,3 +389,17 @@ def test_a_spec_without_a_known_suffix_is_read_in_the_syntax_it_is_written_in(na
 def test_control_characters_in_messages_are_escaped() -> None:
     (message,) = [d.message for d in text_spec("input 3x8x8\nre\x00lu\n").diagnostics]
     assert message == "unknown layer type 're\\x00lu'"
+
+
+@pytest.mark.parametrize("value, written", [(None, "null"), (True, "true"), ((5, 3), "5x3"), ([1, (0, 1)], "[1, 0x1]"),
+                                            ("same", "'same'"), (1.5, "1.5")])
+def test_messages_quote_values_as_a_spec_writes_them(value: object, written: str) -> None:
+    from netcalc.core.ops.registry import as_written
+
+    assert as_written(value) == written
+
+
+def test_rf_refuses_back_to_front_options_front_to_back() -> None:
+    result = invoke("rf", "seed_rf", "--layer", "conv1")
+    assert (result.exit_code, result.stderr) == (
+        2, "error: --layer and --size go with --from-back (front to back, every layer is shown)\n")

@@ -33,6 +33,8 @@ def rf(
     Example: netcalc rf resnet18, or netcalc rf seed_rf --from-back --layer conv2
     """
     report = load(spec, input)
+    if not from_back and (layer is not None or size != 1):
+        fail("--layer and --size go with --from-back (front to back, every layer is shown)")
     if not from_back:
         show(format.value, report.as_records(), FIELDS, footer="rf")
     from netcalc.core.report import from_back as regions

@@ -414,6 +414,19 @@ def _aliases(opdef: OpDef) -> dict[str, str]:
     return _ALIASES[opdef.name]
 
 
+def as_written(value: Any) -> str:
+    """A value as a spec writes it, for messages: null, true, 5x3, [1, 2], 'same'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple) and value and all(isinstance(v, int) for v in value):
+        return "x".join(map(str, value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(as_written(v) for v in value) + "]"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def normalize_attrs(
     opdef: OpDef, given: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[tuple[str, str, str, str | None]]]:
@@ -441,7 +454,8 @@ def normalize_attrs(
             values[canonical] = attr.kind.read(value)
         except ValueError as exc:  # a message says why beyond the kind: a value past the bound
             why = f"is {exc}" if str(exc) else f"must be {attr.kind.expected}"
-            problems.append((key, "invalid-argument", f"'{key}' of '{opdef.name}' {why}, got {value!r}", None))
+            problems.append((key, "invalid-argument", f"'{key}' of '{opdef.name}' {why}, got {as_written(value)}",
+                             None))
             meant.add(canonical)
     for key, attr in opdef.attrs.items():
         if key in values or key in meant:
