@@ -87,17 +87,15 @@ def guard() -> Iterator[None]:
         sys.exit(exit_codes.INTERRUPTED)
     except BrokenPipeError:
         # the reader stopped early (`netcalc summary big | head`): not an error of ours
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        sys.stdout = open(os.devnull, "w")  # Python flushes stdout at exit: let it reach nothing
         sys.exit(exit_codes.OK)
-    except OSError as exc:  # the output could not be written (a full disk, /dev/full): not a bug
-        if os.environ.get("NETCALC_DEBUG"):
-            raise
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can reach it
-        typer.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
-        sys.exit(exit_codes.USAGE_OR_INVALID)
     except Exception as exc:
         if os.environ.get("NETCALC_DEBUG"):
             raise
+        if isinstance(exc, OSError):  # the output could not be written (a full disk): not a bug
+            sys.stdout = open(os.devnull, "w")
+            typer.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+            sys.exit(exit_codes.USAGE_OR_INVALID)
         typer.echo(internal_error(exc), err=True)
         sys.exit(exit_codes.INTERNAL)
 

@@ -15,7 +15,7 @@ from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
 from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, finding, has_errors, sort_key
 from .ir import Graph, Input, Layer, Shape
-from .parse.document import Document
+from .parse.document import TOP_KEYS, Document
 from .parse.source import MAX_SOURCE_BYTES, SourceError, decode
 from .parse.values import parse_shape
 from .report import Report
@@ -51,7 +51,7 @@ def builtin_specs() -> dict[str, Path]:
 
 STDIN = "-"  # as a SPEC: read the spec from standard input, as linters do
 STDIN_NAME = "<stdin>"
-_YAML_KEY = re.compile(r"^(?:input|layers|blocks|check|name)\s*:", re.MULTILINE)
+_YAML_KEY = re.compile(rf"^(?:{'|'.join(TOP_KEYS)})\s*:", re.MULTILINE)
 
 
 class SpecUnreadable(SpecNotFound):
@@ -150,16 +150,17 @@ def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...]]:
 
 
 def analyze(spec: str, inputs: Sequence[str] = ()) -> Report:
+    return _read_and_analyze(spec, inputs)[0]
+
+
+def _read_and_analyze(spec: str, inputs: Sequence[str]) -> tuple[Report, str]:
+    """The report and the source; a spec that cannot even be read (not UTF-8, too large)
+    is a report of that one error, with no source."""
     try:
         source, file, stem = load(spec)
     except SpecUnreadable as exc:
-        return unreadable(exc.diagnostic)
-    return analyze_source(source, file, stem, inputs)
-
-
-def unreadable(diagnostic: Diagnostic) -> Report:
-    """The report of a spec that could not even be read: its one error."""
-    return Report(Graph("", diagnostic.span.file, (), (), ""), {}, {}, (diagnostic,))
+        return Report(Graph("", exc.diagnostic.span.file, (), (), ""), {}, {}, (exc.diagnostic,)), ""
+    return analyze_source(source, file, stem, inputs), source
 
 
 def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[str] = ()) -> Report:
@@ -283,11 +284,7 @@ def check(
 ) -> tuple[Report, list[Diagnostic]]:
     """A spec analysed, then its CI rules run (`findings`). Returns the report and every
     diagnostic."""
-    try:
-        source, file, stem = load(spec)
-    except SpecUnreadable as exc:
-        return unreadable(exc.diagnostic), [exc.diagnostic]
-    report = analyze_source(source, file, stem, inputs)
+    report, source = _read_and_analyze(spec, inputs)
     return report, findings(report, source, options, config)
 
 

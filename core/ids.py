@@ -198,63 +198,50 @@ Passing:
 """),
 )
 
-_SPEC_ERRORS = (
-    DiagnosticId("yaml-syntax", "error", "the file is not valid YAML (or holds a character YAML refuses)"),
-    DiagnosticId("encoding", "error", "the file is not UTF-8 text"),
-    DiagnosticId(
-        "unsafe-tag", "error", "a YAML tag other than the standard scalar, list and mapping ones (`!!python/...`)"
-    ),
-    DiagnosticId(
-        "syntax",
-        "error",
-        "a line or node of the wrong form: `key=value` expected, a mapping where a list is, spaces around `=`",
-    ),
-    DiagnosticId("unknown-key", "error", "a top-level or block key the format does not have"),
-    DiagnosticId("duplicate-key", "error", "a key, header, input or check given twice"),
-    DiagnosticId(
-        "invalid-value",
-        "error",
-        "a value that cannot be read: a word where a number is, a number past 2^63, a list nested too deep",
-    ),
-    DiagnosticId("invalid-name", "error", "a layer or block name that is not letters, digits and _"),
-    DiagnosticId(
-        "invalid-input", "error", "an input shape that is not positive integers, channels and at most 3 spatial axes"
-    ),
-    DiagnosticId("missing-input", "error", "no input shape, in the spec or on the command line"),
-    DiagnosticId("unknown-check", "error", "a `check` key that is no budget"),
-    DiagnosticId("unknown-type", "error", "a layer type that is neither an op nor a block"),
-    DiagnosticId("unknown-argument", "error", "an argument the op or block does not have"),
-    DiagnosticId("missing-argument", "error", "an argument the op or block needs"),
-    DiagnosticId("invalid-argument", "error", "an argument of the wrong kind or out of range for its op"),
-    DiagnosticId("duplicate-argument", "error", "an argument given twice (or under two of its names)"),
-    DiagnosticId("duplicate-name", "error", "a layer name used twice in one scope"),
-    DiagnosticId("duplicate-block", "error", "a block defined twice, or named like a layer type"),
-    DiagnosticId("empty-block", "error", "a block with no layers"),
-    DiagnosticId(
-        "unknown-reference", "error", "`from` names no earlier layer or input, or reaches before the first layer"
-    ),
-    DiagnosticId("invalid-reference", "error", "a `from` item that is neither a name nor -N"),
-    DiagnosticId("forward-reference", "error", "a layer reading a later one (a cycle)"),
-    DiagnosticId("block-cycle", "error", "a block that uses itself"),
-    DiagnosticId("wrong-input-count", "error", "a layer or block given more or fewer inputs than it takes"),
-    DiagnosticId("invalid-expression", "error", "a `$` expression that cannot be evaluated"),
-    DiagnosticId(
-        "too-large", "error", "past a bound: layers, YAML values, a tensor's axis or elements, the file's size"
-    ),
-    DiagnosticId("too-deep", "error", "nested past a bound: YAML, expressions, blocks"),
-    DiagnosticId("no-layers", "error", "the spec has no layers, or `if` drops them all"),
-    DiagnosticId("invalid-rank", "error", "an input with the wrong number of axes for its op"),
-    DiagnosticId("groups-mismatch", "error", "groups that do not divide the channels"),
-    DiagnosticId("non-positive-size", "error", "an output size below 1"),
-    DiagnosticId("shape-mismatch", "error", "inputs whose shapes the op cannot combine"),
-    DiagnosticId(
-        "invalid-config",
-        "error",
-        "a configuration (`.netcalc.yaml`, `[tool.netcalc]`, an inline disable) netcalc cannot follow",
-    ),
-    DiagnosticId("unknown-rule", "warning", "an inline `# netcalc: disable=` names no rule: it silences nothing"),
-    DiagnosticId("internal-error", "error", "a bug in netcalc, reported by `check` for the file that triggered it"),
-)
+# the errors a spec can have, and the warnings no configuration governs: id -> what it finds
+_SPEC_ERRORS = {
+    "yaml-syntax": "the file is not valid YAML (or holds a character YAML refuses)",
+    "encoding": "the file is not UTF-8 text",
+    "unsafe-tag": "a YAML tag other than the standard scalar, list and mapping ones (`!!python/...`)",
+    "syntax": "a line or node of the wrong form: `key=value` expected, a mapping where a list is, spaces around `=`",
+    "unknown-key": "a top-level or block key the format does not have",
+    "duplicate-key": "a key, header, input or check given twice",
+    "invalid-value": "a value that cannot be read: a word for a number, a number past 2^63, a list nested too deep",
+    "invalid-name": "a layer or block name that is not letters, digits and _",
+    "invalid-input": "an input shape that is not positive integers, channels and at most 3 spatial axes",
+    "missing-input": "no input shape, in the spec or on the command line",
+    "unknown-check": "a `check` key that is no budget",
+    "unknown-type": "a layer type that is neither an op nor a block",
+    "unknown-argument": "an argument the op or block does not have",
+    "missing-argument": "an argument the op or block needs",
+    "invalid-argument": "an argument of the wrong kind or out of range for its op",
+    "duplicate-argument": "an argument given twice (or under two of its names)",
+    "duplicate-name": "a layer name used twice in one scope",
+    "duplicate-block": "a block defined twice, or named like a layer type",
+    "empty-block": "a block with no layers",
+    "unknown-reference": "`from` names no earlier layer or input, or reaches before the first layer",
+    "invalid-reference": "a `from` item that is neither a name nor -N",
+    "forward-reference": "a layer reading a later one (a cycle)",
+    "block-cycle": "a block that uses itself",
+    "wrong-input-count": "a layer or block given more or fewer inputs than it takes",
+    "invalid-expression": "a `$` expression that cannot be evaluated",
+    "too-large": "past a bound: layers, YAML values, a tensor's axis or elements, the file's size",
+    "too-deep": "nested past a bound: YAML, expressions, blocks",
+    "no-layers": "the spec has no layers, or `if` drops them all",
+    "invalid-rank": "an input with the wrong number of axes for its op",
+    "groups-mismatch": "groups that do not divide the channels",
+    "non-positive-size": "an output size below 1",
+    "shape-mismatch": "inputs whose shapes the op cannot combine",
+    "invalid-config": "a configuration (`.netcalc.yaml`, `[tool.netcalc]`, an inline disable) netcalc cannot follow",
+    "internal-error": "a bug in netcalc, reported by `check` for the file that triggered it",
+}
+_OTHER_WARNINGS = {
+    "unknown-rule": "an inline `# netcalc: disable=` names no rule: it silences nothing",
+}
 
-IDS: dict[str, DiagnosticId] = {d.id: d for d in (*_RULES, *_SPEC_ERRORS)}
+IDS: dict[str, DiagnosticId] = {
+    **{d.id: d for d in _RULES},
+    **{id: DiagnosticId(id, "error", summary) for id, summary in _SPEC_ERRORS.items()},
+    **{id: DiagnosticId(id, "warning", summary) for id, summary in _OTHER_WARNINGS.items()},
+}
 RULES: dict[str, DiagnosticId] = {d.id: d for d in _RULES}

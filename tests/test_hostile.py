@@ -403,3 +403,13 @@ def test_rf_refuses_back_to_front_options_front_to_back() -> None:
     result = invoke("rf", "seed_rf", "--layer", "conv1")
     assert (result.exit_code, result.stderr) == (
         2, "error: --layer and --size go with --from-back (front to back, every layer is shown)\n")
+
+
+def test_a_spec_past_the_size_bound_is_refused_unread(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from netcalc.core.parse import source
+
+    monkeypatch.setattr(source, "MAX_SOURCE_BYTES", 2**20)  # the bound is 256 MiB; 1 MiB shows the rule
+    spec = tmp_path / "big.net"
+    spec.write_text("input 3x8x8\n" + "relu\n" * 2**18)  # 1.25 MiB
+    result = invoke("shapes", str(spec))
+    assert (result.exit_code, result.stderr) == (2, f"{spec}:1:1: error: the file is larger than 1 MiB [too-large]\n")

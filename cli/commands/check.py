@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import exit_codes
+from ..render import names
 from ._report import fail
 
 Budget = Annotated[str | None, typer.Option(help="A budget that overrides the spec's check section.")]
@@ -26,7 +27,7 @@ def check(
     format: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="plain, human (rich), json, github, sarif or auto (github under GitHub Actions)."
+            "--format", "-f", help=f"{', '.join(names('findings'))} or auto (github under GitHub Actions)."
         ),
     ] = "plain",
 ) -> None:
@@ -39,7 +40,7 @@ def check(
     from netcalc.core.api import SpecNotFound, check_limits, spec_files
     from netcalc.core.config import ConfigError, find_config
 
-    from ..render import names, problem, renderer
+    from ..render import problem, renderer
     from ..render.diagnostics import emit, outcome
 
     if format == "auto":

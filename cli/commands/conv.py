@@ -8,6 +8,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from .. import exit_codes
+from ..render import names
 from ._report import fail, show
 
 
@@ -29,7 +30,7 @@ def conv(
     solve: Annotated[
         Unknown | None, typer.Option("--solve", help="List the values of this setting that give --out.")
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")] = "table",
+    format: Annotated[str, typer.Option("--format", "-f", help=", ".join(names("records")))] = "table",
 ) -> None:
     """Output size, formula, receptive field and jump of one layer; or solve for a setting.
 

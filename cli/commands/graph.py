@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..options import Depth, Inputs, Spec
+from ..render import names
 from ._report import fail, load, write
 
 ANNOTATIONS = ("shape", "params", "macs", "rf")
@@ -18,7 +19,7 @@ def graph(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="A file; its extension picks the format.")
     ] = None,
-    format: Annotated[str | None, typer.Option("--format", "-f", help="dot, mermaid, svg or html.")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help=", ".join(names("graph")))] = None,
     depth: Depth = None,
     annotate: Annotated[
         str, typer.Option(help="Figures on each node: shape, params, macs, rf (comma separated).")
@@ -34,12 +35,12 @@ def graph(
     from netcalc.core.config import ConfigError, find_config
     from netcalc.core.graph_view import build_view
 
-    from ..render import GRAPH_SUFFIXES, names, renderer
+    from ..render import GRAPH_SUFFIXES, renderer
     from ..render.graph import GraphvizMissing
 
     chosen = format or (GRAPH_SUFFIXES.get(output.suffix.lower()) if output else "dot")
     if chosen not in names("graph"):
-        fail(f"unknown format '{format or output}' (dot, mermaid, svg or html; or -o FILE with one of "
+        fail(f"unknown format '{format or output}' ({', '.join(names('graph'))}; or -o FILE with one of "
              f"{', '.join(GRAPH_SUFFIXES)})")
     figures = tuple(a.strip() for a in annotate.split(",") if a.strip())
     if not set(figures) <= set(ANNOTATIONS):

@@ -4,6 +4,7 @@ buffers (BatchNorm's running mean, running variance and int64 num_batches_tracke
 from __future__ import annotations
 
 from math import prod
+from typing import Any
 
 from ..ir import Shape
 from .registry import (
@@ -84,6 +85,11 @@ def _lrn_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
 _AFFINE = Attr(BOOLEAN, True)
 _STATS_RULE = "4 per element (mean, variance, normalise), +2 if affine"
 
+# normalisation by statistics over the map: no MACs, its FLOPs, and a field that is the
+# position's own and, through the statistics, the whole map's
+_STATISTICS: dict[str, Any] = {"count_macs": NO_MACS, "other_flops": _statistics_flops, "flops_rule": _STATS_RULE,
+                               "receptive_field": statistics_reach}
+
 OPS = table(
     op(
         "bn",
@@ -105,10 +111,7 @@ OPS = table(
         _ln_shape,
         attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",))},
         count_params=_ln_weights,
-        count_macs=NO_MACS,
-        other_flops=_statistics_flops,
-        flops_rule=_STATS_RULE,
-        receptive_field=statistics_reach,
+        **_STATISTICS,
         torch_module=lambda a, ins: (
             f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, elementwise_affine={a['affine']})"
         ),
@@ -119,10 +122,7 @@ OPS = table(
         _gn_shape,
         attrs={"groups": Attr(POSITIVE, aliases=("num_groups",)), "affine": _AFFINE},
         count_params=_channel_weights,
-        count_macs=NO_MACS,
-        other_flops=_statistics_flops,
-        flops_rule=_STATS_RULE,
-        receptive_field=statistics_reach,
+        **_STATISTICS,
         torch_module=lambda a, ins: f"nn.GroupNorm({a['groups']}, {ins[0].channels}, affine={a['affine']})",
     ),
     op(
@@ -131,10 +131,7 @@ OPS = table(
         _instance_shape,
         attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",))},
         count_params=_channel_weights,
-        count_macs=NO_MACS,
-        other_flops=_statistics_flops,
-        flops_rule=_STATS_RULE,
-        receptive_field=statistics_reach,
+        **_STATISTICS,
         torch_module=lambda a, ins: (
             f"{torch_nd('InstanceNorm', ins)}({ins[0].channels}, affine={a['affine']}, "
             f"track_running_stats={a['track']})"

@@ -25,6 +25,7 @@ class _Invalid:
 # not built, and not reported again as missing that argument.
 INVALID: Any = _Invalid()
 RESERVED_KEYS = ("name", "from", "repeat", "if")
+TOP_KEYS = ("name", "input", "blocks", "layers", "check")  # of a YAML spec
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,12 @@ class SourceError(ValueError):
         self.diagnostic = diagnostic
 
 
+def span_at(file: str, text: str, offset: int) -> Span:
+    """The 1-based line and column, in characters, of `offset` in `text`."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Span(file, text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
 def decode(data: bytes, file: str) -> str:
     """UTF-8 text (read `MAX_SOURCE_BYTES + 1` bytes at most: more is refused)."""
     if len(data) > MAX_SOURCE_BYTES:
@@ -23,8 +29,6 @@ def decode(data: bytes, file: str) -> str:
     try:
         return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark some editors write
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line_start = before.rfind(b"\n") + 1
-        col = len(before[line_start:].decode("utf-8")) + 1
+        before = data[: exc.start].decode("utf-8")  # valid up to the bad byte
         raise SourceError(error("encoding", f"byte 0x{data[exc.start]:02x} is not UTF-8: netcalc reads UTF-8 text",
-                                Span(file, before.count(b"\n") + 1, col))) from None
+                                span_at(file, before, len(before)))) from None

@@ -71,16 +71,6 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
-def bounded(value: Any) -> Any:
-    """`value` (as YAML loads it: a number, or lists of them), its integers checked
-    against the bound; raises ValueError."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= LIMIT:
-        raise ValueError(f"{_short(str(value))} is too large (limit 2**63)")
-    if isinstance(value, float) and not isfinite(value):
-        raise ValueError(f"{value} is not a finite number")
-    return value
-
-
 def yaml_scalar(node: Any, construct: Callable[[Any], Any], fail: Callable[[str], Exception]) -> Any:
     """A YAML scalar other than a string, as `construct` builds it; an integer too long for
     Python to read (past 4,300 digits: a ValueError) raises fail(message) instead. Shorter
@@ -111,7 +101,7 @@ def from_plain(value: Any) -> Any:
         return parse_value(value)
     if isinstance(value, list):
         return [from_plain(item) for item in value]
-    return bounded(value)
+    return value
 
 
 def parse_shape(value: Any) -> tuple[int, ...]:

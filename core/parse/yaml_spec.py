@@ -14,7 +14,8 @@ import yaml
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
-from .document import INVALID, RESERVED_KEYS, BlockDef, Document, Entry, InputDecl
+from .document import INVALID, RESERVED_KEYS, TOP_KEYS, BlockDef, Document, Entry, InputDecl
+from .source import span_at
 from .values import from_plain, parse_shape, yaml_scalar
 from .yaml_compose import AliasedScalar, ComposeLimit, compose
 
@@ -25,7 +26,6 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 _TAG = "tag:yaml.org,2002:"
 _SAFE_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
-_TOP_KEYS = ("name", "input", "blocks", "layers", "check")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML reads as a line break
 
@@ -131,12 +131,12 @@ class _Reader:
             self.diags.append(error("syntax", "the spec is empty", Span(self.file, 1, 1)))
         elif not isinstance(root, yaml.MappingNode):
             what = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-            self.fail("syntax", f"a spec is a mapping of {', '.join(_TOP_KEYS)}; this file is {what}", root,
+            self.fail("syntax", f"a spec is a mapping of {', '.join(TOP_KEYS)}; this file is {what}", root,
                       "start with `input: 3x224x224` and put the layers under `layers:`")
         else:
             for name, knode, vnode in self.mapping(root, "the spec"):
-                if name not in _TOP_KEYS:
-                    self.fail("unknown-key", f"unknown top-level key '{name}'", knode, did_you_mean(name, _TOP_KEYS))
+                if name not in TOP_KEYS:
+                    self.fail("unknown-key", f"unknown top-level key '{name}'", knode, did_you_mean(name, TOP_KEYS))
                 top[name] = vnode
         return Document(
             file=self.file,
@@ -324,11 +324,9 @@ def _compose(source: str) -> yaml.Node | None:
 
 
 def _character_error(exc: yaml.reader.ReaderError, source: str, file: str) -> Diagnostic:
-    before = source[: exc.position]
-    line_start = before.rfind("\n") + 1
-    span = Span(file, before.count("\n") + 1, exc.position - line_start + 1)
-    char = source[exc.position] if exc.position < len(source) else ""
-    return error("yaml-syntax", f"YAML does not allow the character U+{ord(char):04X} ({exc.reason})", span)
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)  # PyYAML gives either
+    return error("yaml-syntax", f"YAML does not allow the character U+{code:04X} ({exc.reason})",
+                 span_at(file, source, exc.position))
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
