@@ -54,14 +54,22 @@ def _flatten(a: Attrs, ins: Shapes) -> Shape:
     return Shape(x.dims[:first] + (prod(x.dims[first:last + 1]),) + x.dims[last + 1:])
 
 
+def _pad_sides(a: Attrs, x: Shape) -> tuple[tuple[int, int], ...]:
+    """The (before, after) padding on each spatial axis: per side as written, or one per
+    axis (or one for all) on both sides."""
+    p = a["p"]
+    per_side = isinstance(p, tuple) and isinstance(p[0], tuple)
+    sides = p if per_side else tuple((v, v) for v in per_axis(p, x.rank - 1, "p"))
+    if len(sides) != x.rank - 1:
+        raise OpError("invalid-argument", f"p gives {len(sides)} [before, after] pairs for {x.rank - 1} spatial axes")
+    return sides
+
+
 def _pad_shape(a: Attrs, ins: Shapes) -> Shape:
     x = spatial_input(ins)
     if a["p"] == "same":
         raise OpError("invalid-argument", "pad takes explicit padding, not 'same'")
-    p = a["p"] if isinstance(a["p"], tuple) and isinstance(a["p"][0], tuple) else None
-    sides = p or tuple((v, v) for v in per_axis(a["p"], x.rank - 1, "p"))
-    if len(sides) != x.rank - 1:
-        raise OpError("invalid-argument", f"p gives {len(sides)} [before, after] pairs for {x.rank - 1} spatial axes")
+    sides = _pad_sides(a, x)
     for n, (b, e) in zip(x.spatial, sides):
         if a["mode"] == "reflect" and max(b, e) >= n:
             raise OpError("invalid-argument", f"reflect padding {max(b, e)} must be smaller than the input size {n}")
@@ -105,10 +113,7 @@ def _upsample_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
 
 
 def _pad_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
-    x = ins[0]
-    p = a["p"] if isinstance(a["p"], tuple) and isinstance(a["p"][0], tuple) else None
-    sides = p or tuple((v, v) for v in per_axis(a["p"], x.rank - 1, "p"))
-    return Reach(tuple(window(1, -before, -before) for before, _ in sides))
+    return Reach(tuple(window(1, -before, -before) for before, _ in _pad_sides(a, ins[0])))
 
 
 def _source_step(a: Attrs, n: int, out: int, scale: object) -> Fraction:
@@ -169,13 +174,7 @@ def _pixel_shuffle(a: Attrs, ins: Shapes) -> Shape:
 
 def _pad_torch(a: Attrs, ins: Shapes) -> str:
     """The exporter's Pad module: (before, after) per spatial axis."""
-    p = a["p"]
-    sides = (
-        p
-        if isinstance(p, tuple) and p and isinstance(p[0], tuple)
-        else tuple((v, v) for v in per_axis(p, ins[0].rank - 1, "p"))
-    )
-    return f"Pad({sides}, mode={'constant' if a['mode'] == 'zeros' else a['mode']!r})"
+    return f"Pad({_pad_sides(a, ins[0])}, mode={'constant' if a['mode'] == 'zeros' else a['mode']!r})"
 
 
 def _upsample_torch(a: Attrs, ins: Shapes) -> str:
