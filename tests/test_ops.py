@@ -27,6 +27,13 @@ def test_op_case(op: str, case_id: str, case: dict) -> None:
     for key in ("params", "buffers", "macs", "flops"):
         if key in case:
             assert getattr(cost, key) == case[key], key
+    if "rf" in case:  # the field of one output unit in the input, and its step: per axis
+        field = report.fields[layer.name]
+        assert (axes(field.size), axes(field.jump)) == (str(case["rf"]), str(case["jump"]))
+
+
+def axes(values: tuple) -> str:
+    return "x".join(map(str, values))
 
 
 def test_every_op_has_cases_and_every_case_file_names_an_op() -> None:

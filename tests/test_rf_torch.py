@@ -8,7 +8,7 @@ import pytest
 from netcalc.core.analysis.receptive_field import period
 from netcalc.core.api import analyze_source
 
-from helpers import TORCH_COMPARED, text_spec
+from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
 
 torch = pytest.importorskip("torch")
 from torch_field import size_and_jump  # noqa: E402
@@ -115,3 +115,30 @@ def test_builtin_spec_fields_match_torch_gradients(name: str) -> None:
         assert_field_matches(report, layer, skeleton=True)
         checked += 1
     assert checked > 0
+
+
+def enlarged(case: dict) -> dict:
+    """The case with every spatial axis a multiple of itself of at least 40, so that the
+    measured units lie far from the border (the fields the cases state do not depend on
+    the size, and a multiple keeps what divides it)."""
+    def larger(shape: str) -> str:
+        channels, *spatial = str(shape).split("x")
+        return "x".join([channels, *(str(int(n) * -(-40 // int(n))) for n in spatial)])
+
+    return {**case, "input": larger(case["input"])}
+
+
+# one-input cases: a merge's other inputs lie outside the frame that fields are measured in
+FIELD_CASES = [(op, cid, case) for op, cid, case in op_cases() if "rf" in case and "input" in case]
+
+
+@pytest.mark.parametrize("op, case_id, case", FIELD_CASES, ids=[f"{op}:{cid}" for op, cid, _ in FIELD_CASES])
+def test_op_case_fields_match_torch_gradients(op: str, case_id: str, case: dict) -> None:
+    report = text_spec(case_spec(enlarged(case)))
+    layer = report.graph.layers[-1].name
+    step = units_per_period(report, layer)
+    first = (report.shapes[layer].spatial[0] - step) // 2
+    sizes, jumps, clipped = size_and_jump(report.graph, dict(report.shapes), layer, first, step)
+    assert not clipped
+    assert ("x".join(map(str, sizes)), "x".join(map(str, jumps))) == (str(case["rf"]), str(case["jump"]))
+    TORCH_COMPARED["fields"] += 1

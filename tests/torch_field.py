@@ -24,6 +24,8 @@ def _positive(module: nn.Module) -> nn.Module:
     for name, b in module.named_buffers():
         if "running_var" in name:
             b.data.fill_(1.0)
+    if isinstance(module, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)) and module.dilation not in (1, (1,)):
+        return _DilatedWindowSum(module)
     if isinstance(module, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
         cls = {nn.MaxPool1d: nn.AvgPool1d, nn.MaxPool2d: nn.AvgPool2d, nn.MaxPool3d: nn.AvgPool3d}[type(module)]
         return cls(module.kernel_size, module.stride, module.padding, ceil_mode=module.ceil_mode)
@@ -32,6 +34,27 @@ def _positive(module: nn.Module) -> nn.Module:
                nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d}[type(module)]
         return cls(module.output_size)
     return module
+
+
+class _DilatedWindowSum(nn.Module):
+    """A dilated max pool's windows summed (average pools take no dilation): a depthwise
+    convolution of ones with the pool's kernel, stride, padding and dilation."""
+
+    def __init__(self, pool: nn.Module) -> None:
+        super().__init__()
+        assert not pool.ceil_mode, "ceil mode with dilation: no case needs it yet"
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rank = x.dim() - 2
+        kernel = _per_axis(self.pool.kernel_size, rank)
+        weight = torch.ones(x.shape[1], 1, *kernel, dtype=x.dtype)
+        conv = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}[rank]
+        return conv(x, weight, None, self.pool.stride, self.pool.padding, self.pool.dilation, groups=x.shape[1])
+
+
+def _per_axis(value: int | tuple[int, ...], rank: int) -> tuple[int, ...]:
+    return (value,) * rank if isinstance(value, int) else tuple(value)
 
 
 # channel arguments a skeleton resets, per op (adaptive pooling's `out` is a size: kept)
