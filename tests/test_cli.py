@@ -28,6 +28,7 @@ GOLDEN_CASES = {
     "rf_seed_rf.md": ("rf", "seed_rf", "--format", "markdown"),
     "rf_seed_rf_from_back.csv": ("rf", "seed_rf", "--from-back", "--layer", "conv2", "--format", "csv"),
     "rf_unet_depth.md": ("rf", "unet", "--format", "markdown"),
+    "summary_unet_depth2.plain": ("summary", "unet", "--depth", "2", "--format", "plain"),
     "flops_mobilenet_v2_batch8_depth2.csv": ("flops", "mobilenet_v2", "--batch", "8", "--depth", "2", "-f", "csv"),
 }
 

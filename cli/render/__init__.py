@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 REGISTRY: dict[str, dict[str, str]] = {
-    "records": {"table": "formats.to_table", "json": "formats.to_json", "csv": "formats.to_csv",
-                "markdown": "formats.to_markdown"},
+    "records": {"table": "formats.to_table", "plain": "formats.to_plain", "json": "formats.to_json",
+                "csv": "formats.to_csv", "markdown": "formats.to_markdown"},
     "findings": {"plain": "diagnostics.to_plain", "human": "diagnostics.to_human", "json": "diagnostics.to_json",
                  "github": "diagnostics.to_github", "sarif": "diagnostics.to_sarif"},
     "graph": {"dot": "graph.to_dot", "mermaid": "graph.to_mermaid", "svg": "graph.to_svg", "html": "graph.to_html"},

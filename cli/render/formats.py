@@ -196,6 +196,13 @@ def to_table(records: dict[str, Any], view: View) -> str:
     return "".join(line + "\n" for line in table.lines(table_grid(records, view)))
 
 
+def to_plain(records: dict[str, Any], view: View) -> str:
+    """The table without borders or colour, ASCII where the records are: for logs, `diff`
+    and `grep`."""
+    terminal = table.Terminal(box=table.PLAIN)
+    return "".join(line.rstrip() + "\n" for line in table.lines(table_grid(records, view), terminal))
+
+
 def emit(fmt: str, records: dict[str, Any], view: View) -> None:
     if fmt == "table":  # streamed, and fitted to the terminal when there is one
         table.write(table.lines(table_grid(records, view), table.stdout_terminal()))

@@ -43,6 +43,7 @@ class Box:
 
 HEAVY_HEAD = Box("┏━┳┓", "┃┃┃", "┡━╇┩", "│││", "└─┴┘")  # rich's default table box
 ASCII = Box("+-++", "|||", "|-+|", "|||", "+-++")
+PLAIN = Box("    ", "   ", " -  ", "   ", "    ")  # no border: columns apart, dashes under the header
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +131,14 @@ def lines(grid: Grid, terminal: Terminal = Terminal()) -> Iterator[str]:
         widths[0] = folded or widths[0]
     box, shown = terminal.box, [widths[i] for i in kept]
     yield style(grid.title, "3", terminal)  # italic, as rich's table titles
-    yield rule(box.top, shown)
+    if box.top.strip():
+        yield rule(box.top, shown)
     heads = [style(pad(grid.headers[i], widths[i], grid.right[i]), "1", terminal) for i in kept]
     yield box.head[0] + " " + f" {box.head[1]} ".join(heads) + " " + box.head[2]
     yield rule(box.rule, shown)
     yield from body(grid, kept, widths, folded, box)
-    yield rule(box.bottom, shown)
+    if box.bottom.strip():
+        yield rule(box.bottom, shown)
     left_out = [grid.headers[i] for i in range(len(widths)) if i not in kept]
     if left_out:
         yield style(f"Left out to fit the terminal's {terminal.width} columns: {', '.join(left_out)} "
