@@ -216,6 +216,7 @@ def test_shell_completion_completes_commands_and_options() -> None:
 @pytest.mark.parametrize("args, kind, more", [
     (("conv", "--in", "8", "-k", "3", "-f", "bogus"), "records", ""),
     (("check", "seed_rf", "-f", "bogus"), "findings", " or auto"),
+    (("graph", "seed_rf", "-f", "bogus"), "graph", ""),
 ])
 def test_unknown_formats_are_named_from_the_one_registry(args: tuple[str, ...], kind: str, more: str) -> None:
     from netcalc.cli.render import REGISTRY
@@ -223,6 +224,18 @@ def test_unknown_formats_are_named_from_the_one_registry(args: tuple[str, ...], 
     result = netcalc(*args)
     expected = f"error: unknown format 'bogus' ({', '.join(REGISTRY[kind])}{more})\n"
     assert (result.exit_code, result.stderr) == (2, expected)
+
+
+@pytest.mark.parametrize("target, message", [
+    (".", "-o .: is a directory; name the file to write (graph.svg)"),
+    ("net.png", "-o net.png: no format for the suffix '.png' (one of .dot, .gv, .mmd, .mermaid, .svg, .html, .htm; "
+                "or --format dot|mermaid|svg|html)"),
+])
+def test_graph_says_what_is_wrong_with_its_output_file(target: str, message: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = netcalc("graph", "seed_rf", "-o", target)
+    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_report_commands_offer_the_registry_formats() -> None:

@@ -38,10 +38,14 @@ def graph(
     from ..render import GRAPH_SUFFIXES, renderer
     from ..render.graph import GraphvizMissing
 
-    chosen = format or (GRAPH_SUFFIXES.get(output.suffix.lower()) if output else "dot")
+    if output is not None and output.is_dir():
+        fail(f"-o {output}: is a directory; name the file to write (graph.svg)")
+    chosen = format or (GRAPH_SUFFIXES.get(output.suffix.lower(), "") if output else "dot")
+    if not chosen and output is not None:
+        fail(f"-o {output}: no format for the suffix '{output.suffix}' (one of {', '.join(GRAPH_SUFFIXES)}; "
+             f"or --format {'|'.join(names('graph'))})")
     if chosen not in names("graph"):
-        fail(f"unknown format '{format or output}' ({', '.join(names('graph'))}; or -o FILE with one of "
-             f"{', '.join(GRAPH_SUFFIXES)})")
+        fail(f"unknown format '{format}' ({', '.join(names('graph'))})")
     figures = tuple(a.strip() for a in annotate.split(",") if a.strip())
     if not set(figures) <= set(ANNOTATIONS):
         fail(f"--annotate takes {', '.join(ANNOTATIONS)}")
