@@ -17,7 +17,7 @@ from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, findin
 from .ir import Graph, Input, Layer, Shape
 from .parse.document import TOP_KEYS, Document
 from .parse.source import MAX_SOURCE_BYTES, SourceError, decode
-from .parse.values import parse_shape
+from .parse.values import parse_input
 from .report import Report
 
 if TYPE_CHECKING:
@@ -143,10 +143,10 @@ def document(spec: str) -> Document:
     return parse(*load(spec))[0]
 
 
-def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...]]:
-    """`3x512x512` or `NAME=3x512x512` (the --input option); raises ValueError."""
+def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...], str]:
+    """`3x512x512`, `NAME=3x512x512` or `ids=128:int64` (the --input option); raises ValueError."""
     name, sep, shape = text.rpartition("=")
-    return (name if sep else None), parse_shape(shape)
+    return (name if sep else None), *parse_input(shape)
 
 
 def analyze(spec: str, inputs: Sequence[str] = ()) -> Report:
@@ -199,11 +199,11 @@ def _no_layers(doc: Document) -> Diagnostic:
 
 
 def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> tuple[Input, ...]:
-    declared = {d.name: Input(d.name, Shape(d.dims), d.span) for d in doc.inputs}
+    declared = {d.name: Input(d.name, Shape(d.dims, d.dtype), d.span) for d in doc.inputs}
     for text in options:
         where = Span("--input", 1, 1)
         try:
-            name, dims = parse_input_option(text)
+            name, dims, dtype = parse_input_option(text)
         except ValueError as exc:
             diags.append(error("invalid-input", f"--input {text}: {exc}", where))
             continue
@@ -212,7 +212,7 @@ def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> t
             diags.append(error("invalid-input", f"--input {text}: the spec has no input '{name}' "
                                f"(it has {', '.join(declared)})", where))
             continue
-        declared[name] = Input(name, Shape(dims), where)  # the option, not the file, says it
+        declared[name] = Input(name, Shape(dims, dtype), where)  # the option, not the file, says it
     if not declared and not has_errors(diags):  # else the missing input is a consequence
         diags.append(error("missing-input", "the spec declares no input shape (add `input: 3x224x224` "
                            "or pass --input)", doc.span))

@@ -90,6 +90,9 @@ class Builder:
     ) -> tuple[str, ...] | None:
         """The nodes an entry reads, or None when one is missing (reported, or poisoned upstream)."""
         if entry.sources is None:
+            opdef = LOOKUP.get(entry.type)
+            if opdef is not None and opdef.inputs[1] == 0:  # a learned tensor (`param`) reads nothing
+                return ()
             previous = history[-1] if history else scope.first_input
             return None if previous is None else (previous,)
         nodes: list[str] = []

@@ -208,7 +208,7 @@ _SPEC_ERRORS = {
     "duplicate-key": "a key, header, input or check given twice",
     "invalid-value": "a value that cannot be read: a word for a number, a number past 2^63, a list nested too deep",
     "invalid-name": "a layer or block name that is not letters, digits and _",
-    "invalid-input": "an input shape that is not positive integers, channels and at most 3 spatial axes",
+    "invalid-input": "an input shape that is not positive integers, at most 4 axes, with a known `:dtype`",
     "missing-input": "no input shape, in the spec or on the command line",
     "unknown-check": "a `check` key that is no budget",
     "unknown-type": "a layer type that is neither an op nor a block",
@@ -232,6 +232,7 @@ _SPEC_ERRORS = {
     "groups-mismatch": "groups that do not divide the channels",
     "non-positive-size": "an output size below 1",
     "shape-mismatch": "inputs whose shapes the op cannot combine",
+    "wrong-dtype": "integers (token ids, a mask) where the op computes on floats, or floats where it reads indices",
     "invalid-config": "a configuration (`.netcalc.yaml`, `[tool.netcalc]`, an inline disable) netcalc cannot follow",
     "internal-error": "a bug in netcalc, reported by `check` for the file that triggered it",
 }

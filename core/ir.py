@@ -13,13 +13,16 @@ from types import MappingProxyType
 from typing import Any
 
 from .diagnostics import Span
+from .dtypes import FLOATS
 
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """A tensor shape without the batch axis: (C, *spatial), or (F,) for flat features."""
+    """A tensor shape without the batch axis: (C, *spatial), (F,) for flat features, or
+    (L, D) for a token sequence; with its element type (`128:int64` for token ids)."""
 
     dims: tuple[int, ...]
+    dtype: str = "float32"
 
     @property
     def channels(self) -> int:
@@ -37,8 +40,13 @@ class Shape:
     def numel(self) -> int:
         return prod(self.dims)
 
+    @property
+    def is_float(self) -> bool:
+        return self.dtype in FLOATS
+
     def __str__(self) -> str:
-        return "x".join(map(str, self.dims))
+        dims = "x".join(map(str, self.dims))
+        return dims if self.dtype == "float32" else f"{dims}:{self.dtype}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from .analysis.cost import Cost
 from .analysis.receptive_field import Field, regions_from_back
 from .diagnostics import Diagnostic, has_errors
-from .dtypes import COUNTER_BYTES, DTYPE_BYTES
+from .dtypes import COUNTER_BYTES, DTYPE_BYTES, TENSOR_BYTES
 from .ir import Graph, Shape
 from .ops import LOOKUP
 
@@ -129,18 +129,21 @@ class Report:
                 "buffers": r.cost.buffers,
                 "macs": r.cost.macs * batch,
                 "flops": r.cost.flops * batch,
-                "activation_bytes": r.cost.activations * batch * size,
+                "activation_bytes": r.cost.activation_bytes(size) * batch,
                 "depth": r.depth,
                 "line": r.line,
                 "col": r.col,
                 "window": r.window,
                 "rf": field_record(r.field),
+                **({} if r.shape.dtype == "float32" else {"dtype": r.shape.dtype}),
             }
             for r in self.rows(depth)
         ]
+        typed = {i.name: i.shape.dtype for i in self.graph.inputs if i.shape.dtype != "float32"}
         return {
             "name": self.graph.name,
             "input": {i.name: list(i.shape.dims) for i in self.graph.inputs},
+            **({"input_dtypes": typed} if typed else {}),
             "output": list(self.shapes[self.graph.output].dims),  # type: ignore[union-attr]
             "batch": batch,
             "dtype": dtype,
@@ -151,8 +154,9 @@ class Report:
     def totals(self, batch: int = 1, dtype: str = "float32") -> dict[str, int]:
         size = DTYPE_BYTES[dtype]
         t = self.total()
-        input_bytes = sum(i.shape.numel for i in self.graph.inputs) * batch * size
-        activation_bytes = t.activations * batch * size
+        input_bytes = sum(i.shape.numel * (size if i.shape.is_float else TENSOR_BYTES[i.shape.dtype])
+                          for i in self.graph.inputs) * batch
+        activation_bytes = t.activation_bytes(size) * batch
         param_bytes = t.params * size
         buffer_bytes = (t.buffers - t.counters) * size + t.counters * COUNTER_BYTES
         return {

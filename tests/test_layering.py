@@ -31,7 +31,7 @@ def test_core_does_not_import_the_command_line(path: Path) -> None:
 
 
 @pytest.mark.parametrize("name, allowed", [("ids.py", set()), ("diagnostics.py", {"ids"}),
-                                           ("ir.py", {"diagnostics"})])
+                                           ("ir.py", {"diagnostics", "dtypes"})])
 def test_ids_diagnostics_and_ir_are_leaves(name: str, allowed: set[str]) -> None:
     relative = [module for module, level in imports(CORE / name) if level > 0]
     assert set(relative) <= allowed

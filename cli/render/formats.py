@@ -63,6 +63,8 @@ def lookup(record: Mapping[str, Any], key: str) -> Any:
     """A record's value; `rf.size` reads inside the `rf` object."""
     head, _, rest = key.partition(".")
     value = record.get(head)
+    if key == "shape" and "dtype" in record:  # token ids, masks: `128:int64`
+        return f"{cell(key, value)}:{record['dtype']}"
     return lookup(value, rest) if rest and isinstance(value, Mapping) else (None if rest else value)
 
 
@@ -176,7 +178,8 @@ FOOTERS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str]]]] = {
 
 def title(records: Mapping[str, Any]) -> str:
     inputs, target = records.get("input"), records.get("layer")
-    subject = ", ".join(f"{k} {cell('shape', v)}" for k, v in inputs.items()) if inputs else \
+    typed = {k: f":{v}" for k, v in records.get("input_dtypes", {}).items()}
+    subject = ", ".join(f"{k} {cell('shape', v)}{typed.get(k, '')}" for k, v in inputs.items()) if inputs else \
         (f"back from {target}" if target else "")
     return f"{records['name']}: {subject}" if subject else records["name"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..dtypes import TENSOR_BYTES
 from ..ir import Layer, Shape
 from ..ops import LOOKUP
 
@@ -25,7 +26,11 @@ class Cost:
     counters: int = 0
     macs: int = 0
     flops: int = 0
-    activations: int = 0
+    activations: int = 0  # elements of a float output: their bytes follow --dtype
+    fixed_bytes: int = 0  # bytes of an integer or bool output (token ids, masks): their own size
+
+    def activation_bytes(self, size: int) -> int:
+        return self.activations * size + self.fixed_bytes
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(
@@ -35,6 +40,7 @@ class Cost:
             self.macs + other.macs,
             self.flops + other.flops,
             self.activations + other.activations,
+            self.fixed_bytes + other.fixed_bytes,
         )
 
 
@@ -44,4 +50,6 @@ def layer_cost(layer: Layer, ins: tuple[Shape, ...], out: Shape) -> Cost:
     weights = opdef.count_params(a, ins)
     macs = opdef.count_macs(a, ins, out)
     flops = 2 * macs + opdef.other_flops(a, ins, out)
-    return Cost(weights.params, weights.buffers, weights.counters, macs, flops, out.numel)
+    if out.is_float:
+        return Cost(weights.params, weights.buffers, weights.counters, macs, flops, out.numel)
+    return Cost(weights.params, weights.buffers, weights.counters, macs, flops, 0, out.numel * TENSOR_BYTES[out.dtype])

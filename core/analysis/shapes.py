@@ -39,13 +39,14 @@ class ShapePass:
         key = (layer.op, id(layer.attrs), ins)  # identical layers share one attrs mapping
         out = self._memo.get(key)
         if out is None:
+            opdef = LOOKUP[layer.op]
             try:
-                out = bounded(LOOKUP[layer.op].infer_shape(layer.attrs, ins))  # type: ignore[arg-type]
+                out = typed(opdef.reads, bounded(opdef.infer_shape(layer.attrs, ins)), ins)  # type: ignore[arg-type]
             except OpError as exc:
                 out = exc
             self._memo[key] = out
         if isinstance(out, OpError):
-            given = " and ".join(str(s) for s in ins)
+            given = " and ".join(str(s) for s in ins) or "no input"
             self.diags.append(error(out.id, f"layer '{layer.name}' ({layer.op}) on {given}: {out.message}", layer.span))
             return None
         if min(out.dims) < 1:
@@ -53,6 +54,21 @@ class ShapePass:
                                     layer.span))
             return None
         return out
+
+
+def typed(reads: str, out: Shape, ins: tuple[Shape, ...]) -> Shape:
+    """The output with its element type, or OpError for inputs of a type the op refuses, as
+    PyTorch raises: floats in, floats out (of the input's float type); layout ops keep the
+    type (int + float promotes to float); an embedding reads integers and gives floats."""
+    if reads == "integer":
+        if any(s.is_float for s in ins):
+            raise OpError("wrong-dtype", "it reads integer indices (token ids), not floats")
+        return out
+    floats = [s.dtype for s in ins if s.is_float]
+    if reads == "float" and len(floats) < len(ins):
+        raise OpError("wrong-dtype", "it computes on floats, not integers: token ids go through an embedding first")
+    dtype = floats[0] if floats else (ins[0].dtype if ins else out.dtype)
+    return out if dtype == out.dtype else Shape(out.dims, dtype)
 
 
 def bounded(out: Shape) -> Shape:

@@ -57,7 +57,8 @@ def _concat(a: Attrs, ins: Shapes) -> Shape:
     return Shape(ins[0].dims[:axis] + (sum(x.dims[axis] for x in ins),) + ins[0].dims[axis + 1 :])
 
 
-_MERGE = {"inputs": (2, None), "count_params": NO_WEIGHTS, "count_macs": NO_MACS, "receptive_field": ELEMENTWISE}
+_MERGE = {"inputs": (2, None), "count_params": NO_WEIGHTS, "count_macs": NO_MACS, "receptive_field": ELEMENTWISE,
+          "reads": "any"}  # int + int stays int, int + float is float (position ids plus an offset)
 
 OPS = table(
     op("add", "Elementwise sum of two or more inputs, with broadcasting.", _broadcast,
@@ -68,6 +69,6 @@ OPS = table(
        torch_merge=lambda a, args: " * ".join(args)),
     op("concat", "Concatenation of one or more inputs along `dim` (PyTorch's convention: 1 = channels).",
        _concat, attrs={"dim": Attr(INTEGER, 1)}, count_params=NO_WEIGHTS, count_macs=NO_MACS,
-       other_flops=NO_OTHER_FLOPS, flops_rule="0 (a copy)", receptive_field=ELEMENTWISE, inputs=(1, None),
+       other_flops=NO_OTHER_FLOPS, flops_rule="0 (a copy)", receptive_field=ELEMENTWISE, inputs=(1, None), reads="any",
        torch_merge=lambda a, args: f"torch.cat([{', '.join(args)}], dim={a['dim']})"),
 )

@@ -218,6 +218,10 @@ class OpDef:
     torch_pad: Callable[[Attrs, Shapes], PadBefore | None] = _no_pad
     # how tables show the op's window (`k3 s2 p1`); ops without one show nothing
     window_text: Callable[[Attrs], str] = lambda a: ""
+    # the element types it takes, as PyTorch: "float" computes on floats (an integer input
+    # is an error); "any" moves or combines values and keeps their type (layout ops; add
+    # promotes int + float to float); "integer" reads indices (embedding)
+    reads: str = "float"
 
     @property
     def merges(self) -> bool:

@@ -189,7 +189,7 @@ _MOVES_VALUES: dict[str, Any] = {"count_params": NO_WEIGHTS, "count_macs": NO_MA
 
 OPS = table(
     op("identity", "Passes its input through.", _same, **_MOVES_VALUES, receptive_field=ELEMENTWISE,
-       torch_module=torch_class("Identity")),
+       torch_module=torch_class("Identity"), reads="any"),
     op(
         "dropout",
         "Dropout; a no-op for shapes and at inference.",
@@ -207,6 +207,7 @@ OPS = table(
         **_MOVES_VALUES,
         receptive_field=ELEMENTWISE,  # each element is one input unit, moved
         torch_module=lambda a, ins: f"nn.Flatten({a['start']}, {a['end']})",
+        reads="any",
     ),
     op(
         "pad",

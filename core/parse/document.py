@@ -67,6 +67,7 @@ class InputDecl:
     name: str
     dims: tuple[int, ...]
     span: Span
+    dtype: str = "float32"
 
 
 @dataclass(frozen=True, slots=True)

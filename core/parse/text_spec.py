@@ -9,7 +9,7 @@ from typing import Any
 from ..diagnostics import Diagnostic, Span, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
 from .document import INVALID, MAX_LAYERS, REQUIRED, BlockDef, Document, Entry, InputDecl
-from .values import parse_shape
+from .values import parse_input
 
 DEFAULT_INPUT = "input"
 
@@ -83,7 +83,7 @@ class _Reader:
         else:
             items = [
                 (key, value, span)
-                for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags)
+                for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags, raw=True)
             ]
         if not items:
             self.diags.append(error("syntax", "expected 'input 3x224x224'", at))
@@ -93,7 +93,8 @@ class _Reader:
             if not self.once("input" if name == DEFAULT_INPUT else f"input {name}", span):
                 continue
             try:
-                self.inputs.append(InputDecl(name, parse_shape(value), span))
+                dims, dtype = parse_input(value)
+                self.inputs.append(InputDecl(name, dims, span, dtype))
             except ValueError as exc:
                 self.diags.append(error("invalid-input", f"input {name}: {exc}", span))
 

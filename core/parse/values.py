@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from math import isfinite
 from typing import Any
 
+from ..dtypes import TENSOR_BYTES
 from .expr import LIMIT
 
 # ASCII only: Python's \d also matches other scripts' digits (a full-width ４ would read as 4)
@@ -120,6 +121,16 @@ def parse_shape(value: Any) -> tuple[int, ...]:
     if len(dims) > 4:
         raise ValueError(f"a shape has channels and at most 3 spatial axes, got {len(dims)} dimensions")
     return dims
+
+
+def parse_input(value: Any) -> tuple[tuple[int, ...], str]:
+    """An input's shape and element type: `3x224x224`, `[3, 224, 224]`, `128:int64`."""
+    dtype = "float32"
+    if isinstance(value, str) and ":" in value:
+        value, _, dtype = value.rpartition(":")
+        if dtype not in TENSOR_BYTES:
+            raise ValueError(f"unknown element type '{dtype}' (one of {', '.join(TENSOR_BYTES)})")
+    return parse_shape(value), dtype
 
 
 def parse_count(value: Any) -> int:

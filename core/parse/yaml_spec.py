@@ -16,7 +16,7 @@ from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
 from .document import INVALID, RESERVED_KEYS, TOP_KEYS, BlockDef, Document, Entry, InputDecl
 from .source import span_at
-from .values import from_plain, parse_shape, yaml_scalar
+from .values import from_plain, parse_input, yaml_scalar
 from .yaml_compose import AliasedScalar, ComposeLimit, compose
 
 try:
@@ -164,10 +164,16 @@ class _Reader:
         decls = []
         for name, vnode in pairs:
             try:
-                decls.append(InputDecl(name, parse_shape(self.plain(vnode)), self.span(vnode)))
+                decls.append(InputDecl(name, *self.input_shape(vnode)))
             except ValueError as exc:
                 self.fail("invalid-input", f"input {name}: {exc}", vnode)
         return tuple(decls)
+
+    def input_shape(self, node: yaml.Node) -> tuple[tuple[int, ...], Span, str]:
+        # `128:int64` is text to YAML; a list or `3x224x224` is a layer value
+        raw = node.value if isinstance(node, yaml.ScalarNode) and ":" in node.value else self.plain(node)
+        dims, dtype = parse_input(raw)
+        return dims, self.span(node), dtype
 
     def checks(self, node: yaml.Node) -> dict[str, tuple[Any, Span]]:
         checks = {}
