@@ -15,6 +15,8 @@ from netcalc.core.export import module_code, to_torch
 from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec, yaml_spec
 
 torch = pytest.importorskip("torch")
+from torch_model import counting_flops, sample  # noqa: E402
+
 pytestmark = pytest.mark.torch
 
 VALID_CASES = [(op, cid, case) for op, cid, case in op_cases() if "error" not in case]
@@ -37,7 +39,7 @@ def compare(report) -> int:  # type: ignore[no-untyped-def]
             module = modules[layer.name]
             module.register_forward_hook(lambda m, i, o, name=layer.name: shapes.__setitem__(name, tuple(o.shape[1:])))
     with torch.no_grad():
-        out = model(*(torch.rand(1, *i.shape.dims) for i in report.graph.inputs))
+        out = model(*(sample(i.shape) for i in report.graph.inputs))
     assert tuple(out.shape[1:]) == report.shapes[report.graph.output].dims
     compared = 0
     for layer in report.graph.layers:
@@ -247,26 +249,20 @@ def test_cli_writes_a_runnable_file(tmp_path) -> None:  # type: ignore[no-untype
 @pytest.mark.parametrize("name", sorted(set(builtin_specs()) - {"unet"}) + ["unet"])
 def test_macs_match_torch_flop_counter(name: str) -> None:
     """FlopCounterMode counts 2 FLOPs per multiply-accumulate of conv, convT and linear."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     report = analyze(name)
     model = load_model(to_torch(report))
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(*(torch.rand(1, *i.shape.dims) for i in report.graph.inputs))
+    with counting_flops() as counter:
+        model(*(sample(i.shape) for i in report.graph.inputs))
     assert counter.get_total_flops() == 2 * report.total().macs
     TORCH_COMPARED["macs"] += 1
 
 
 @pytest.mark.parametrize("op", ["conv", "dwconv", "convT", "linear"])
 def test_macs_of_each_op_match_torch_flop_counter(op: str) -> None:
-    from torch.utils.flop_counter import FlopCounterMode
-
     for _, _, case in [c for c in VALID_CASES if c[0] == op]:
         report = text_spec(case_spec(case))
         model = load_model(to_torch(report))
-        counter = FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
-            model(*(torch.rand(1, *i.shape.dims) for i in report.graph.inputs))
+        with counting_flops() as counter:
+            model(*(sample(i.shape) for i in report.graph.inputs))
         assert counter.get_total_flops() == 2 * report.total().macs, case["id"]
         TORCH_COMPARED["macs"] += 1

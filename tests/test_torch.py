@@ -13,7 +13,7 @@ from netcalc.core.api import analyze, builtin_specs
 from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
 
 torch = pytest.importorskip("torch")
-from torch_model import module_for, run  # noqa: E402
+from torch_model import module_for, run, sample  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -67,5 +67,5 @@ def test_torch_refuses_what_netcalc_refuses(case_id: str, case: dict) -> None:
     layer = report.graph.layers[-1]
     ins = tuple(report.shapes[name] for name in layer.inputs)
     with pytest.raises((RuntimeError, ValueError, IndexError, NotImplementedError)):  # PyTorch's errors, not ours
-        module_for(layer, ins)(*(torch.rand(1, *shape.dims) for shape in ins))  # type: ignore[union-attr]
+        module_for(layer, ins)(*(sample(shape) for shape in ins))  # type: ignore[arg-type]
     TORCH_COMPARED["refused"] += 1

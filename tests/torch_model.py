@@ -4,6 +4,8 @@ and its module gives parameter and buffer counts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -45,10 +47,30 @@ def module_for(layer: Layer, ins: tuple[Shape, ...]) -> nn.Module:
     return nn.Sequential(_EXPORTED["Pad"](pad.sides, value=eval(pad.value, _EXPORTED)), module)
 
 
+def sample(shape: Shape) -> torch.Tensor:
+    """A batch of one tensor of `shape`: uniform floats, or zeros of an integer or bool type
+    (index 0 is valid for every embedding)."""
+    if shape.is_float:
+        return torch.rand(1, *shape.dims, dtype=getattr(torch, shape.dtype))
+    return torch.zeros(1, *shape.dims, dtype=getattr(torch, shape.dtype))
+
+
+@contextmanager
+def counting_flops() -> Iterator[Any]:
+    """FlopCounterMode as the brief says to trust it: attention on the math backend and
+    oneDNN's fused RNN off (otherwise the counter misses attention products and LSTMs)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), torch.backends.mkldnn.flags(enabled=False), counter:
+        yield counter
+
+
 def run(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, tuple[tuple[int, ...], int, int]]:
     """Per layer: (output shape without batch, parameters, buffers), measured in torch."""
     torch.manual_seed(0)
-    values = {i.name: torch.rand(1, *i.shape.dims) for i in graph.inputs}
+    values = {i.name: sample(i.shape) for i in graph.inputs}
     measured = {}
     with torch.no_grad():
         for layer in graph.layers:
