@@ -55,6 +55,23 @@ class Pad(nn.Module):
         if self.mode == "constant":
             return F.pad(x, self.pad, value=self.value)
         return F.pad(x, self.pad, mode=self.mode)
+
+
+class Attention(nn.MultiheadAttention):
+    """nn.MultiheadAttention(batch_first=True) giving its output only; one input is self-attention."""
+
+    def forward(self, query, key=None, value=None):
+        key = query if key is None else key
+        value = key if value is None else value
+        return super().forward(query, key, value, need_weights=False)[0]
+
+
+def _sequence_only(base):
+    """nn.LSTM/GRU/RNN(batch_first=True) giving the output sequence (the spec's layer), not the final states."""
+    return type(base.__name__, (base,), {{"forward": lambda self, x: base.forward(self, x)[0]}})
+
+
+LSTM, GRU, RNN = _sequence_only(nn.LSTM), _sequence_only(nn.GRU), _sequence_only(nn.RNN)
 '''
 
 

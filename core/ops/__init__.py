@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from . import activation, conv, linear, merge, norm, pool, reshape
+from . import activation, attention, conv, layout, linear, merge, norm, pool, recurrent, reshape
 from .registry import OpDef
 
 OPS: dict[str, OpDef] = {}
-for _family in (conv, pool, norm, activation, linear, merge, reshape):
+for _family in (conv, pool, norm, activation, linear, merge, reshape, layout, attention, recurrent):
     OPS.update(_family.OPS)
 
 LOOKUP: dict[str, OpDef] = dict(OPS)
