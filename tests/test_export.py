@@ -257,7 +257,7 @@ def test_macs_match_torch_flop_counter(name: str) -> None:
     TORCH_COMPARED["macs"] += 1
 
 
-@pytest.mark.parametrize("op", ["conv", "dwconv", "convT", "linear"])
+@pytest.mark.parametrize("op", ["conv", "dwconv", "convT", "linear", "lstm", "gru", "rnn"])
 def test_macs_of_each_op_match_torch_flop_counter(op: str) -> None:
     for _, _, case in [c for c in VALID_CASES if c[0] == op]:
         report = text_spec(case_spec(case))
