@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .parse.document import REQUIRED, Document, Entry
+from .parse.document import REQUIRED, Document, Entry, InputDecl
 from .parse.values import Expr
 
 
@@ -40,12 +40,17 @@ def _check_text(key: str, value: Any) -> str:
     return "x".join(map(str, value)) if key == "output" else str(value)
 
 
+def _input_text(i: InputDecl) -> str:
+    dims = "x".join(map(str, i.dims))
+    return dims if i.dtype == "float32" else f"{dims}:{i.dtype}"
+
+
 def to_text(doc: Document) -> str:
     lines = [f"name {doc.name}"]
     if len(doc.inputs) == 1 and doc.inputs[0].name == "input":
-        lines.append("input " + "x".join(map(str, doc.inputs[0].dims)))
+        lines.append("input " + _input_text(doc.inputs[0]))
     else:
-        lines.append("input " + " ".join(f"{i.name}={'x'.join(map(str, i.dims))}" for i in doc.inputs))
+        lines.append("input " + " ".join(f"{i.name}={_input_text(i)}" for i in doc.inputs))
     for block in doc.blocks.values():
         args = [key if default is REQUIRED else f"{key}={value_text(default)}" for key, default in block.params.items()]
         if block.inputs != ("in",):
@@ -68,9 +73,9 @@ def to_yaml(doc: Document) -> str:
 
     data: dict[str, Any] = {"name": doc.name}
     if len(doc.inputs) == 1 and doc.inputs[0].name == "input":
-        data["input"] = "x".join(map(str, doc.inputs[0].dims))
+        data["input"] = _input_text(doc.inputs[0])
     else:
-        data["input"] = {i.name: "x".join(map(str, i.dims)) for i in doc.inputs}
+        data["input"] = {i.name: _input_text(i) for i in doc.inputs}
     if doc.blocks:
         data["blocks"] = {}
         for block in doc.blocks.values():

@@ -57,6 +57,17 @@ class Pad(nn.Module):
         return F.pad(x, self.pad, mode=self.mode)
 
 
+class Param(nn.Module):
+    """A learned tensor with no input (a class token, a position embedding), batch axis 1."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self):
+        return self.weight
+
+
 class Attention(nn.MultiheadAttention):
     """nn.MultiheadAttention(batch_first=True) giving its output only; one input is self-attention."""
 
@@ -97,8 +108,17 @@ def pad_call(pad: PadBefore, x: str) -> str:
     return f"F.pad({x}, {flat}{fill})"
 
 
+def _example(shape: Shape) -> str:
+    """A batch of one input: uniform floats, or zeros for ids and masks (index 0 is in range)."""
+    dims = ", ".join(map(str, shape.dims))
+    if shape.dtype == "float32":
+        return f"torch.rand(1, {dims})"
+    return f"torch.zeros(1, {dims}, dtype=torch.{shape.dtype})"
+
+
 def _is_merge(part: Layer | _Container) -> bool:
-    return isinstance(part, Layer) and LOOKUP[part.op].merges
+    """An op that is no module (add, concat, permute): forward writes out its expression."""
+    return isinstance(part, Layer) and LOOKUP[part.op].torch_module is None
 
 
 # nn.Module's own public attributes (torch 2.13; tests/test_export.py checks the list), and
@@ -254,7 +274,7 @@ class _Writer:
         self.graph, self.shapes = report.graph, report.shapes
         self.bodies: dict[tuple[Any, ...], str] = {}
         self.classes: list[str] = []
-        self.class_names = _Unique({"Block", "Pad", "F"})
+        self.class_names = _Unique({"Block", "Pad", "Param", "Attention", "LSTM", "GRU", "RNN", "F"})
         self.network_name = self.class_names.add(_class_name(self.graph.name))
 
     def forward(self, c: _Container, params: dict[str, str], with_shapes: bool) -> tuple[list[str], list[str]]:
@@ -319,7 +339,7 @@ class _Writer:
             init += built
         args, body = self.forward(root, {i.name: i.name for i in graph.inputs}, with_shapes=True)
         name = self.network_name
-        example = ", ".join(f"torch.rand(1, {', '.join(map(str, i.shape.dims))})" for i in graph.inputs)
+        example = ", ".join(_example(i.shape) for i in graph.inputs)
         return [*self.classes, f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
                 *init, "", f"    def forward(self, {', '.join(args)}):", *(f"        {line}" for line in body), "", "",
                 'if __name__ == "__main__":', f"    model = {name}().eval()", "    with torch.no_grad():",

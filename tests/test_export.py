@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from netcalc.cli.app import app
 from netcalc.core.api import analyze, builtin_specs
 from netcalc.core.export import module_code, to_torch
+from netcalc.core.ops import LOOKUP
 
 from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec, yaml_spec
 
@@ -44,7 +45,7 @@ def compare(report) -> int:  # type: ignore[no-untyped-def]
     compared = 0
     for layer in report.graph.layers:
         if layer.name not in shapes:
-            assert layer.op in ("add", "mul", "concat")  # merges are written out in forward
+            assert LOOKUP[layer.op].torch_module is None  # merges, layout ops: written out in forward
             continue
         module = modules[layer.name]
         cost = report.costs[layer.name]
@@ -68,7 +69,7 @@ def test_builtin_spec_exports_and_agrees(name: str) -> None:
 def test_every_op_exports(op: str, case_id: str, case: dict) -> None:
     report = text_spec(case_spec(case))
     compared = compare(report)
-    assert compared == (0 if op in ("add", "mul", "concat") else 1)
+    assert compared == (0 if LOOKUP[op].torch_module is None else 1)
 
 
 def test_module_names_are_the_spec_layer_names() -> None:
@@ -257,7 +258,7 @@ def test_macs_match_torch_flop_counter(name: str) -> None:
     TORCH_COMPARED["macs"] += 1
 
 
-@pytest.mark.parametrize("op", ["conv", "dwconv", "convT", "linear", "lstm", "gru", "rnn"])
+@pytest.mark.parametrize("op", ["conv", "dwconv", "convT", "linear", "lstm", "gru", "rnn", "matmul", "mha", "sdpa"])
 def test_macs_of_each_op_match_torch_flop_counter(op: str) -> None:
     for _, _, case in [c for c in VALID_CASES if c[0] == op]:
         report = text_spec(case_spec(case))

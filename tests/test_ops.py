@@ -62,11 +62,9 @@ def test_every_op_states_its_rules(name: str) -> None:
         assert callable(getattr(opdef, rule))
     # the conventions table says "0" exactly where the rule is the named zero
     assert (opdef.count_macs is NO_MACS) == (opdef.macs_rule == "0")
-    # its PyTorch form, for `netcalc export`: a module, or for a merge an expression in forward
-    written, unused = (
-        (opdef.torch_merge, opdef.torch_module) if opdef.merges else (opdef.torch_module, opdef.torch_merge)
-    )
-    assert callable(written) and unused is None
+    # its PyTorch form, for `netcalc export`: a module, or an expression in forward (add, a
+    # permute), never both
+    assert [callable(opdef.torch_module), callable(opdef.torch_merge)].count(True) == 1
 
 
 @pytest.mark.parametrize("text, attrs", [

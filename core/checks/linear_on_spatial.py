@@ -14,7 +14,9 @@ ID = "linear-on-spatial"
 
 def check(report: Report, limits: Mapping[str, Any]) -> Iterator[Diagnostic]:
     for layer in report.graph.layers:
+        if layer.op != "linear":
+            continue
         x = report.shapes[layer.inputs[0]]
-        if layer.op == "linear" and x is not None and x.rank > 1:
+        if x is not None and x.rank > 1:
             yield finding(ID, f"layer '{layer.name}' (linear) acts on the last axis of the map {x}",
                           layer.span, "flatten (or gap) before it, if a classifier was meant")

@@ -8,8 +8,8 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 - `other_flops(a, ins, out) -> int`: FLOPs beyond 2 x MACs (bias adds, elementwise work);
 - `receptive_field(a, ins, out) -> Reach`: how an output unit reads its input, per axis;
 - `torch_module(a, ins) -> str`: the torch.nn constructor of the layer, as code (for
-  `netcalc export`), or for a merge, which is no module, `torch_merge(a, args) -> str`:
-  the expression forward writes over its inputs' variables;
+  `netcalc export`), or for an op that is no module (add, concat, permute, slice),
+  `torch_merge(a, args) -> str`: the expression forward writes over its inputs' variables;
 - `torch_pad(a, ins) -> PadBefore | None`: padding the module cannot state (per side, or
   TensorFlow's `same` with a stride), which forward applies with `F.pad` before calling it.
 
@@ -155,6 +155,11 @@ def elementwise_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     return Reach((IDENTITY,) * (ins[0].rank - 1))
 
 
+def reads_nothing(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """An op with no input (a learned tensor): nothing of the network's input reaches it."""
+    return Reach(None)
+
+
 def whole_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     return Reach(None, whole=True)
 
@@ -195,6 +200,7 @@ NO_WEIGHTS = no_weights
 NO_MACS = _zero
 NO_OTHER_FLOPS = _zero
 ELEMENTWISE = elementwise_reach
+READS_NOTHING = reads_nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +265,13 @@ def _axes_at_least(low: int) -> Callable[[Any], Any]:
         return one(v)
 
     return read
+
+
+def _integer_list(v: Any) -> tuple[int, ...]:
+    """A list of integers (`dims=0,2,1`, `shape=[196, -1]`, `196x768`); one integer is a list of one."""
+    if isinstance(v, (tuple, list)) and v:
+        return tuple(_int_at_least(-LIMIT)(x) for x in v)
+    return (_int_at_least(-LIMIT)(v),)
 
 
 def _boolean(v: Any) -> bool:
@@ -337,6 +350,8 @@ def _per_axis(low: int) -> dict[str, Any]:
 
 POSITIVE = Kind("a positive integer", _int_at_least(1), _integers(1))
 INTEGER = Kind("an integer", _int_at_least(-LIMIT), {"type": "integer"})
+INTEGERS = Kind("integers, like 0,2,1 or [196, -1]", lambda v: _integer_list(v),
+                {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]})
 BOOLEAN = Kind("true or false", _boolean, {"type": "boolean"})
 NUMBER = Kind("a number", _number, {"type": "number"})
 PROBABILITY = Kind("a number from 0 to 1", _probability, {"type": "number", "minimum": 0, "maximum": 1})

@@ -15,7 +15,8 @@ from .expr import LIMIT
 # ASCII only: Python's \d also matches other scripts' digits (a full-width ４ would read as 4)
 _INT = re.compile(r"[+-]?\d[\d_]*\Z", re.ASCII)
 _FLOAT = re.compile(r"[+-]?(\d[\d_]*)?\.\d+([eE][+-]?\d+)?\Z|[+-]?\d+[eE][+-]?\d+\Z", re.ASCII)
-_TUPLE = re.compile(r"\d[\d_]*(x\d[\d_]*)+\Z", re.ASCII)
+_TUPLE = re.compile(r"(-1|\d[\d_]*)(x(-1|\d[\d_]*))+\Z", re.ASCII)  # -1: reshape's inferred size
+_INTEGERS = re.compile(r"[+-]?\d+(,[+-]?\d+)+\Z", re.ASCII)  # dims=0,2,3,1
 _COUNT = re.compile(r"(\d[\d_]*(?:\.\d+)?)\s*([KMG]?)\Z", re.IGNORECASE | re.ASCII)
 _WORD = re.compile(r"[A-Za-z_][\w.-]*\Z", re.ASCII)
 _ARITHMETIC = re.compile(r"[\d_\s()]*[-+*/%(][-+*/%\d_\s()]*\Z", re.ASCII)  # an operator, or parentheses: (4)
@@ -42,6 +43,8 @@ def parse_value(text: str) -> Any:
         return _finite(text)
     if _TUPLE.match(text):
         return tuple(_integer(part) for part in text.split("x"))
+    if _INTEGERS.match(text):
+        return [_integer(part) for part in text.split(",")]
     if _ARITHMETIC.match(text):
         return Expr(text)
     if text.startswith("["):
