@@ -57,14 +57,21 @@ def sample(shape: Shape) -> torch.Tensor:
 
 @contextmanager
 def counting_flops() -> Iterator[Any]:
-    """FlopCounterMode as the brief says to trust it: attention on the math backend and
-    oneDNN's fused RNN off (otherwise the counter misses attention products and LSTMs)."""
+    """FlopCounterMode as the brief says to trust it: attention on the math backend,
+    oneDNN's fused RNN off and nn.MultiheadAttention's fast path off (otherwise the counter
+    misses attention products, LSTMs, and all of a self-attention's work: in eval mode
+    without grad, its one fused _native_multi_head_attention kernel has no FLOP formula)."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), torch.backends.mkldnn.flags(enabled=False), counter:
-        yield counter
+    fast_path = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), torch.backends.mkldnn.flags(enabled=False), counter:
+            yield counter
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast_path)
 
 
 def run(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, tuple[tuple[int, ...], int, int]]:
