@@ -23,6 +23,7 @@ VALID_CASES = [(op, cid, case) for op, cid, case in op_cases() if "error" not in
 CONTRACT_ONLY = {
     "flatten:would-merge-batch": "the contract refuses to flatten the batch; torch.flatten(x, 0) does it",
     "ln:too-many-axes": "the contract refuses to normalise over the batch; the constructor cannot say it",
+    "rmsnorm:too-many-axes": "the contract refuses to normalise over the batch; the constructor cannot say it",
     "upsample:align-corners-with-nearest": "the exporter writes align_corners only for interpolating modes",
     "conv:kernel-rank-mismatch": "a 3-value kernel for a 2-D map has no Conv2d to write",
     "param:non-positive": "torch.zeros(1, 0, 4) is an empty tensor; the contract refuses sizes below 1",

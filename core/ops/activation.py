@@ -89,4 +89,8 @@ OPS = table(
                 attrs={"dim": Attr(INTEGER, 1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
                 receptive_field=_softmax_reach,
                 flops_rule="3 per element", torch_module=lambda a, ins: f"nn.Softmax(dim={a['dim']})"),
+    _activation("logsoftmax", "LogSoftmax over `dim` (default the last axis, as a language model's head).",
+                attrs={"dim": Attr(INTEGER, -1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
+                receptive_field=_softmax_reach,
+                flops_rule="3 per element", torch_module=lambda a, ins: f"nn.LogSoftmax(dim={a['dim']})"),
 )

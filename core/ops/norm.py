@@ -21,6 +21,7 @@ from .registry import (
     Weights,
     numel,
     op,
+    optional,
     spatial_input,
     statistics_reach,
     table,
@@ -83,6 +84,9 @@ def _lrn_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
 
 
 _AFFINE = Attr(BOOLEAN, True)
+# PyTorch's defaults; they change no count, but the exported module must be the real one
+_EPS = Attr(NUMBER, 1e-5)
+_MOMENTUM = Attr(optional(NUMBER), 0.1)  # None: a cumulative average
 _STATS_RULE = "4 per element (mean, variance, normalise), +2 if affine"
 
 # normalisation by statistics over the map: no MACs, its FLOPs, and a field that is the
@@ -95,46 +99,67 @@ OPS = table(
         "bn",
         "Batch normalisation (BatchNorm1d/2d/3d), inference mode.",
         _bn_shape,
-        attrs={"affine": _AFFINE, "track": Attr(BOOLEAN, True, aliases=("track_running_stats",))},
+        attrs={"affine": _AFFINE, "track": Attr(BOOLEAN, True, aliases=("track_running_stats",)), "eps": _EPS,
+               "momentum": _MOMENTUM},
         count_params=_channel_weights,
         count_macs=NO_MACS,
         other_flops=_bn_flops,
         receptive_field=ELEMENTWISE,  # inference mode: running statistics, one position at a time
         flops_rule="2 per element (scale and shift)",
         torch_module=lambda a, ins: (
-            f"{torch_nd('BatchNorm', ins)}({ins[0].channels}, affine={a['affine']}, track_running_stats={a['track']})"
+            f"{torch_nd('BatchNorm', ins)}({ins[0].channels}, eps={a['eps']}, momentum={a['momentum']}, "
+            f"affine={a['affine']}, track_running_stats={a['track']})"
         ),
     ),
     op(
         "ln",
         "Layer normalisation over the last `dims` axes.",
         _ln_shape,
-        attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",))},
+        attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",)),
+               "eps": _EPS},
         count_params=_ln_weights,
         **_STATISTICS,
         torch_module=lambda a, ins: (
-            f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, elementwise_affine={a['affine']})"
+            f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']})"
+        ),
+    ),
+    op(
+        "rmsnorm",
+        "Root-mean-square normalisation over the last `dims` axes (nn.RMSNorm): a weight, no bias.",
+        _ln_shape,
+        attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",)),
+               "eps": Attr(optional(NUMBER), None)},  # None: the dtype's epsilon, PyTorch's default
+        count_params=lambda a, ins: Weights(prod(ins[0].dims[-a["dims"]:]) if a["affine"] else 0),
+        count_macs=NO_MACS,
+        other_flops=lambda a, ins, out: (3 + (1 if a["affine"] else 0)) * numel(out),
+        flops_rule="3 per element (square, mean, normalise), +1 if affine",
+        receptive_field=statistics_reach,
+        torch_module=lambda a, ins: (
+            f"nn.RMSNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']})"
         ),
     ),
     op(
         "gn",
         "Group normalisation.",
         _gn_shape,
-        attrs={"groups": Attr(POSITIVE, aliases=("num_groups",)), "affine": _AFFINE},
+        attrs={"groups": Attr(POSITIVE, aliases=("num_groups",)), "affine": _AFFINE, "eps": _EPS},
         count_params=_channel_weights,
         **_STATISTICS,
-        torch_module=lambda a, ins: f"nn.GroupNorm({a['groups']}, {ins[0].channels}, affine={a['affine']})",
+        torch_module=lambda a, ins: (
+            f"nn.GroupNorm({a['groups']}, {ins[0].channels}, eps={a['eps']}, affine={a['affine']})"
+        ),
     ),
     op(
         "instancenorm",
         "Instance normalisation (InstanceNorm1d/2d/3d); PyTorch's defaults keep no parameters.",
         _instance_shape,
-        attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",))},
+        attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",)),
+               "eps": _EPS, "momentum": _MOMENTUM},
         count_params=_channel_weights,
         **_STATISTICS,
         torch_module=lambda a, ins: (
-            f"{torch_nd('InstanceNorm', ins)}({ins[0].channels}, affine={a['affine']}, "
-            f"track_running_stats={a['track']})"
+            f"{torch_nd('InstanceNorm', ins)}({ins[0].channels}, eps={a['eps']}, momentum={a['momentum']}, "
+            f"affine={a['affine']}, track_running_stats={a['track']})"
         ),
     ),
     op(

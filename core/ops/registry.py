@@ -333,8 +333,10 @@ def choice(*words: str) -> Kind:
 
 
 def optional(kind: Kind) -> Kind:
+    """The kind, or None: YAML's null, or the word `none` (as the text syntax writes it)."""
     return Kind(
-        kind.expected, lambda v: None if v is None else kind.read(v), {"anyOf": [kind.schema, {"type": "null"}]}
+        f"{kind.expected}, or none", lambda v: None if v is None or v == "none" else kind.read(v),
+        {"anyOf": [kind.schema, {"type": "null"}, {"const": "none"}]},
     )
 
 
