@@ -15,6 +15,7 @@ PUBLISHED = {
     "alexnet": (61_100_840, "0.714"),
     "mobilenet_v2": (3_504_872, "0.301"),
     "convnext_tiny": (28_589_128, "4.456"),
+    "efficientnet_b0": (5_288_548, "0.386"),
 }
 
 
