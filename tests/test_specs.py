@@ -16,6 +16,7 @@ PUBLISHED = {
     "mobilenet_v2": (3_504_872, "0.301"),
     "convnext_tiny": (28_589_128, "4.456"),
     "efficientnet_b0": (5_288_548, "0.386"),
+    "mobilenet_v3_large": (5_483_032, "0.217"),
 }
 
 
