@@ -17,6 +17,7 @@ PUBLISHED = {
     "convnext_tiny": (28_589_128, "4.456"),
     "efficientnet_b0": (5_288_548, "0.386"),
     "mobilenet_v3_large": (5_483_032, "0.217"),
+    "shufflenet_v2_x1_0": (2_278_604, "0.145"),
 }
 
 
