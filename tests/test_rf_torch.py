@@ -94,6 +94,11 @@ BUILTIN_INPUTS = {
     "vgg16": "3x448x448", "tf-slim/alexnet_v2": "3x512x512", "tf-slim/mobilenet_v1": "3x768x768",
     "tf-slim/resnet_v1_50": "3x1024x1024", "tf-slim/vgg_16": "3x512x512",
 }
+# Not measured: efficientnet_b0 and mobilenet_v3_large (a squeeze-excitation gate makes the
+# gradient reach the whole input, while netcalc reports the local path's field), convnext_tiny
+# (channels-last H x W x C maps and a LayerNorm over one skeleton channel, whose gradient is 0),
+# shufflenet_v2_x1_0 (the skeleton's one channel leaves the second half of the split empty)
+# and vit_b_16 (global after the first attention).
 
 
 def changing_layers(report):  # type: ignore[no-untyped-def]

@@ -42,7 +42,8 @@ def test_builtin_spec_is_valid_and_meets_its_own_checks(name: str) -> None:
 
 def test_zoo_holds_the_promised_specs() -> None:
     assert {"resnet18", "resnet34", "resnet50", "vgg16", "alexnet", "mobilenet_v2", "unet", "seed_deconv",
-            "seed_rf"} <= set(builtin_specs())
+            "seed_rf", "mobilenet_v3_large", "efficientnet_b0", "shufflenet_v2_x1_0", "convnext_tiny",
+            "vit_b_16"} <= set(builtin_specs())
 
 
 def test_seed_000_snippet_network() -> None:
