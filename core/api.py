@@ -237,12 +237,16 @@ def batch_in_input(i: Input) -> Diagnostic:
 def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, Cost]:
     costs = {}
     memo: dict[tuple[object, ...], Cost] = {}  # the rules are pure: one evaluation per distinct layer
+    sharing = any(layer.shares for layer in graph.layers)
+    ops = {layer.name: layer.op for layer in graph.layers} if sharing else {}
     for layer in graph.layers:
         ins = tuple(shapes[name] for name in layer.inputs)
-        key = (layer.op, id(layer.attrs), ins)  # identical layers share one attrs mapping  # type: ignore[union-attr]
+        shared_op = ops[layer.shares] if layer.shares else None
+        # identical layers share one attrs mapping
+        key = (layer.op, id(layer.attrs), ins, shared_op, layer.trainable)
         cost = memo.get(key)
         if cost is None:
-            cost = memo[key] = layer_cost(layer, ins, shapes[layer.name])  # type: ignore[arg-type]
+            cost = memo[key] = layer_cost(layer, ins, shapes[layer.name], shared_op)  # type: ignore[arg-type]
         costs[layer.name] = cost
     return costs
 

@@ -9,14 +9,14 @@ up to date by inferring each layer's shape as it is yielded.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import BlockInstance, Input, Layer, Shape
 from .ops import LOOKUP
-from .ops.registry import OpDef, normalize_attrs
+from .ops.registry import OpDef, as_written, normalize_attrs
 from .parse.document import INVALID, MAX_LAYERS, REQUIRED, BlockDef, Document, Entry
 from .parse.expr import ExprError, evaluate, names
 from .parse.values import Expr
@@ -48,6 +48,9 @@ class Builder:
         self._sizes: dict[str, int] = {}
         self._attrs: dict[tuple[Any, ...], tuple[Mapping[str, Any], list[Any]]] = {}
         self._uses_in: dict[int, bool] = {}
+        self.qualified: dict[str, str] = {}  # every layer and block instance built so far -> its output
+        self.built: dict[str, Layer] = {}
+        self.frozen = False  # inside a use with trainable=false
 
     def fail(self, id: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diags.append(error(id, message, span, hint))
@@ -80,10 +83,22 @@ class Builder:
             if local in known:
                 self.fail("duplicate-name", f"name '{local}' is already used in this scope", entry.span)
             sources = self.resolve(entry, index, history, known, explicit, scope)
+            if entry.share is not None:
+                entry = self.bind_share(entry, known, scope)
             out = yield from self.entry(entry, scope.prefix + local, sources, scope)
             known[local] = out
             history.append(out)
         return history[-1] if history else scope.first_input
+
+    def bind_share(self, entry: Entry, known: dict[str, Out], scope: _Scope) -> Entry:
+        """The entry with `share` naming the qualified layer it shares, as `from` finds names."""
+        name = entry.share or ""
+        target = known.get(name) or (self.qualified.get(name) if not scope.stack else None)
+        if target is None or target not in self.built:
+            what = "a block use, not a layer" if target is not None else "not an earlier layer here"
+            self.fail("invalid-share", f"share={name}: '{name}' is {what}", entry.arg_spans.get("share", entry.span))
+            return replace(entry, share="")
+        return replace(entry, share=target)
 
     def resolve(
         self, entry: Entry, index: int, history: list[Out], known: dict[str, Out], explicit: set[str], scope: _Scope
@@ -100,6 +115,8 @@ class Builder:
             node: Out = None
             if ref.name is not None and ref.name in known:
                 node = known[ref.name]
+            elif ref.name is not None and not scope.stack and ref.name in self.qualified:
+                node = self.qualified[ref.name]  # top level reaching into a block use: `layer4.2.relu`
             elif ref.name is not None and ref.name in explicit:
                 self.fail("forward-reference", f"'{entry.type}' reads '{ref.name}', which comes later "
                           "(a layer may only read earlier layers: is there a cycle?)", entry.span)
@@ -134,6 +151,13 @@ class Builder:
                 return None
             if not keep:
                 return sources[0] if sources else None  # a dropped layer passes its first input through
+        if entry.type.startswith("$"):  # a layer type given as a block argument: `- $act`
+            bound = env.get(entry.type[1:])
+            if not isinstance(bound, str):
+                what = "not an argument of the block" if bound is None else f"{as_written(bound)}, not a layer type"
+                self.fail("unknown-type", f"layer type {entry.type} is {what}", entry.span)
+                return None
+            entry = replace(entry, type=bound)
         opdef = LOOKUP.get(entry.type)
         block = self.doc.blocks.get(entry.type)
         if opdef is None and block is None:
@@ -141,13 +165,29 @@ class Builder:
             self.fail("unknown-type", f"unknown layer type '{entry.type}'", entry.span, hint)
             return None
         count = self.repeat_count(entry, env)
-        if count == 0:
+        trainable = self.trainable(entry, env)
+        if count == 0 or trainable is None:
             return None
         if sources is None:
             if block is None:
                 yield from self.layer(opdef, entry, qualified, None, env, ())  # type: ignore[arg-type]
             return None
-        return (yield from self.instances(entry, opdef, block, qualified, sources, env, count, scope))
+        outer, self.frozen = self.frozen, self.frozen or not trainable
+        try:
+            return (yield from self.instances(entry, opdef, block, qualified, sources, env, count, scope))
+        finally:
+            self.frozen = outer
+
+    def trainable(self, entry: Entry, env: Mapping[str, Any]) -> bool | None:
+        """`trainable=` as written (true when not), or None after an error."""
+        if entry.trainable is None:
+            return True
+        value = self.value(entry.trainable, env, entry, "trainable")
+        if not isinstance(value, bool):
+            if value is not INVALID:
+                self.fail("invalid-argument", f"trainable needs true or false, got {as_written(value)}", entry.span)
+            return None
+        return value
 
     def instances(
         self, entry: Entry, opdef: OpDef | None, block: BlockDef | None, qualified: str, sources: tuple[str, ...],
@@ -169,6 +209,7 @@ class Builder:
                 out = yield from self.layer(opdef, entry, name, reads, instance_env, path)  # type: ignore[arg-type]
             if out is None:
                 return None
+            self.qualified[name] = out
         return out
 
     def repeat_count(self, entry: Entry, env: Mapping[str, Any]) -> int | None:
@@ -253,8 +294,32 @@ class Builder:
         if self.count > MAX_LAYERS:
             self.fail("too-large", f"the spec expands past {MAX_LAYERS:,} layers", entry.span)
             return None
-        yield Layer(name, opdef.name, attrs, sources, entry.span, path)
+        own = Layer(name, opdef.name, attrs, sources, entry.span, path, trainable=not self.frozen)
+        layer = self.shared(own, self.built[entry.share], entry) if entry.share else own
+        if layer is None:
+            return None
+        yield layer
+        self.qualified[name] = name
+        self.built[name] = layer
         return name
+
+    def shared(self, layer: Layer, target: Layer, entry: Entry) -> Layer | None:
+        """The layer calling `target`'s module again (same type and arguments), or a linear
+        head tied to an embedding's weight; None (reported) otherwise. It trains as `target`."""
+        where = entry.arg_spans.get("share", entry.span)
+        if layer.op == "linear" and target.op == "embedding":
+            features = self.shape_of(layer.inputs[0])
+            table = (target.attrs or {})["num"], (target.attrs or {})["dim"]
+            if features is not None and ((layer.attrs or {})["out"], features.dims[-1]) != table:
+                self.fail("invalid-share", f"layer '{layer.name}' (linear {features.dims[-1]} -> "
+                          f"{(layer.attrs or {})['out']}) cannot be tied to '{target.name}' (embedding "
+                          f"num={table[0]} dim={table[1]}): it needs out={table[0]} on {table[1]} features", where)
+                return None
+        elif (layer.op, dict(layer.attrs or {})) != (target.op, dict(target.attrs or {})):
+            self.fail("invalid-share", f"layer '{layer.name}' cannot share '{target.name}': a shared module has "
+                      f"the same type and arguments ({target.op} {_arguments(target)})", where)
+            return None
+        return replace(layer, shares=target.name, trainable=target.trainable)
 
     def normalize(self, opdef: OpDef, given: dict[str, Any]) -> tuple[Mapping[str, Any], list[Any]]:
         """normalize_attrs, once per distinct (op, arguments): identical layers then share
@@ -284,7 +349,7 @@ class Builder:
         try:
             return evaluate(raw.source, env)
         except ExprError as exc:
-            if quiet and "in" in names(raw.source):
+            if quiet and not {"in", "last"}.isdisjoint(names(raw.source)):
                 return INVALID
             self.fail("invalid-expression", f"{key}={raw.source}: {exc}", entry.arg_spans.get(key, entry.span))
             return INVALID
@@ -295,13 +360,16 @@ class Builder:
             return scope.env
         uses_in = self._uses_in.get(id(entry))
         if uses_in is None:
-            uses_in = self._uses_in[id(entry)] = any("in" in names(v.source) for v in _exprs(entry))
+            uses_in = self._uses_in[id(entry)] = any(
+                not {"in", "last"}.isdisjoint(names(v.source)) for v in _exprs(entry))
         if not uses_in:
             return scope.env
         shape = self.shape_of(scope.first_input)
         if shape is None:
             return None  # the input itself failed; that error is already reported
-        return {**scope.env, "in": shape.channels}
+        # $in: the first axis (channels, or a sequence's length); $last: the last (its features),
+        # unless the block has an argument of that name (a v1 spec's `last` keeps its meaning)
+        return {"last": shape.dims[-1], **scope.env, "in": shape.dims[0]}
 
     def static_size(self, type_: str) -> int:
         """Layers in one use of `type_`, counting literal repeats (to refuse absurd specs early)."""
@@ -318,8 +386,12 @@ class Builder:
         return self._sizes[type_]
 
 
+def _arguments(layer: Layer) -> str:
+    return " ".join(f"{key}={as_written(value)}" for key, value in (layer.attrs or {}).items())
+
+
 def _exprs(entry: Entry) -> Iterable[Expr]:
-    values: list[Any] = list(entry.args.values()) + [entry.repeat, entry.condition]
+    values: list[Any] = list(entry.args.values()) + [entry.repeat, entry.condition, entry.trainable]
     while values:
         v = values.pop()
         if isinstance(v, Expr):
@@ -336,9 +408,10 @@ def _auto_names(entries: tuple[Entry, ...], taken: set[str]) -> list[str]:
         if e.name:
             result.append(e.name)
             continue
+        base = e.type.lstrip("$")  # `- $act` is named act_1
         while True:
-            counters[e.type] = counters.get(e.type, 0) + 1
-            candidate = f"{e.type}_{counters[e.type]}"
+            counters[base] = counters.get(base, 0) + 1
+            candidate = f"{base}_{counters[base]}"
             if candidate not in taken:
                 break
         result.append(candidate)

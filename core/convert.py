@@ -33,6 +33,10 @@ def layer_line(entry: Entry) -> str:
         parts.append(f"repeat={value_text(entry.repeat)}")
     if entry.condition is not None:
         parts.append(f"if={value_text(entry.condition)}")
+    if entry.share is not None:
+        parts.append(f"share={entry.share}")
+    if entry.trainable is not None:
+        parts.append(f"trainable={value_text(entry.trainable)}")
     return " ".join(parts)
 
 

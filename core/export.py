@@ -271,7 +271,7 @@ class _Writer:
     it) and the network's class."""
 
     def __init__(self, report: Report) -> None:
-        self.graph, self.shapes = report.graph, report.shapes
+        self.graph, self.shapes, self.costs = report.graph, report.shapes, report.costs
         self.bodies: dict[tuple[Any, ...], str] = {}
         self.classes: list[str] = []
         self.class_names = _Unique({"Block", "Pad", "Param", "Attention", "LSTM", "GRU", "RNN", "F"})
@@ -328,6 +328,20 @@ class _Writer:
         inner = [line for p in part.modules for line in self.construct(p, indent + "    ", p.name)]
         return [f"{indent}{self.define(part)}({note}", *inner, f"{indent}),"]
 
+    def wiring(self) -> list[str]:
+        """After construction: shared modules (`share=`) are one module, a tied head uses the
+        embedding's weight, and frozen layers (`trainable=false`) keep their parameters."""
+        lines = []
+        ops = {layer.name: layer.op for layer in self.graph.layers}
+        for layer in self.graph.layers:
+            if layer.shares and ops[layer.shares] == layer.op:
+                lines.append(f"self.set_submodule({layer.name!r}, self.get_submodule({layer.shares!r}))")
+            elif layer.shares:
+                lines.append(f"self.get_submodule({layer.name!r}).weight = self.get_submodule({layer.shares!r}).weight")
+            elif not layer.trainable and self.costs[layer.name].params:
+                lines.append(f"self.get_submodule({layer.name!r}).requires_grad_(False)")
+        return lines
+
     def network(self) -> list[str]:
         graph = self.graph
         root = _containers(graph)
@@ -340,6 +354,7 @@ class _Writer:
         args, body = self.forward(root, {i.name: i.name for i in graph.inputs}, with_shapes=True)
         name = self.network_name
         example = ", ".join(_example(i.shape) for i in graph.inputs)
+        init += [f"        {line}" for line in self.wiring()]
         return [*self.classes, f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
                 *init, "", f"    def forward(self, {', '.join(args)}):", *(f"        {line}" for line in body), "", "",
                 'if __name__ == "__main__":', f"    model = {name}().eval()", "    with torch.no_grad():",

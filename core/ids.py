@@ -224,6 +224,7 @@ _SPEC_ERRORS = {
     "forward-reference": "a layer reading a later one (a cycle)",
     "block-cycle": "a block that uses itself",
     "wrong-input-count": "a layer or block given more or fewer inputs than it takes",
+    "invalid-share": "`share=` naming no earlier layer, or one of another type or arguments (a tied head: out = num)",
     "invalid-expression": "a `$` expression that cannot be evaluated",
     "too-large": "past a bound: layers, YAML values, a tensor's axis or elements, the file's size",
     "too-deep": "nested past a bound: YAML, expressions, blocks",

@@ -72,6 +72,8 @@ class Layer:
     inputs: tuple[str, ...]
     span: Span
     block_path: tuple[str, ...] = ()
+    shares: str | None = None  # the earlier layer whose module this is, called again (or a tied embedding)
+    trainable: bool = True  # False: its parameters are frozen (requires_grad=False)
 
 
 @dataclass(frozen=True, slots=True)

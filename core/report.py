@@ -29,6 +29,7 @@ class Row(NamedTuple):
     col: int
     field: Field | None
     window: str
+    shares: str | None = None  # the layer whose module (or tied weight) it calls again
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ class Report:
                 if window is None:
                     window = windows[id(layer.attrs)] = LOOKUP[layer.op].window_text(layer.attrs or {})
                 rows.append(Row(layer.name, layer.op, layer.inputs, shape, cost, len(path), layer.span.line,
-                                layer.span.col, rf, window))
+                                layer.span.col, rf, window, layer.shares))
                 group = None
                 continue
             name = path[depth - 1]
@@ -135,7 +136,9 @@ class Report:
                 "col": r.col,
                 "window": r.window,
                 "rf": field_record(r.field),
+                "trainable_params": r.cost.params - r.cost.frozen_params,
                 **({} if r.shape.dtype == "float32" else {"dtype": r.shape.dtype}),
+                **({"shares": r.shares} if r.shares else {}),
             }
             for r in self.rows(depth)
         ]
@@ -162,6 +165,8 @@ class Report:
         return {
             "layers": len(self.graph.layers),
             "params": t.params,
+            "trainable_params": t.params - t.frozen_params,
+            "non_trainable_params": t.frozen_params,
             "buffers": t.buffers,
             "macs": t.macs * batch,
             "flops": t.flops * batch,

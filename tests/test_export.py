@@ -33,7 +33,8 @@ def load_model(code: str):  # type: ignore[no-untyped-def]
 
 def compare(report) -> int:  # type: ignore[no-untyped-def]
     model = load_model(to_torch(report))
-    modules = dict(model.named_modules())  # not get_submodule, which finds nn.Module's `eval` before a layer so named
+    # not get_submodule, which finds nn.Module's `eval` before a layer so named; every name of a shared module
+    modules = dict(model.named_modules(remove_duplicate=False))
     shapes: dict[str, tuple[int, ...]] = {}
     for layer in report.graph.layers:
         if layer.name in modules:
@@ -43,17 +44,23 @@ def compare(report) -> int:  # type: ignore[no-untyped-def]
         out = model(*(sample(i.shape) for i in report.graph.inputs))
     assert tuple(out.shape[1:]) == report.shapes[report.graph.output].dims
     compared = 0
+    seen: set[int] = set()  # parameters of earlier layers: a shared module's are counted there
     for layer in report.graph.layers:
         if layer.name not in shapes:
             assert LOOKUP[layer.op].torch_module is None  # merges, layout ops: written out in forward
             continue
         module = modules[layer.name]
         cost = report.costs[layer.name]
-        assert shapes[layer.name] == report.shapes[layer.name].dims, layer.name
-        assert sum(p.numel() for p in module.parameters()) == cost.params, layer.name
+        # a shared module's hook sees every call: its shapes are checked layer by layer in test_torch.py
+        assert layer.shares or shapes[layer.name] == report.shapes[layer.name].dims, layer.name
+        own = [p for p in module.parameters() if id(p) not in seen]
+        assert sum(p.numel() for p in own) == cost.params, layer.name
         assert sum(b.numel() for b in module.buffers()) == cost.buffers, layer.name
+        seen.update(id(p) for p in own)
         compared += 1
-    assert sum(p.numel() for p in model.parameters()) == report.total().params
+    totals = report.totals()
+    assert sum(p.numel() for p in model.parameters()) == totals["params"]
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == totals["trainable_params"]
     TORCH_COMPARED["cases"] += 1
     TORCH_COMPARED["layers"] += compared
     return compared
@@ -267,3 +274,14 @@ def test_macs_of_each_op_match_torch_flop_counter(op: str) -> None:
             model(*(sample(i.shape) for i in report.graph.inputs))
         assert counter.get_total_flops() == 2 * report.total().macs, case["id"]
         TORCH_COMPARED["macs"] += 1
+
+
+def test_shared_modules_tied_heads_and_frozen_layers_export_as_pytorch_has_them() -> None:
+    from test_wiring import LM
+
+    report = text_spec(LM)
+    code = to_torch(report)
+    assert "self.set_submodule('proj-again', self.get_submodule('proj'))" in code
+    assert "self.get_submodule('lm_head').weight = self.get_submodule('wte').weight" in code
+    assert "self.get_submodule('ln_f').requires_grad_(False)" in code
+    assert compare(report) == 9  # every layer a module; trainable totals and own parameters as torch has them

@@ -81,3 +81,9 @@ def test_torch_refuses_what_netcalc_refuses(case_id: str, case: dict) -> None:
     with pytest.raises((RuntimeError, ValueError, IndexError, NotImplementedError, AssertionError)):
         module_for(layer, ins)(*(sample(shape) for shape in ins))  # type: ignore[arg-type]
     TORCH_COMPARED["refused"] += 1
+
+
+def test_shared_modules_and_tied_heads_match_torch_layer_by_layer() -> None:
+    from test_wiring import LM
+
+    assert assert_matches_torch(text_spec(LM)) == 9

@@ -79,13 +79,28 @@ def run(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, tuple[tuple[
     torch.manual_seed(0)
     values = {i.name: sample(i.shape) for i in graph.inputs}
     measured = {}
+    modules: dict[str, nn.Module] = {}
+    seen: set[int] = set()  # parameters of earlier layers: a shared module's are counted there
     with torch.no_grad():
         for layer in graph.layers:
             ins = tuple(shapes[name] for name in layer.inputs)
-            module = module_for(layer, ins).eval()  # type: ignore[arg-type]
+            module = modules[layer.name] = shared(layer, modules) or module_for(layer, ins).eval()  # type: ignore[arg-type]
             out = module(*(values[name] for name in layer.inputs))
             values[layer.name] = out
-            params = sum(p.numel() for p in module.parameters())
+            own = [p for p in module.parameters() if id(p) not in seen]
+            seen.update(id(p) for p in own)
             buffers = sum(b.numel() for b in module.buffers())
-            measured[layer.name] = (tuple(out.shape[1:]), params, buffers)
+            measured[layer.name] = (tuple(out.shape[1:]), sum(p.numel() for p in own), buffers)
     return measured
+
+
+def shared(layer: Layer, modules: dict[str, nn.Module]) -> nn.Module | None:
+    """The module a sharing layer calls: the same one, or a linear tied to an embedding."""
+    if not layer.shares:
+        return None
+    target = modules[layer.shares]
+    if not isinstance(target, nn.Embedding):
+        return target
+    head = nn.Linear(target.embedding_dim, target.num_embeddings, bias=(layer.attrs or {})["bias"])
+    head.weight = target.weight
+    return head

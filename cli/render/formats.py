@@ -65,6 +65,8 @@ def lookup(record: Mapping[str, Any], key: str) -> Any:
     value = record.get(head)
     if key == "shape" and "dtype" in record:  # token ids, masks: `128:int64`
         return f"{cell(key, value)}:{record['dtype']}"
+    if key == "type" and "shares" in record:  # torchinfo's "(recursive)", saying with whom
+        return f"{value} (shares {record['shares']})"
     return lookup(value, rest) if rest and isinstance(value, Mapping) else (None if rest else value)
 
 
@@ -130,6 +132,8 @@ def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [
         ("Layers", f"{t['layers']:,}"),
         ("Total params", f"{t['params']:,}"),
+        ("Trainable params", f"{t['trainable_params']:,}"),
+        ("Non-trainable params", f"{t['non_trainable_params']:,}"),
         ("Buffers", f"{t['buffers']:,}"),
         ("MACs", f"{t['macs']:,} ({human(t['macs'])})"),
         ("FLOPs", f"{t['flops']:,} ({human(t['flops'])})"),

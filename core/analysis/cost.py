@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..dtypes import TENSOR_BYTES
 from ..ir import Layer, Shape
 from ..ops import LOOKUP
+from ..ops.registry import Weights
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Cost:
     flops: int = 0
     activations: int = 0  # elements of a float output: their bytes follow --dtype
     fixed_bytes: int = 0  # bytes of an integer or bool output (token ids, masks): their own size
+    frozen_params: int = 0  # of `params`, those with requires_grad=False (trainable=false)
 
     def activation_bytes(self, size: int) -> int:
         return self.activations * size + self.fixed_bytes
@@ -41,15 +43,26 @@ class Cost:
             self.flops + other.flops,
             self.activations + other.activations,
             self.fixed_bytes + other.fixed_bytes,
+            self.frozen_params + other.frozen_params,
         )
 
 
-def layer_cost(layer: Layer, ins: tuple[Shape, ...], out: Shape) -> Cost:
+def layer_cost(layer: Layer, ins: tuple[Shape, ...], out: Shape, shared_op: str | None = None) -> Cost:
+    """`shared_op`: the type of the layer whose weights this one shares (`share=`), if any."""
     opdef = LOOKUP[layer.op]
     a = layer.attrs or {}
-    weights = opdef.count_params(a, ins)
+    weights = opdef.count_params(a, ins) if shared_op is None else own_weights(layer, shared_op)
     macs = opdef.count_macs(a, ins, out)
     flops = 2 * macs + opdef.other_flops(a, ins, out)
-    if out.is_float:
-        return Cost(weights.params, weights.buffers, weights.counters, macs, flops, out.numel)
-    return Cost(weights.params, weights.buffers, weights.counters, macs, flops, 0, out.numel * TENSOR_BYTES[out.dtype])
+    frozen = 0 if layer.trainable else weights.params
+    elements, fixed = (out.numel, 0) if out.is_float else (0, out.numel * TENSOR_BYTES[out.dtype])
+    return Cost(weights.params, weights.buffers, weights.counters, macs, flops, elements, fixed, frozen)
+
+
+def own_weights(layer: Layer, shared_op: str) -> Weights:
+    """What a sharing layer adds to `model.parameters()`: nothing when it calls the same
+    module again; a head tied to an embedding's weight keeps its own bias."""
+    a = layer.attrs or {}
+    if layer.op == "linear" and shared_op == "embedding" and a["bias"]:
+        return Weights(a["out"])
+    return Weights()

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
-from .document import INVALID, Entry, Ref
+from .document import INVALID, RESERVED_KEYS, Entry, Ref
 from .values import parse_count, parse_shape, parse_value
 
-NAME = re.compile(r"\w+\Z")
+NAME = re.compile(r"\w[\w-]*\Z")  # `block1-0`, as torchvision's RegNet names them
+# a `from` item may reach into a block use at top level: `layer4.2.relu`
+QUALIFIED_NAME = re.compile(r"\w[\w-]*(\.\w[\w-]*)*\Z")
 _KEY = re.compile(r"[A-Za-z_]\w*\Z")
 
 # check key -> reader of its value
@@ -75,7 +77,7 @@ def parse_pairs(
             diags.append(error("syntax", f"expected key=value, got '{text}'", span))
             continue
         try:
-            value = text_value if raw or key in ("from", "name", "inputs") else parse_value(text_value)
+            value = text_value if raw or key in ("from", "name", "inputs", "share") else parse_value(text_value)
         except ValueError as exc:
             diags.append(error("invalid-value", f"{key}: {exc}", span))
             value = INVALID
@@ -126,7 +128,7 @@ def parse_refs(value: Any, span: Span, diags: list[Diagnostic]) -> tuple[Ref, ..
         text = str(item).strip()
         if re.fullmatch(r"-\d+", text) and int(text) < 0:
             refs.append(Ref(back=-int(text)))
-        elif NAME.match(text):
+        elif QUALIFIED_NAME.match(text):
             refs.append(Ref(name=text))
         else:
             diags.append(error("invalid-reference", f"'{text}' is not a layer name or -N", span))
@@ -142,7 +144,7 @@ def make_entry(
     arg_spans: dict[str, Span] = {}
     reserved: dict[str, Any] = {}
     for key, value, at in pairs:
-        if value is INVALID and key in ("from", "name", "repeat", "if"):
+        if value is INVALID and key in RESERVED_KEYS:
             continue  # reported where it was read; the entry keeps its defaults
         if key in args or key in reserved:
             diags.append(error("duplicate-argument", f"'{key}' is given twice", at))
@@ -151,10 +153,15 @@ def make_entry(
             reserved[key] = parse_refs(value, at, diags)
         elif key == "name":
             if not NAME.match(str(value)):
-                diags.append(error("invalid-name", f"name '{value}' must be letters, digits and _", at))
+                diags.append(error("invalid-name", f"name '{value}' must be letters, digits, _ and - (not first)", at))
             else:
                 reserved[key] = str(value)
-        elif key in ("repeat", "if"):
+        elif key == "share":
+            if not QUALIFIED_NAME.match(str(value)):
+                diags.append(error("invalid-reference", f"share={value} must name an earlier layer", at))
+            else:
+                reserved[key] = str(value)
+        elif key in ("repeat", "if", "trainable"):
             reserved[key] = value
         else:
             args[key] = value
@@ -168,6 +175,8 @@ def make_entry(
         sources=reserved.get("from"),
         repeat=reserved.get("repeat"),
         condition=reserved.get("if"),
+        share=reserved.get("share"),
+        trainable=reserved.get("trainable"),
     )
 
 

@@ -24,7 +24,7 @@ class _Invalid:
 # A value that could not be read or evaluated, its error already reported: the layer is
 # not built, and not reported again as missing that argument.
 INVALID: Any = _Invalid()
-RESERVED_KEYS = ("name", "from", "repeat", "if")
+RESERVED_KEYS = ("name", "from", "repeat", "if", "share", "trainable")
 TOP_KEYS = ("name", "input", "blocks", "layers", "check")  # of a YAML spec
 
 
@@ -51,6 +51,8 @@ class Entry:
     sources: tuple[Ref, ...] | None = None
     repeat: Any = None
     condition: Any = None
+    share: str | None = None  # the earlier layer whose module (or embedding weight) this one is
+    trainable: Any = None  # None: as the enclosing block use says (true at top level)
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,7 +189,7 @@ class _Reader:
         blocks = {}
         for name, knode, vnode in self.mapping(node, "blocks"):
             if not NAME.match(name):
-                self.fail("invalid-name", f"block name '{name}' must be letters, digits and _", knode)
+                self.fail("invalid-name", f"block name '{name}' must be letters, digits, _ and - (not first)", knode)
                 continue
             blocks[name] = self.guard(self.block, name, knode, vnode)
         return {name: b for name, b in blocks.items() if b is not None}
@@ -243,7 +243,7 @@ class _Reader:
             if key in RESERVED_KEYS:
                 if isinstance(v, yaml.ScalarNode) and v.tag == _TAG + "null":  # not "no repeat", "no if"
                     raise self.fail("invalid-value", f"'{key}' needs a value, got null", v)
-                value = self.raw(v) if key in ("from", "name") else self.plain(v)
+                value = self.raw(v) if key in ("from", "name", "share") else self.plain(v)
                 pairs.append((key, value, self.span(k)))
         return make_entry(type_, pairs, self.span(knode), self.diags)
 

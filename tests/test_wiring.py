@@ -1,0 +1,106 @@
+"""v2 wiring: shared modules and tied heads (`share=`), frozen parameters (`trainable=`),
+`from` reaching into a block use, layer types as block arguments (`$act`), `$last`, and
+names with `-`; in both syntaxes, through `convert`, positioned when wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from netcalc.core.api import analyze_source, parse
+from netcalc.core.convert import to_text, to_yaml
+
+from helpers import errors, text_spec, yaml_spec
+
+# a small language model: the head is tied to the embedding, a block is called twice with
+# one module, the norm is frozen
+LM = """\
+input 16:int64
+block mlp act=relu hidden
+  linear out=$hidden name=fc1
+  $act
+  linear out=$last name=fc2
+embedding num=100 dim=32 name=wte
+linear out=32 name=proj
+relu
+linear out=32 share=proj name=proj-again
+mlp hidden=64 act=gelu name=mlp-0
+ln trainable=false name=ln_f
+linear out=100 bias=false share=wte name=lm_head
+"""
+
+
+def test_shared_modules_count_their_parameters_once_and_their_work_at_every_call() -> None:
+    report = text_spec(LM)
+    assert errors(report) == []
+    costs = report.costs
+    assert (costs["proj"].params, costs["proj-again"].params) == (32 * 32 + 32, 0)
+    assert costs["proj-again"].macs == costs["proj"].macs == 16 * 32 * 32
+    assert (costs["lm_head"].params, costs["lm_head"].macs) == (0, 16 * 32 * 100)  # tied: no bias of its own
+    totals = report.totals()
+    assert totals["params"] == 100 * 32 + 1056 + (32 * 64 + 64) + (64 * 32 + 32) + 64
+    assert (totals["trainable_params"], totals["non_trainable_params"]) == (totals["params"] - 64, 64)
+    rows = {row["name"]: row for row in report.as_records()["layers"]}
+    assert (rows["proj-again"]["shares"], rows["lm_head"]["shares"]) == ("proj", "wte")
+    assert rows["ln_f"]["trainable_params"] == 0
+
+
+def test_block_arguments_name_layer_types_and_last_is_the_feature_axis() -> None:
+    report = text_spec(LM)
+    layers = {layer.name: layer for layer in report.graph.layers}
+    assert layers["mlp-0.act_1"].op == "gelu"
+    assert str(report.shapes["mlp-0.fc2"]) == "16x32"  # out=$last: the features of 16 x 32
+
+
+def test_a_tied_head_keeps_its_own_bias() -> None:
+    report = text_spec("input 8:int64\nembedding num=50 dim=16 name=wte\nlinear out=50 share=wte\n")
+    assert report.costs["linear_1"].params == 50
+
+
+def test_trainable_false_on_a_block_use_freezes_every_layer_in_it() -> None:
+    report = text_spec("input 3x8x8\nblock stem\n  conv out=4 k=3\n  bn\nstem trainable=false name=s\n"
+                       "conv out=2 k=1\n")
+    assert [layer.trainable for layer in report.graph.layers] == [False, False, True]
+    assert report.totals()["non_trainable_params"] == 4 * 3 * 9 + 4 + 8
+
+
+def test_top_level_from_reaches_a_layer_inside_a_block_use() -> None:
+    spec = ("input 3x16x16\nblock stage\n  conv out=4 k=3 p=1 name=conv\n  relu name=act\n"
+            "stage repeat=2 name=layer\nconv out=4 k=1 from=layer.0.act name=aux\nadd from=layer,aux\n")
+    report = text_spec(spec)
+    assert errors(report) == []
+    assert report.graph.layers[-2].inputs == ("layer.0.act",)
+
+
+@pytest.mark.parametrize("spec, expected", [
+    # inside a block, names stay local: a qualified name from outside is unknown there
+    ("input 3x8x8\nblock b\n  relu from=x.0\nrelu name=x\nb\n", ("unknown-reference", 3, 3)),
+    ("input 8\nlinear out=8 share=nothing\n", ("invalid-share", 2, 14)),
+    ("input 8\nlinear out=8 name=a\nlinear out=4 share=a\n", ("invalid-share", 3, 14)),
+    ("input 8\nlinear out=8 name=a\nrelu share=a\n", ("invalid-share", 3, 6)),
+    ("input 8:int64\nembedding num=10 dim=4 name=e\nlinear out=9 share=e\n", ("invalid-share", 3, 14)),
+    ("input 8\nrelu trainable=5\n", ("invalid-argument", 2, 1)),
+    ("input 8\nblock b act=3\n  $act\nb\n", ("unknown-type", 3, 3)),
+    ("input 8\nblock b\n  $act\nb\n", ("unknown-type", 3, 3)),
+    ("input 8\nrelu name=-x\n", ("invalid-name", 2, 6)),
+])
+def test_wiring_mistakes_are_positioned(spec: str, expected: tuple[str, int, int]) -> None:
+    assert errors(text_spec(spec)) == [expected]
+
+
+def test_yaml_says_the_same_as_text() -> None:
+    yaml_text = to_yaml(parse(LM, "lm.net", "lm")[0])
+    assert "share: wte" in yaml_text or "share=wte" in yaml_text
+    from_yaml, from_text = yaml_spec(yaml_text), text_spec(LM)
+    assert errors(from_yaml) == []
+
+    def placeless(report):  # type: ignore[no-untyped-def]
+        return [{k: v for k, v in row.items() if k not in ("line", "col")} for row in report.as_records()["layers"]]
+
+    assert placeless(from_yaml) == placeless(from_text)
+    assert from_yaml.totals() == from_text.totals()
+
+
+def test_convert_keeps_share_and_trainable() -> None:
+    text = to_text(parse(LM, "lm.net", "lm")[0])
+    assert "share=wte" in text and "trainable=false" in text and "$act" in text
+    assert analyze_source(text, "again.net").totals() == text_spec(LM).totals()
