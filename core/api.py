@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .analysis.cost import Cost, layer_cost
-from .analysis.receptive_field import Field, receptive_fields
+from .analysis.receptive_field import Axes, Field, receptive_fields
 from .analysis.shapes import ShapePass
 from .build import Builder, unused_layers
 from .diagnostics import Diagnostic, Severity, Span, did_you_mean, error, finding, has_errors, sort_key
@@ -183,11 +183,12 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
     graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks)
     costs: dict[str, Cost] = {}
     fields: Mapping[str, Field | None] = {}
+    axes: Mapping[str, Axes] = {}
     if not has_errors(diags):
         costs = _costs(graph, shapes.shapes)
-        fields, field_diags = receptive_fields(graph, shapes.shapes)
+        fields, axes, field_diags = receptive_fields(graph, shapes.shapes)
         diags += field_diags
-    return Report(graph, shapes.shapes, costs, tuple(sorted(diags, key=sort_key)), fields)
+    return Report(graph, shapes.shapes, costs, tuple(sorted(diags, key=sort_key)), fields, axes)
 
 
 def _no_layers(doc: Document) -> Diagnostic:

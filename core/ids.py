@@ -86,10 +86,13 @@ Passing:
     add from=a,b
 """),
     _rule("linear-on-spatial", "warning", """\
-linear-on-spatial: a linear layer applied to a map with spatial axes.
+linear-on-spatial: a linear layer applied to a map's spatial axis.
 
 PyTorch's Linear acts on the last axis only, so on a C x H x W map it mixes the columns of
-each row: almost always a missing `flatten` (or a `gap`) before the classifier.
+each row: almost always a missing `flatten` (or a `gap`) before the classifier. A linear
+layer on features is not flagged: a token's D (after an embedding, or a permute that puts
+positions first) or a channels-last map's C (ConvNeXt's block); which axes hold positions
+is followed from the input (docs/receptive-fields.md).
 
 Failing:
 

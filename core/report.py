@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from .analysis.cost import Cost
-from .analysis.receptive_field import Field, regions_from_back
+from .analysis.receptive_field import Axes, Field, regions_from_back
 from .diagnostics import Diagnostic, has_errors
 from .dtypes import COUNTER_BYTES, DTYPE_BYTES, TENSOR_BYTES
 from .ir import Graph, Shape
@@ -39,6 +39,8 @@ class Report:
     costs: Mapping[str, Cost]
     diagnostics: tuple[Diagnostic, ...]
     fields: Mapping[str, Field | None] = field(default_factory=dict)
+    # per layer, per axis: the input axis whose positions it holds (None: features)
+    axes: Mapping[str, Axes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

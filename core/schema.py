@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .dtypes import TENSOR_BYTES
 from .ops import LOOKUP
 from .parse.common import CHECK_KEYS
 
@@ -15,6 +16,8 @@ SHAPE = {"anyOf": [{"type": "string", "pattern": r"^\d[\d_]*(x\d[\d_]*){0,3}$"},
                    {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": 4},
                    {"type": "integer", "minimum": 1}]}
 COUNT = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\d[\d_]*(\.\d+)?\s*[KMGkmg]?$"}]}
+_DTYPES = "|".join(TENSOR_BYTES)
+INPUT = {"anyOf": [*SHAPE["anyOf"], {"type": "string", "pattern": rf"^\d[\d_]*(x\d[\d_]*){{0,3}}:({_DTYPES})$"}]}
 NAMES = {"anyOf": [{"type": ["string", "integer"]}, {"type": "array", "items": {"type": ["string", "integer"]}}]}
 
 
@@ -31,7 +34,8 @@ def _arguments(name: str) -> dict[str, Any]:
 def spec_schema() -> dict[str, Any]:
     reserved = {"name": {"type": ["string", "integer"]}, "from": NAMES,
                 "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
-                "if": {"anyOf": [{"type": "boolean"}, EXPRESSION]}}
+                "if": {"anyOf": [{"type": "boolean"}, EXPRESSION]}, "share": {"type": "string"},
+                "trainable": {"anyOf": [{"type": "boolean"}, EXPRESSION]}}
     entry = {"anyOf": [
         {"type": "string", "description": "a layer line, TYPE key=value ..., or a bare type"},
         {"type": "object", "minProperties": 1,
@@ -46,12 +50,12 @@ def spec_schema() -> dict[str, Any]:
     checks = {key: (SHAPE if key == "output" else COUNT) for key in CHECK_KEYS}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "netcalc architecture spec (v1)",
+        "title": "netcalc architecture spec (v2)",
         "type": "object",
         "additionalProperties": False,
         "properties": {
             "name": {"type": "string"},
-            "input": {"anyOf": [SHAPE, {"type": "object", "additionalProperties": SHAPE}]},
+            "input": {"anyOf": [INPUT, {"type": "object", "additionalProperties": INPUT}]},
             "blocks": {"type": "object", "additionalProperties": block},
             "layers": layers,
             "check": {"type": "object", "additionalProperties": False, "properties": checks},

@@ -23,7 +23,7 @@ from math import lcm
 from ..diagnostics import Diagnostic, finding
 from ..ir import Graph, Layer, Shape
 from ..ops import LOOKUP
-from ..ops.registry import IDENTITY, Number, Reach, Window, exact
+from ..ops.registry import IDENTITY, MERGED, Number, Reach, Window, exact
 
 REFINE_BUDGET = 250_000  # layer visits spent on exact sizes after fractional strides: 0.1 s at most
 
@@ -87,13 +87,45 @@ def union(fields: list[Field]) -> Field:
                  rounded=any(f.rounded for f in fields))
 
 
+# Per axis of a tensor: the frame axis whose positions it holds, None for features
+# (channels, a token's D), MERGED for several frame axes in one (a flattened map).
+Axes = tuple[int | None, ...]
+
+
+def frame_axes(shape: Shape) -> Axes:
+    """The network input's axes: an image's channels hold no position, its spatial axes
+    do; every axis of token ids holds positions (a sequence of 128 ids, a 16 x 16 grid)."""
+    if shape.is_float:
+        return (None, *range(shape.rank - 1))
+    return tuple(range(shape.rank))
+
+
+def holds_positions(axes: Axes, chosen: tuple[int, ...]) -> bool:
+    return any(axes[i] is not None for i in chosen if i < len(axes))
+
+
+def moved(axes: Axes | None, reach: Reach, out: Shape | None) -> Axes:
+    """The output's axes: as the op moves them, else as the input's (same rank), else every
+    axis MERGED where the input held positions."""
+    if axes is None or out is None:
+        return ()
+    if reach.moves is None:
+        if len(axes) == out.rank:
+            return axes
+        return (MERGED if holds_positions(axes, tuple(range(len(axes)))) else None,) * out.rank
+    used = {m for m in reach.moves if m is not None and m != MERGED}
+    merged = MERGED if holds_positions(axes, tuple(i for i in range(len(axes)) if i not in used)) else None
+    return tuple(None if m is None else merged if m == MERGED else axes[m] for m in reach.moves)
+
+
 class FieldPass:
     """Fields of every layer, in topological order."""
 
     def __init__(self, graph: Graph, shapes: Mapping[str, Shape | None]) -> None:
         self.graph, self.shapes = graph, shapes
         frame = graph.inputs[0]
-        self.extent = frame.shape.spatial
+        self.axes: dict[str, Axes] = {frame.name: frame_axes(frame.shape)}
+        self.extent = tuple(n for n, axis in zip(frame.shape.dims, self.axes[frame.name]) if axis is not None)
         # other inputs lie outside the frame of reference: merges ignore their fields
         self.fields: dict[str, Field | None] = {i.name: None for i in graph.inputs}
         self.fields[frame.name] = input_field(len(self.extent))
@@ -143,26 +175,47 @@ class FieldPass:
 
     def field(self, layer: Layer) -> Field | None:
         reach = self.reach(layer)
+        # the axes of the first input in the frame (a class token concatenated first is not)
+        framed = next((self.axes[name] for name in layer.inputs if self.axes.get(name)), None)
+        self.axes[layer.name] = moved(framed, reach, self.shapes[layer.name])
         if len(layer.inputs) == 1:  # no merge: the common case, kept short
-            source = self.fields[layer.inputs[0]]
-            if source is None or reach.windows is None or not source.local:
+            source, axes = self.fields[layer.inputs[0]], self.axes.get(layer.inputs[0], ())
+            windows = self.frame_windows(reach, axes)
+            if source is None or windows is None or not source.local:
                 return None if source is None else whole_field(self.extent)
-            f = through(source, reach.windows)
-            return f if f.is_global or not reach.whole else Field(f.size, f.jump, f.start, True, True, f.rounded)
+            f = through(source, windows)
+            flagged = reach.whole or holds_positions(axes, reach.normalizes)
+            return f if f.is_global or not flagged else Field(f.size, f.jump, f.start, True, True, f.rounded)
         branches = [(name, self.fields[name]) for name in layer.inputs if self.fields[name] is not None]
         if not branches:
             return None
-        if reach.windows is None:
+        per_branch = [self.frame_windows(reach, self.axes.get(name, ())) for name, _ in branches]
+        if any(windows is None for windows in per_branch):
             return whole_field(self.extent)
-        fields = [through(f, reach.windows) for _, f in branches]  # type: ignore[arg-type]
+        fields = [through(f, windows) for (_, f), windows in zip(branches, per_branch)]  # type: ignore[arg-type]
         local = [(name, f) for (name, _), f in zip(branches, fields) if f.local]
         if not local:
             return whole_field(self.extent)
         self.check_alignment(layer, local)
         merged = union([f for _, f in local])
-        flagged = reach.whole or any(f.is_global for f in fields)
+        flagged = reach.whole or any(f.is_global for f in fields) or any(
+            holds_positions(self.axes.get(name, ()), reach.normalizes) for name, _ in branches)
         return merged if merged.is_global == flagged else Field(
             merged.size, merged.jump, merged.start, flagged, rounded=merged.rounded)
+
+    def frame_windows(self, reach: Reach, axes: Axes) -> tuple[Window, ...] | None:
+        """The op's windows on the frame's axes, or None where no output has a local path:
+        windows over feature axes leave positions alone; mixing a whole axis that holds
+        positions (a linear layer on a map's width, a window over a flattened map) reads all."""
+        if reach.windows is None or holds_positions(axes, reach.mixes):
+            return None
+        frame = [IDENTITY] * len(self.extent)
+        for axis, w in zip(axes[1:], reach.windows):
+            if axis == MERGED and w != IDENTITY:
+                return None
+            if axis is not None and axis != MERGED:
+                frame[axis] = w
+        return tuple(frame)
 
     def check_alignment(self, layer: Layer, branches: list[tuple[str, Field]]) -> None:
         (first_name, first), rest = branches[0], branches[1:]
@@ -186,9 +239,10 @@ def format_tuple(values: tuple[Number, ...]) -> str:
 
 def receptive_fields(
     graph: Graph, shapes: Mapping[str, Shape | None]
-) -> tuple[dict[str, Field | None], list[Diagnostic]]:
+) -> tuple[dict[str, Field | None], dict[str, Axes], list[Diagnostic]]:
+    """Each layer's field, which of its axes hold positions of the input, and findings."""
     fields_pass = FieldPass(graph, shapes)
-    return fields_pass.run(), fields_pass.diags
+    return fields_pass.run(), fields_pass.axes, fields_pass.diags
 
 
 Spans = tuple[tuple[int, int], ...]

@@ -45,11 +45,11 @@ def _softmax_shape(a: Attrs, ins: Shapes) -> Shape:
 
 
 def _softmax_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
-    """Softmax over a spatial axis makes each value depend on that whole axis (over the
-    batch or the channels, on no other position)."""
+    """Each value depends on the whole axis `dim`: global where it holds positions (over
+    the batch, the channels or a token's features, on no other position)."""
     rank = ins[0].rank
-    axis = a["dim"] % (rank + 1)  # 0 the batch, 1 the channels; in range, by the shape rule
-    return Reach((IDENTITY,) * (rank - 1), whole=axis >= 2)
+    axis = a["dim"] % (rank + 1)  # 0 the batch; in range, by the shape rule
+    return Reach((IDENTITY,) * (rank - 1), normalizes=(axis - 1,) if axis else ())
 
 
 def _softmax_flops(a: Attrs, ins: Shapes, out: Shape) -> int:

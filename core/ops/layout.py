@@ -15,6 +15,7 @@ from ..ir import Shape
 from .merge import axis_of
 from .registry import (
     ELEMENTWISE,
+    IDENTITY,
     INTEGER,
     INTEGERS,
     NO_MACS,
@@ -25,8 +26,10 @@ from .registry import (
     Attr,
     Attrs,
     OpError,
+    Reach,
     Shapes,
     Weights,
+    kept_axes,
     op,
     optional,
     table,
@@ -41,6 +44,33 @@ def _embedding(a: Attrs, ins: Shapes) -> Shape:
 
 def _embedding_torch(a: Attrs, ins: Shapes) -> str:
     return f"nn.Embedding({a['num']}, {a['dim']}, padding_idx={a['padding_idx']})"
+
+
+def _embedding_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Each id becomes a vector: the ids' axes, then a new feature axis."""
+    return Reach((IDENTITY,) * (ins[0].rank - 1), moves=(*range(ins[0].rank), None))
+
+
+def _permute_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    return Reach((IDENTITY,) * (out.rank - 1), moves=_permutation(a["dims"], ins[0].rank))
+
+
+def _transpose_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    axes = list(range(ins[0].rank))
+    first, second = (axis_of(d, ins[0].rank) for d in a["dims"])
+    axes[first], axes[second] = axes[second], axes[first]
+    return Reach((IDENTITY,) * (out.rank - 1), moves=tuple(axes))
+
+
+def _select_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    dropped = axis_of(a["dim"], ins[0].rank)
+    return Reach((IDENTITY,) * (out.rank - 1), moves=tuple(i for i in range(ins[0].rank) if i != dropped))
+
+
+def _reshape_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Axes the reshape leaves alone (equal sizes from either end) keep what they hold; the
+    rest are merged or split, positions mixed into one axis (see the field pass)."""
+    return Reach((IDENTITY,) * (out.rank - 1), moves=kept_axes(ins[0].dims, out.dims))
 
 
 def _param(a: Attrs, ins: Shapes) -> Shape:
@@ -140,20 +170,21 @@ OPS = table(
        attrs={"num": Attr(POSITIVE, aliases=("num_embeddings",)), "dim": Attr(POSITIVE, aliases=("embedding_dim",)),
               "padding_idx": Attr(optional(INTEGER), None)},
        count_params=lambda a, ins: Weights(a["num"] * a["dim"]), count_macs=NO_MACS, other_flops=NO_OTHER_FLOPS,
-       flops_rule="0 (a lookup)", receptive_field=ELEMENTWISE, torch_module=_embedding_torch, reads="integer"),
+       flops_rule="0 (a lookup)", receptive_field=_embedding_reach, torch_module=_embedding_torch,
+       reads="integer"),
     op("param", "A learned tensor of `shape` with no input (nn.Parameter): a class token, a position "
        "embedding, a layer scale; broadcast over the batch.", _param,
        attrs={"shape": Attr(INTEGERS)}, count_params=lambda a, ins: Weights(prod(a["shape"])),
        count_macs=NO_MACS, other_flops=NO_OTHER_FLOPS, receptive_field=READS_NOTHING, inputs=(0, 0),
        torch_module=lambda a, ins: f"Param({', '.join(map(str, a['shape']))})"),
     op("permute", "Reorders all axes (Tensor.permute); `dims` name them batch first: 0,2,3,1 is channels last.",
-       _permute, attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=ELEMENTWISE,
+       _permute, attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=_permute_reach,
        torch_merge=lambda a, args: f"{args[0]}.permute({', '.join(map(str, a['dims']))})"),
     op("transpose", "Swaps two axes (Tensor.transpose): dims=1,2.", _transpose,
-       attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=ELEMENTWISE,
+       attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=_transpose_reach,
        torch_merge=lambda a, args: f"{args[0]}.transpose({', '.join(map(str, a['dims']))})"),
     op("reshape", "Gives the elements a new `shape` (no batch axis; at most one -1), as Tensor.reshape.",
-       _reshape, attrs={"shape": Attr(INTEGERS)}, **_MOVES, receptive_field=ELEMENTWISE,
+       _reshape, attrs={"shape": Attr(INTEGERS)}, **_MOVES, receptive_field=_reshape_reach,
        torch_merge=lambda a, args: f"{args[0]}.reshape({args[0]}.shape[0], {', '.join(map(str, a['shape']))})"),
     op("slice", "Keeps `start`:`end`:`step` of axis `dim` (Python's slice rules; ShuffleNetV2's split is two).",
        _slice, attrs={"dim": Attr(INTEGER), "start": Attr(INTEGER, 0), "end": Attr(optional(INTEGER), None),
@@ -161,6 +192,6 @@ OPS = table(
        **_MOVES, receptive_field=ELEMENTWISE, torch_merge=_slice_torch),
     op("select", "Takes position `index` of axis `dim` and drops the axis (Tensor.select): index=0 is a class "
        "token, index=-1 the last step.", _select, attrs={"dim": Attr(INTEGER), "index": Attr(INTEGER)},
-       **_MOVES, receptive_field=ELEMENTWISE,
+       **_MOVES, receptive_field=_select_reach,
        torch_merge=lambda a, args: f"{args[0]}.select({a['dim']}, {a['index']})"),
 )

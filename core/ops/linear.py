@@ -1,12 +1,13 @@
 """`linear` (`fc`): a fully connected layer on the last axis, as PyTorch applies it.
 
-Its receptive field is the whole input: over flattened features every input reaches every
-output (and on a map, the whole last axis does)."""
+Every output reads the whole last axis: over flattened features or a map's width that is
+the whole input (global); over a token's features (L x D) or a channels-last map's
+channels, no other position."""
 
 from __future__ import annotations
 
 from ..ir import Shape
-from .registry import BOOLEAN, POSITIVE, Attr, Attrs, Shapes, Weights, numel, op, table, whole_reach
+from .registry import BOOLEAN, POSITIVE, Attr, Attrs, Shapes, Weights, last_axis_mixed, numel, op, table
 
 
 def _shape(a: Attrs, ins: Shapes) -> Shape:
@@ -29,7 +30,7 @@ OPS = table(
     op("linear", "Fully connected layer on the last axis (nn.Linear).", _shape,
        attrs={"out": Attr(POSITIVE, aliases=("out_features",)), "bias": Attr(BOOLEAN, True)},
        aliases=("fc",), count_params=_params, count_macs=_macs, other_flops=_bias,
-       macs_rule="output elements x in_features", receptive_field=whole_reach,
+       macs_rule="output elements x in_features", receptive_field=last_axis_mixed,
        flops_rule="output elements (bias), if bias",
        torch_module=lambda a, ins: f"nn.Linear({ins[0].dims[-1]}, {a['out']}, bias={a['bias']})"),
 )

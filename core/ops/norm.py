@@ -19,6 +19,7 @@ from .registry import (
     OpError,
     Shapes,
     Weights,
+    last_axes_statistics,
     numel,
     op,
     optional,
@@ -118,7 +119,7 @@ OPS = table(
         attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",)),
                "eps": _EPS},
         count_params=_ln_weights,
-        **_STATISTICS,
+        **{**_STATISTICS, "receptive_field": last_axes_statistics},
         torch_module=lambda a, ins: (
             f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']})"
         ),
@@ -133,7 +134,7 @@ OPS = table(
         count_macs=NO_MACS,
         other_flops=lambda a, ins, out: (3 + (1 if a["affine"] else 0)) * numel(out),
         flops_rule="3 per element (square, mean, normalise), +1 if affine",
-        receptive_field=statistics_reach,
+        receptive_field=last_axes_statistics,
         torch_module=lambda a, ins: (
             f"nn.RMSNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']})"
         ),

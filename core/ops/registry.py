@@ -139,12 +139,22 @@ def rounding(step: Number, offset: Number = 0) -> Fraction:
 
 @dataclass(frozen=True, slots=True)
 class Reach:
-    """What an op does to receptive fields: a window per spatial axis of its input, or
-    None when no output value has a local path (global pooling, a linear layer on a map);
-    `whole` when some value depends on the whole input (statistics, a gate)."""
+    """What an op does to receptive fields: a window per spatial axis of its input (every
+    axis but the first), or None when no output value has a local path (global pooling,
+    attention); `whole` when some value depends on the whole input (statistics, a gate).
+
+    Which input positions an axis holds is the field pass's to know (a token sequence's
+    length may be any axis after a permute), so ops name axes, indices into the input's
+    shape: `mixes`, axes every output value reads all of (a linear layer's last axis);
+    `normalizes`, axes whose statistics every value uses (a layer norm's last `dims`);
+    `moves`, for each output axis the input axis it comes from, None for a new one (layout
+    ops; without it an output of the input's rank keeps its axes)."""
 
     windows: tuple[Window, ...] | None
     whole: bool = False
+    mixes: tuple[int, ...] = ()
+    normalizes: tuple[int, ...] = ()
+    moves: tuple[int | None, ...] | None = None
 
 
 IDENTITY = Window()
@@ -160,13 +170,43 @@ def reads_nothing(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     return Reach(None)
 
 
+MERGED = -1  # in `moves`: an output axis holding several input axes (a reshape, a flatten)
+
+
+def kept_axes(before: tuple[int, ...], after: tuple[int, ...]) -> tuple[int | None, ...]:
+    """`moves` of a reshape from `before` to `after`: leading and trailing axes of equal size
+    stay; the axes between are MERGED (196 from 14 x 14), or new (None) when none were there."""
+    lead = 0
+    while lead < min(len(before), len(after)) and before[lead] == after[lead]:
+        lead += 1
+    tail = 0
+    while tail < min(len(before), len(after)) - lead and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    middle = len(after) - lead - tail
+    changed = MERGED if len(before) - lead - tail else None
+    return (*range(lead), *(changed,) * middle, *range(len(before) - tail, len(before)))
+
+
 def whole_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     return Reach(None, whole=True)
 
 
 def statistics_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     """Normalisation by statistics over the map: the elementwise path is the local one."""
-    return Reach((IDENTITY,) * (ins[0].rank - 1), whole=ins[0].rank > 1)
+    return Reach((IDENTITY,) * (ins[0].rank - 1), normalizes=tuple(range(1, ins[0].rank)))
+
+
+def last_axes_statistics(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Statistics over the last `dims` axes (layer and RMS norm): global where those hold
+    positions (a map's width), elementwise where they hold features (a token's D)."""
+    rank = ins[0].rank
+    return Reach((IDENTITY,) * (rank - 1), normalizes=tuple(range(rank - a["dims"], rank)))
+
+
+def last_axis_mixed(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Every output reads the whole last axis (a linear layer): global where it holds positions."""
+    rank = ins[0].rank
+    return Reach((IDENTITY,) * (rank - 1), mixes=(rank - 1,))
 
 
 def exact(value: Number) -> Number:

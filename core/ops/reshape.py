@@ -14,8 +14,10 @@ from .registry import (
     AXES,
     BOOLEAN,
     ELEMENTWISE,
+    IDENTITY,
     INTEGER,
     MAX_AXIS,
+    MERGED,
     NO_MACS,
     NO_OTHER_FLOPS,
     NO_WEIGHTS,
@@ -52,6 +54,14 @@ def _flatten(a: Attrs, ins: Shapes) -> Shape:
     if first > last:
         raise OpError("invalid-argument", f"start={a['start']} comes after end={a['end']}")
     return Shape(x.dims[:first] + (prod(x.dims[first:last + 1]),) + x.dims[last + 1:])
+
+
+def _flatten_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Each element is one input unit, moved; the flattened axes become one (MERGED)."""
+    rank = ins[0].rank
+    first, last = axis_of(a["start"], rank), axis_of(a["end"], rank)
+    joined = (MERGED,) if last > first else (first,)
+    return Reach((IDENTITY,) * (out.rank - 1), moves=(*range(first), *joined, *range(last + 1, rank)))
 
 
 def _pad_sides(a: Attrs, x: Shape) -> tuple[tuple[int, int], ...]:
@@ -205,7 +215,7 @@ OPS = table(
         _flatten,
         attrs={"start": Attr(INTEGER, 1, aliases=("start_dim",)), "end": Attr(INTEGER, -1, aliases=("end_dim",))},
         **_MOVES_VALUES,
-        receptive_field=ELEMENTWISE,  # each element is one input unit, moved
+        receptive_field=_flatten_reach,
         torch_module=lambda a, ins: f"nn.Flatten({a['start']}, {a['end']})",
         reads="any",
     ),
