@@ -31,6 +31,59 @@ def test_torchvision_published_figures(name: str) -> None:
     assert f"{totals['macs'] / 1e9:.{digits}g}" == f"{float(gmacs):.{digits}g}"
 
 
+# Token and recurrent networks: parameters as the reference implementation counts them
+# (HuggingFace's GPT2LMHeadModel, tied lm_head counted once, and BertModel with its pooler),
+# MACs by hand as each spec's header derives them, attention products Q·Kᵀ and A·V included.
+SEQUENCE_NETS = {
+    # GPT-2 small at 1024 tokens: per block the four linears 1024*768*(2304+768+3072+3072)
+    # and attention 2*1024*1024*768, 12 blocks, plus the tied head 1024*768*50257
+    "gpt2": (124_439_808, 145_824_153_600,
+             12 * (1024 * 768 * (2304 + 768 + 3072 + 3072) + 2 * 1024 * 1024 * 768) + 1024 * 768 * 50257),
+    # BERT-base at 128 tokens: per layer q, k, v, attention.output, intermediate and output
+    # 128*768*(4*768+3072+3072) and attention 2*128*128*768, 12 layers, plus the pooler 768*768
+    "bert_base": (109_482_240, 11_174_215_680,
+                  12 * (128 * 768 * (4 * 768 + 3072 + 3072) + 2 * 128 * 128 * 768) + 768 * 768),
+    # 2-layer bidirectional LSTM, hidden 256, on 200 embeddings of 128: per step and direction
+    # 4 gates x (input + hidden) x hidden, the second layer reading 512; fc 512*2
+    "lstm_classifier": (4_928_514, 471_860_224,
+                        200 * 2 * (4 * (128 + 256) * 256 + 4 * (512 + 256) * 256) + 512 * 2),
+}
+SEQUENCE_PARAMS = {
+    "gpt2": 50257 * 768 + 1024 * 768 + 12 * (4 * 768 + 768 * 2304 + 2304 + 768 * 768 + 768 + 768 * 3072 + 3072
+                                            + 3072 * 768 + 768) + 2 * 768,
+    "bert_base": (30522 + 512 + 2) * 768 + 2 * 768 + 12 * (4 * (768 * 768 + 768) + 4 * 768 + 768 * 3072 + 3072
+                                                        + 3072 * 768 + 768) + 768 * 768 + 768,
+    "lstm_classifier": 20000 * 128 + 2 * (4 * 256 * (128 + 256) + 8 * 256) + 2 * (4 * 256 * (512 + 256) + 8 * 256)
+    + 512 * 2 + 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_NETS))
+def test_sequence_network_figures(name: str) -> None:
+    params, macs, by_hand = SEQUENCE_NETS[name]
+    assert params == SEQUENCE_PARAMS[name] and macs == by_hand
+    report = analyze(name)
+    totals = report.totals()
+    assert (totals["params"], totals["macs"]) == (params, macs)
+    assert totals["trainable_params"] == params and totals["buffers"] == 0
+
+
+def test_gpt2_head_is_tied_to_the_token_embedding() -> None:
+    report = analyze("gpt2")
+    head = next(layer for layer in report.graph.layers if layer.name == "lm_head")
+    assert head.shares == "transformer.wte" and report.costs["lm_head"].params == 0
+    assert report.costs["transformer.wte"].params == 50257 * 768
+    assert str(report.shapes["transformer.h.11.attn.c_attn"]) == "1024x2304"
+
+
+def test_bert_base_at_its_full_context() -> None:
+    """Parameters do not depend on the sequence; MACs at 512 tokens as the spec's header says."""
+    report = analyze("bert_base", [f"{name}=512:int64" for name in ("input_ids", "token_type_ids", "position_ids")])
+    totals = report.totals()
+    assert totals["params"] == 109_482_240
+    assert totals["macs"] == 12 * (512 * 768 * 9216 + 2 * 512 * 512 * 768) + 768 * 768 == 48_318_971_904
+
+
 @pytest.mark.parametrize("name", sorted(builtin_specs()))
 def test_builtin_spec_is_valid_and_meets_its_own_checks(name: str) -> None:
     report = analyze(name)
@@ -43,7 +96,7 @@ def test_builtin_spec_is_valid_and_meets_its_own_checks(name: str) -> None:
 def test_zoo_holds_the_promised_specs() -> None:
     assert {"resnet18", "resnet34", "resnet50", "vgg16", "alexnet", "mobilenet_v2", "unet", "seed_deconv",
             "seed_rf", "mobilenet_v3_large", "efficientnet_b0", "shufflenet_v2_x1_0", "convnext_tiny",
-            "vit_b_16"} <= set(builtin_specs())
+            "vit_b_16", "gpt2", "bert_base", "lstm_classifier"} <= set(builtin_specs())
 
 
 def test_seed_000_snippet_network() -> None:
