@@ -179,8 +179,9 @@ def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[
     if not has_errors(diags) and declared and not output:
         diags.append(_no_layers(doc))
     if not has_errors(diags):
-        diags += unused_layers(tuple(layers), output, builder.blocks)
-    graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks)
+        diags += unused_layers(tuple(layers), builder.outputs or (output,), builder.blocks)
+    graph = Graph(doc.name, file, declared, tuple(layers), output, tuple(builder.blocks), doc.checks,
+                  builder.outputs or ((output,) if output else ()))
     costs: dict[str, Cost] = {}
     fields: Mapping[str, Field | None] = {}
     axes: Mapping[str, Axes] = {}

@@ -45,6 +45,7 @@ class Builder:
         self.blocks: list[BlockInstance] = []
         self.count = 0
         self.output: str | None = None
+        self.outputs: tuple[str, ...] = ()  # as `output:` names them; empty: the last layer alone
         self._sizes: dict[str, int] = {}
         self._attrs: dict[tuple[Any, ...], tuple[Mapping[str, Any], list[Any]]] = {}
         self._uses_in: dict[int, bool] = {}
@@ -71,6 +72,20 @@ class Builder:
         out = yield from self.sequence(self.doc.layers, scope)
         if self.doc.layers and out not in inputs.values():
             self.output = out
+        if self.doc.outputs and self.output is not None:
+            self.outputs = self.named_outputs(self.doc.outputs, self.doc.outputs_span or self.doc.span)
+            self.output = self.outputs[0] if self.outputs else None
+
+    def named_outputs(self, names: tuple[str, ...], span: Span) -> tuple[str, ...]:
+        """`output:` names, as `from` at top level finds them (a block use: its last layer)."""
+        found = []
+        for name in names:
+            if name not in self.qualified:
+                hint = did_you_mean(name, list(self.qualified))
+                self.fail("unknown-reference", f"output '{name}' names no layer or block use", span, hint)
+                return ()
+            found.append(self.qualified[name])
+        return tuple(found)
 
     def sequence(self, entries: Iterable[Entry], scope: _Scope) -> Expansion:
         entries = tuple(entries)
@@ -418,8 +433,9 @@ def _auto_names(entries: tuple[Entry, ...], taken: set[str]) -> list[str]:
     return result
 
 
-def unused_layers(layers: tuple[Layer, ...], output: str, blocks: Iterable[BlockInstance] = ()) -> list[Diagnostic]:
-    """Warnings for layers whose output reaches nothing (the network output excepted).
+def unused_layers(layers: tuple[Layer, ...], outputs: tuple[str, ...],
+                  blocks: Iterable[BlockInstance] = ()) -> list[Diagnostic]:
+    """Warnings for layers whose output reaches nothing (the network's outputs excepted).
 
     A layer inside a block is reported at the line that uses the block at top level, not
     at its own line in the block's definition: that line is shared by every use, and the
@@ -429,7 +445,7 @@ def unused_layers(layers: tuple[Layer, ...], output: str, blocks: Iterable[Block
     uses = {b.name: b for b in blocks}
     found = []
     for layer in layers:
-        if layer.name in read or layer.name == output:
+        if layer.name in read or layer.name in outputs:
             continue
         span, where = layer.span, ""
         if layer.block_path:

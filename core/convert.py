@@ -41,7 +41,11 @@ def layer_line(entry: Entry) -> str:
 
 
 def _check_text(key: str, value: Any) -> str:
-    return "x".join(map(str, value)) if key == "output" else str(value)
+    if key != "output":
+        return str(value)
+    if len(value) == 1:
+        return "x".join(map(str, value[0]))
+    return "[" + ",".join("[" + ",".join(map(str, shape)) + "]" for shape in value) + "]"
 
 
 def _input_text(i: InputDecl) -> str:
@@ -55,6 +59,8 @@ def to_text(doc: Document) -> str:
         lines.append("input " + _input_text(doc.inputs[0]))
     else:
         lines.append("input " + " ".join(f"{i.name}={_input_text(i)}" for i in doc.inputs))
+    if doc.outputs:
+        lines.append("output " + ",".join(doc.outputs))
     for block in doc.blocks.values():
         args = [key if default is REQUIRED else f"{key}={value_text(default)}" for key, default in block.params.items()]
         if block.inputs != ("in",):
@@ -72,6 +78,10 @@ def _yaml_value(value: Any) -> Any:
     return value_text(value)
 
 
+def _yaml_outputs(shapes: tuple[tuple[int, ...], ...]) -> list[Any]:
+    return list(shapes[0]) if len(shapes) == 1 else [list(shape) for shape in shapes]
+
+
 def to_yaml(doc: Document) -> str:
     import yaml
 
@@ -80,6 +90,8 @@ def to_yaml(doc: Document) -> str:
         data["input"] = _input_text(doc.inputs[0])
     else:
         data["input"] = {i.name: _input_text(i) for i in doc.inputs}
+    if doc.outputs:
+        data["output"] = doc.outputs[0] if len(doc.outputs) == 1 else list(doc.outputs)
     if doc.blocks:
         data["blocks"] = {}
         for block in doc.blocks.values():
@@ -92,7 +104,7 @@ def to_yaml(doc: Document) -> str:
             data["blocks"][block.name] = entry
     data["layers"] = [layer_line(e) for e in doc.layers]
     if doc.checks:
-        data["check"] = {k: list(v) if k == "output" else v for k, (v, _) in doc.checks.items()}
+        data["check"] = {k: _yaml_outputs(v) if k == "output" else v for k, (v, _) in doc.checks.items()}
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120)
 
 

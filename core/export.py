@@ -154,9 +154,10 @@ class _Container:
     last: str = ""
 
     @property
-    def output(self) -> str:
-        assert len(self.outputs) <= 1, f"{self.name} is read outside at {list(self.outputs)}"
-        return next(iter(self.outputs), self.last)
+    def returned(self) -> list[str]:
+        """What its forward returns: the values read outside it (several when the spec
+        reaches into it, `from: layer4.2.relu`, or names them as outputs), else its last."""
+        return list(self.outputs) or [self.last]
 
     @property
     def modules(self) -> list[Layer | _Container]:
@@ -191,8 +192,9 @@ def _containers(graph: Graph) -> _Container:
         for source in layer.inputs:
             _cross(nodes, source, home[source], layer.block_path)
         home[layer.name] = layer.block_path
-    _cross(nodes, graph.output, home[graph.output], ())
-    root.outputs[graph.output] = None  # the spec's output, which an `if` may have moved off the last layer
+    for output in graph.outputs:  # the spec's outputs; an `if` may have moved one off the last layer
+        _cross(nodes, output, home[output], ())
+        root.outputs[output] = None
     for node in nodes.values():  # a block's forward takes its inputs in the block's order
         node.inputs = dict.fromkeys(
             [v for v in node.params if v in node.inputs] + [v for v in node.inputs if v not in node.params]
@@ -290,7 +292,7 @@ class _Writer:
 
         for part in c.parts:
             path = part.name[len(prefix):]
-            output = part.output if isinstance(part, _Container) else part.name
+            outputs = part.returned if isinstance(part, _Container) else [part.name]
             args = [values[n] for n in part.inputs]
             if _is_merge(part):
                 call = LOOKUP[part.op].torch_merge(part.attrs or {}, args)  # type: ignore[misc, union-attr]
@@ -300,9 +302,11 @@ class _Writer:
                 if pad is not None:
                     args[0] = pad_call(pad, args[0])
                 call = f"{_member(path)}({', '.join(args)})"
-            values[output] = variables.add(_variable(path))
-            lines.append(f"{values[output]} = {call}{note(part.op if isinstance(part, Layer) else part.block, output)}")
-        return [values[name] for name in params], [*lines, f"return {values[c.output]}"]
+            for output in outputs:
+                values[output] = variables.add(_variable(path if len(outputs) == 1 else output[len(prefix):]))
+            assigned = ", ".join(values[output] for output in outputs)
+            lines.append(f"{assigned} = {call}{note(part.op if isinstance(part, Layer) else part.block, outputs[-1])}")
+        return [values[name] for name in params], [*lines, f"return {', '.join(values[o] for o in c.returned)}"]
 
     def define(self, c: _Container) -> str:
         """The class of a block instance, written when its body is first seen."""
@@ -358,7 +362,13 @@ class _Writer:
         return [*self.classes, f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
                 *init, "", f"    def forward(self, {', '.join(args)}):", *(f"        {line}" for line in body), "", "",
                 'if __name__ == "__main__":', f"    model = {name}().eval()", "    with torch.no_grad():",
-                f"        print(tuple(model({example}).shape))", ""]
+                f"        print({self.printed(f'model({example})')})", ""]
+
+    def printed(self, call: str) -> str:
+        """The output shape(s) the example prints: one tuple, or one per output."""
+        if len(self.graph.outputs) > 1:
+            return f"[tuple(output.shape) for output in {call}]"
+        return f"tuple({call}.shape)"
 
 
 def to_torch(report: Report) -> str:

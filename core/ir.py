@@ -98,3 +98,4 @@ class Graph:
     output: str
     blocks: tuple[BlockInstance, ...] = ()
     checks: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    outputs: tuple[str, ...] = ()  # every output, `output` first; empty for an empty graph

@@ -42,6 +42,12 @@ class Report:
     # per layer, per axis: the input axis whose positions it holds (None: features)
     axes: Mapping[str, Axes] = field(default_factory=dict)
 
+    def shape(self, name: str) -> Shape:
+        """The shape of a layer of a valid report (every layer has one)."""
+        shape = self.shapes[name]
+        assert shape is not None, f"{name} has no shape: the report has errors"
+        return shape
+
     @property
     def ok(self) -> bool:
         return not has_errors(list(self.diagnostics))
@@ -149,7 +155,9 @@ class Report:
             "name": self.graph.name,
             "input": {i.name: list(i.shape.dims) for i in self.graph.inputs},
             **({"input_dtypes": typed} if typed else {}),
-            "output": list(self.shapes[self.graph.output].dims),  # type: ignore[union-attr]
+            "output": list(self.shape(self.graph.output).dims),
+            **({"outputs": {name: list(self.shape(name).dims) for name in self.graph.outputs}}
+               if len(self.graph.outputs) > 1 else {}),
             "batch": batch,
             "dtype": dtype,
             "layers": layers,

@@ -42,7 +42,8 @@ def compare(report) -> int:  # type: ignore[no-untyped-def]
             module.register_forward_hook(lambda m, i, o, name=layer.name: shapes.__setitem__(name, tuple(o.shape[1:])))
     with torch.no_grad():
         out = model(*(sample(i.shape) for i in report.graph.inputs))
-    assert tuple(out.shape[1:]) == report.shapes[report.graph.output].dims
+    outs = out if isinstance(out, tuple) else (out,)
+    assert [tuple(o.shape[1:]) for o in outs] == [report.shapes[name].dims for name in report.graph.outputs]
     compared = 0
     seen: set[int] = set()  # parameters of earlier layers: a shared module's are counted there
     for layer in report.graph.layers:
@@ -285,3 +286,15 @@ def test_shared_modules_tied_heads_and_frozen_layers_export_as_pytorch_has_them(
     assert "self.get_submodule('lm_head').weight = self.get_submodule('wte').weight" in code
     assert "self.get_submodule('ln_f').requires_grad_(False)" in code
     assert compare(report) == 9  # every layer a module; trainable totals and own parameters as torch has them
+
+
+def test_several_outputs_and_reads_into_blocks_export_as_tuples() -> None:
+    from test_wiring import TWO_HEADS
+
+    report = yaml_spec(TWO_HEADS)
+    assert "return head, aux" in to_torch(report)
+    assert compare(report) == 5
+    inner = text_spec("input 3x16x16\nblock stage\n  conv out=4 k=3 p=1 name=conv\n  relu name=act\n"
+                      "stage repeat=2 name=layer\nconv out=4 k=1 from=layer.0.act name=aux\nadd from=layer,aux\n")
+    assert "layer_0_act, layer_1_act = self.layer(input)" in to_torch(inner)
+    assert compare(inner) == 5

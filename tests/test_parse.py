@@ -155,7 +155,8 @@ def test_check_section_in_both_syntaxes() -> None:
     )
     t = text_spec("input 3x8x8\nrelu\ncheck max_params=12M max_macs=2G min_rf=7 output=3x8x8\n")
     values = lambda r: {k: v for k, (v, _) in r.graph.checks.items()}  # noqa: E731
-    assert values(y) == values(t) == {"max_params": 12_000_000, "max_macs": 2 * 10**9, "min_rf": 7, "output": (3, 8, 8)}
+    expected = {"max_params": 12_000_000, "max_macs": 2 * 10**9, "min_rf": 7, "output": ((3, 8, 8),)}  # one output
+    assert values(y) == values(t) == expected
 
 
 def test_comments_and_name_default_to_file_stem() -> None:

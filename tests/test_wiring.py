@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from netcalc.core.api import analyze_source, parse
+from netcalc.core.api import analyze_source, findings, parse
 from netcalc.core.convert import to_text, to_yaml
 
 from helpers import errors, text_spec, yaml_spec
@@ -104,3 +104,56 @@ def test_convert_keeps_share_and_trainable() -> None:
     text = to_text(parse(LM, "lm.net", "lm")[0])
     assert "share=wte" in text and "trainable=false" in text and "$act" in text
     assert analyze_source(text, "again.net").totals() == text_spec(LM).totals()
+
+
+TWO_HEADS = """\
+input: 3x32x32
+output: [head, aux]
+layers:
+  - conv out=8 k=3 p=1 name=stem
+  - conv out=4 k=1 name=aux
+  - {gap: {}, from: stem}
+  - flatten
+  - linear out=10 name=head
+check:
+  output: [[10], [4, 32, 32]]
+"""
+
+
+def test_several_outputs_are_named_in_order_and_checked_in_order() -> None:
+    report = yaml_spec(TWO_HEADS)
+    assert errors(report) == [] and report.graph.outputs == ("head", "aux")
+    records = report.as_records()
+    assert (records["output"], records["outputs"]) == ([10], {"head": [10], "aux": [4, 32, 32]})
+    assert [d.id for d in findings(report, TWO_HEADS, {}, None)] == []
+    wrong = yaml_spec(TWO_HEADS.replace("[[10], [4, 32, 32]]", "[[10], [4, 16, 16]]"))
+    assert [d.message for d in findings(wrong, TWO_HEADS, {}, None)] == [
+        "the output 'aux' is 4x32x32, the check expects 4x16x16"]
+    one = yaml_spec(TWO_HEADS.replace("[[10], [4, 32, 32]]", "[10]"))
+    assert [d.id for d in findings(one, TWO_HEADS, {}, None)] == ["unexpected-output"]
+
+
+def test_outputs_reach_into_block_uses_and_the_default_output_may_go_unused() -> None:
+    spec = ("input 3x8x8\noutput layer.0.act,fc\nblock stage\n  conv out=4 k=3 p=1 name=conv\n  relu name=act\n"
+            "stage repeat=2 name=layer\ngap\nflatten\nlinear out=2 name=fc\nrelu name=tail\n")
+    report = text_spec(spec)
+    assert report.graph.outputs == ("layer.0.act", "fc")
+    assert [(d.id, d.span.line) for d in report.diagnostics] == [("unused-layer", 10)]  # tail feeds no output
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("input 8\noutput nothing\nrelu\n", ("unknown-reference", 2, 1)),
+    ("input 8\noutput a b\nrelu name=a\n", ("syntax", 2, 1)),
+    ("input: 8\noutput: [a, -1]\nlayers: [relu]\n", ("invalid-reference", 2, 9)),
+])
+def test_output_mistakes_are_positioned(spec: str, expected: tuple[str, int, int]) -> None:
+    report = yaml_spec(spec) if spec.startswith("input:") else text_spec(spec)
+    assert errors(report) == [expected]
+
+
+def test_convert_keeps_the_outputs_and_their_check() -> None:
+    text = to_text(parse(TWO_HEADS, "two.yaml", "two")[0])
+    assert "output head,aux" in text and "check output=[[10],[4,32,32]]" in text
+    again = analyze_source(text, "two.net")
+    assert again.graph.outputs == ("head", "aux")
+    assert again.graph.checks["output"][0] == yaml_spec(TWO_HEADS).graph.checks["output"][0]

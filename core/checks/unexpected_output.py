@@ -13,9 +13,15 @@ ID = "unexpected-output"
 
 
 def check(report: Report, limits: Mapping[str, tuple[Any, Any]]) -> Iterator[Diagnostic]:
-    if "output" in limits:
-        expected, span = limits["output"]
-        actual = report.shapes[report.graph.output]
-        if actual is not None and actual.dims != tuple(expected):
-            yield finding(ID, f"the output '{report.graph.output}' is {actual}, the check expects "
-                            f"{'x'.join(map(str, expected))}", span)
+    if "output" not in limits:
+        return
+    expected, span = limits["output"]
+    outputs = report.graph.outputs
+    if len(expected) != len(outputs):
+        yield finding(ID, f"the check expects {len(expected)} output shape(s), the network has {len(outputs)} "
+                        f"({', '.join(outputs)})", span)
+        return
+    for name, shape in zip(outputs, expected):
+        actual = report.shapes[name]
+        if actual is not None and actual.dims != tuple(shape):
+            yield finding(ID, f"the output '{name}' is {actual}, the check expects {'x'.join(map(str, shape))}", span)

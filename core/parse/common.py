@@ -8,7 +8,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .document import INVALID, RESERVED_KEYS, Entry, Ref
-from .values import parse_count, parse_shape, parse_value
+from .values import parse_count, parse_output_shapes, parse_value
 
 NAME = re.compile(r"\w[\w-]*\Z")  # `block1-0`, as torchvision's RegNet names them
 # a `from` item may reach into a block use at top level: `layer4.2.relu`
@@ -22,7 +22,7 @@ CHECK_KEYS: dict[str, Callable[[Any], Any]] = {
     "max_flops": parse_count,
     "max_activation_bytes": parse_count,
     "min_rf": parse_count,
-    "output": parse_shape,
+    "output": parse_output_shapes,
 }
 
 
@@ -134,6 +134,17 @@ def parse_refs(value: Any, span: Span, diags: list[Diagnostic]) -> tuple[Ref, ..
             diags.append(error("invalid-reference", f"'{text}' is not a layer name or -N", span))
             return None
     return tuple(refs) if refs else None
+
+
+def parse_outputs(value: Any, span: Span, diags: list[Diagnostic]) -> tuple[str, ...]:
+    """`output: a`, `a,b` or a list: layer or block-use names, qualified (`layer4.2.relu`)."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    names = tuple(str(item).strip() for item in items)
+    bad = [name for name in names if not QUALIFIED_NAME.match(name)]
+    if bad or not names:
+        diags.append(error("invalid-reference", f"output '{bad[0] if bad else ''}' is not a layer name", span))
+        return ()
+    return names
 
 
 def make_entry(

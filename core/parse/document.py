@@ -25,7 +25,7 @@ class _Invalid:
 # not built, and not reported again as missing that argument.
 INVALID: Any = _Invalid()
 RESERVED_KEYS = ("name", "from", "repeat", "if", "share", "trainable")
-TOP_KEYS = ("name", "input", "blocks", "layers", "check")  # of a YAML spec
+TOP_KEYS = ("name", "input", "output", "blocks", "layers", "check")  # of a YAML spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +81,5 @@ class Document:
     layers: tuple[Entry, ...]
     checks: Mapping[str, tuple[Any, Span]]
     span: Span
+    outputs: tuple[str, ...] = ()  # `output: a` or `[a, b]`: the network's outputs (default: its last layer)
+    outputs_span: Span | None = None

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..diagnostics import Diagnostic, Span, error
-from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
+from .common import NAME, make_entry, parse_outputs, parse_pairs, read_check, split_tokens
 from .document import INVALID, MAX_LAYERS, REQUIRED, BlockDef, Document, Entry, InputDecl
 from .values import parse_input
 
@@ -22,6 +22,8 @@ class _Reader:
         self.blocks: dict[str, BlockDef] = {}
         self.layers: list[Entry] = []
         self.checks: dict[str, tuple[Any, Span]] = {}
+        self.outputs: tuple[str, ...] = ()
+        self.outputs_span: Span | None = None
         self.block: dict[str, Any] | None = None  # the block being read
         self.entries = 0  # layer lines read, in blocks or not
         self.seen: set[str] = set()  # headers given
@@ -48,6 +50,11 @@ class _Reader:
             self.header_input(number, tokens, at)
         elif head == "block":
             self.open_block(number, tokens, at)
+        elif head == "output":
+            if len(tokens) != 2:
+                self.diags.append(error("syntax", "expected 'output NAME' or 'output a,b'", at))
+            elif self.once("output", at):
+                self.outputs, self.outputs_span = parse_outputs(tokens[1][0], at, self.diags), at
         elif head == "check":
             for key, value, span in parse_pairs(tokens[1:], lambda c: self.span(number, c), self.diags, raw=True):
                 read = read_check(key, value, span, self.diags)
@@ -164,5 +171,7 @@ def parse_text(source: str, file: str, stem: str) -> tuple[Document, list[Diagno
         layers=tuple(reader.layers),
         checks=reader.checks,
         span=Span(file, 1, 1),
+        outputs=reader.outputs,
+        outputs_span=reader.outputs_span,
     )
     return doc, diags

@@ -126,6 +126,16 @@ def parse_shape(value: Any) -> tuple[int, ...]:
     return dims
 
 
+def parse_output_shapes(value: Any) -> tuple[tuple[int, ...], ...]:
+    """`check: output`: one shape (`1000`, `[3, 224, 224]`), or one per output in `output:`
+    order, a list of shapes (`[[1000], [10]]`, `[1000, 4x4]` in YAML)."""
+    if isinstance(value, str) and value.startswith("["):
+        value = parse_value(value)
+    if isinstance(value, list) and any(isinstance(item, (list, str, tuple)) for item in value):
+        return tuple(parse_shape(item) for item in value)
+    return (parse_shape(value),)
+
+
 def parse_input(value: Any) -> tuple[tuple[int, ...], str]:
     """An input's shape and element type: `3x224x224`, `[3, 224, 224]`, `128:int64`."""
     dtype = "float32"

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
-from .common import NAME, make_entry, parse_pairs, read_check, split_tokens
+from .common import NAME, make_entry, parse_outputs, parse_pairs, read_check, split_tokens
 from .document import INVALID, RESERVED_KEYS, TOP_KEYS, BlockDef, Document, Entry, InputDecl
 from .source import span_at
 from .values import from_plain, parse_input, yaml_scalar
@@ -146,7 +146,13 @@ class _Reader:
             layers=self.guard(self.entries, top["layers"], fallback=()) if "layers" in top else (),
             checks=self.guard(self.checks, top["check"], fallback={}) if "check" in top else {},
             span=Span(self.file, 1, 1),
+            outputs=self.outputs(top["output"]) if "output" in top else (),
+            outputs_span=self.span(top["output"]) if "output" in top else None,
         )
+
+    def outputs(self, node: yaml.Node) -> tuple[str, ...]:
+        names = self.guard(self.raw, node)
+        return () if names is None else parse_outputs(names, self.span(node), self.diags)
 
     @staticmethod
     def guard(read: Any, *args: Any, fallback: Any = None) -> Any:
