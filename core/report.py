@@ -164,9 +164,24 @@ class Report:
             "totals": self.totals(batch, dtype),
         }
 
+    def kv_cache(self) -> tuple[int, int]:
+        """Elements a causal decoder caches per position, and at the spec's sequence length
+        (keys and values of every causal attention layer, at the length they read)."""
+        per_position = at_length = 0
+        for layer in self.graph.layers:
+            rule = LOOKUP[layer.op].cached_per_position
+            if rule is not None:
+                ins = tuple(self.shape(name) for name in layer.inputs)
+                cached = rule(layer.attrs or {}, ins)
+                per_position += cached
+                at_length += cached * ins[-1].dims[0]
+        return per_position, at_length
+
     def totals(self, batch: int = 1, dtype: str = "float32") -> dict[str, int]:
         size = DTYPE_BYTES[dtype]
         t = self.total()
+        per_position, at_length = self.kv_cache()
+        cache = {"kv_cache_bytes_per_token": per_position * size * batch, "kv_cache_bytes": at_length * size * batch}
         input_bytes = sum(i.shape.numel * (size if i.shape.is_float else TENSOR_BYTES[i.shape.dtype])
                           for i in self.graph.inputs) * batch
         activation_bytes = t.activation_bytes(size) * batch
@@ -185,6 +200,7 @@ class Report:
             "param_bytes": param_bytes,
             "buffer_bytes": buffer_bytes,
             "total_bytes": input_bytes + activation_bytes + param_bytes + buffer_bytes,
+            **(cache if per_position else {}),
         }
 
 

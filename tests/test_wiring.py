@@ -157,3 +157,24 @@ def test_convert_keeps_the_outputs_and_their_check() -> None:
     again = analyze_source(text, "two.net")
     assert again.graph.outputs == ("head", "aux")
     assert again.graph.checks["output"][0] == yaml_spec(TWO_HEADS).graph.checks["output"][0]
+
+
+@pytest.mark.parametrize("spec, per_token, at_length", [
+    # GPT-2 small: 12 causal layers keep a key and a value of 768 each: 12*2*768 elements per token
+    ("gpt2", 12 * 2 * 768 * 4, 12 * 2 * 768 * 4 * 1024),
+    # grouped-query: 2 key/value heads of 16 instead of 8
+    ("input q=10x128 k=10x32 v=10x32\nsdpa heads=8 kv_heads=2 causal=true from=q,k,v\n",
+     (32 + 32) * 4, (32 + 32) * 10 * 4),
+])
+def test_causal_attention_adds_the_kv_cache_to_the_totals(spec: str, per_token: int, at_length: int) -> None:
+    from netcalc.core.api import analyze
+
+    report = analyze(spec) if "\n" not in spec else text_spec(spec)
+    totals = report.totals()
+    assert (totals["kv_cache_bytes_per_token"], totals["kv_cache_bytes"]) == (per_token, at_length)
+    assert report.totals(batch=2, dtype="float16")["kv_cache_bytes"] == at_length  # half the bytes, twice the batch
+
+
+def test_no_kv_cache_without_causal_attention() -> None:
+    report = text_spec("input q=10x128 k=10x32 v=10x32\nsdpa heads=8 kv_heads=2 from=q,k,v\n")
+    assert "kv_cache_bytes" not in report.totals()

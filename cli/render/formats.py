@@ -142,6 +142,9 @@ def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Params size", human(t["param_bytes"], "B")),
         ("Buffers size", human(t["buffer_bytes"], "B")),
         ("Estimated total", human(t["total_bytes"], "B")),
+        *([("KV cache per token (causal attention: keys and values)", human(t["kv_cache_bytes_per_token"], "B")),
+           (f"KV cache at the input length ({per})", human(t["kv_cache_bytes"], "B"))]
+          if "kv_cache_bytes" in t else []),
     ]
 
 

@@ -170,6 +170,11 @@ def _sdpa_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
     return 4 * a["heads"] * ins[0].dims[0] * ins[1].dims[0]
 
 
+def _sdpa_cache(a: Attrs, ins: Shapes) -> int:
+    """A causal decoder keeps each position's key and value: k's and v's features."""
+    return ins[1].dims[-1] + ins[2].dims[-1] if a["causal"] else 0
+
+
 def _sdpa_torch(a: Attrs, args: list[str]) -> str:
     """Heads split off the features (B, L, h, d), moved before the positions, attended,
     moved back and merged: (B, L, h*d). F written out, as the harness evaluates it with torch alone."""
@@ -203,6 +208,7 @@ OPS = table(
               "kv_heads": Attr(optional(POSITIVE), None, aliases=("num_kv_heads",)),
               "causal": Attr(BOOLEAN, False, aliases=("is_causal",))},
        count_params=NO_WEIGHTS, count_macs=_sdpa_macs, other_flops=_sdpa_flops, receptive_field=whole_reach,
+       cached_per_position=_sdpa_cache,
        macs_rule="L·S·heads·(d + dv) (Q·Kᵀ, A·V; 2·L·S·heads·d when v's head size dv is d), causal too "
                  "(the masked scores are computed)",
        flops_rule=_SCORES_RULE, torch_merge=_sdpa_torch),

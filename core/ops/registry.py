@@ -264,6 +264,9 @@ class OpDef:
     torch_pad: Callable[[Attrs, Shapes], PadBefore | None] = _no_pad
     # how tables show the op's window (`k3 s2 p1`); ops without one show nothing
     window_text: Callable[[Attrs], str] = lambda a: ""
+    # elements a decoder keeps per position of its sequence between steps (causal attention's
+    # keys and values: the KV cache), or None for an op that keeps nothing
+    cached_per_position: Callable[[Attrs, Shapes], int] | None = None
     # the element types it takes, as PyTorch: "float" computes on floats (an integer input
     # is an error); "any" moves or combines values and keeps their type (layout ops; add
     # promotes int + float to float); "integer" reads indices (embedding)
