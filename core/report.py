@@ -220,6 +220,7 @@ def field_record(f: Field | None) -> dict[str, Any] | None:
         "start": [number(v) for v in f.start],
         "padding": [number(v) for v in f.padding],
         "global": f.is_global,
+        **({"prefix": True} if f.prefix else {}),
     }
 
 

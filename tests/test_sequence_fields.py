@@ -78,3 +78,17 @@ def test_fields_follow_the_axes_that_hold_positions(spec: str, layer: str, expec
 def test_linear_on_spatial_warns_only_where_the_last_axis_holds_positions(spec: str, warned: bool) -> None:
     found = [d.id for d in findings(text_spec(spec), spec, {}, None)]
     assert ("linear-on-spatial" in found) == warned
+
+
+@pytest.mark.parametrize("layer, reads", [
+    ("input 8:int64\nembedding num=10 dim=4 name=e\nsdpa heads=2 causal=true from=e,e,e name=x\n", "prefix"),
+    ("input 8:int64\nembedding num=10 dim=4 name=e\nsdpa heads=2 from=e,e,e name=x\n", "yes"),
+    ("input 8:int64\nembedding num=10 dim=4\ngru hidden=4 name=x\n", "prefix"),
+    ("input 8:int64\nembedding num=10 dim=4\ngru hidden=4 bidirectional=true name=x\n", "yes"),
+])
+def test_causal_layers_say_they_read_the_prefix(layer: str, reads: str) -> None:
+    from netcalc.cli.render.formats import lookup
+
+    record = next(r for r in text_spec(layer).as_records()["layers"] if r["name"] == "x")
+    assert record["rf"]["global"] and record["rf"]["size"] == [8]
+    assert lookup(record, "rf.global") == (reads if reads == "prefix" else True)

@@ -65,6 +65,8 @@ def lookup(record: Mapping[str, Any], key: str) -> Any:
     value = record.get(head)
     if key == "shape" and "dtype" in record:  # token ids, masks: `128:int64`
         return f"{cell(key, value)}:{record['dtype']}"
+    if key == "rf.global" and value and record["rf"].get("prefix"):  # causal: what it reads is the prefix
+        return "prefix"
     if key == "type" and "shares" in record:  # torchinfo's "(recursive)", saying with whom
         return f"{value} (shares {record['shares']})"
     return lookup(value, rest) if rest and isinstance(value, Mapping) else (None if rest else value)
@@ -151,6 +153,9 @@ def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
 def rf_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
     output = records["layers"][-1]
     rf = output["rf"]
+    if rf is not None and rf.get("prefix"):
+        return [("Output layer", f"{output['name']}: global, causal: each position reads the whole prefix "
+                                 "(the last position, the whole input)")]
     if rf is None or rf["global"]:
         return [("Output layer", f"{output['name']}: its field is the whole input (global)")]
     k, s, p = (cell("", rf[key]) for key in ("size", "jump", "padding"))

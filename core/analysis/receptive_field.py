@@ -16,7 +16,7 @@ the whole input only where none exists.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import lcm
 
@@ -36,6 +36,7 @@ class Field:
     is_global: bool = False
     local: bool = True  # False: no local path, the size is the whole input
     rounded: bool = False  # a fractional stride upstream rounds unit positions (see refine)
+    prefix: bool = False  # global through causal attention or one-directional recurrence: the prefix
 
     @property
     def padding(self) -> tuple[Number, ...]:
@@ -182,7 +183,7 @@ class FieldPass:
             source, axes = self.fields[layer.inputs[0]], self.axes.get(layer.inputs[0], ())
             windows = self.frame_windows(reach, axes)
             if source is None or windows is None or not source.local:
-                return None if source is None else whole_field(self.extent)
+                return None if source is None else self.whole(reach)
             f = through(source, windows)
             flagged = reach.whole or holds_positions(axes, reach.normalizes)
             return f if f.is_global or not flagged else Field(f.size, f.jump, f.start, True, True, f.rounded)
@@ -191,7 +192,7 @@ class FieldPass:
             return None
         per_branch = [self.frame_windows(reach, self.axes.get(name, ())) for name, _ in branches]
         if any(windows is None for windows in per_branch):
-            return whole_field(self.extent)
+            return self.whole(reach)
         fields = [through(f, windows) for (_, f), windows in zip(branches, per_branch)]  # type: ignore[arg-type]
         local = [(name, f) for (name, _), f in zip(branches, fields) if f.local]
         if not local:
@@ -202,6 +203,10 @@ class FieldPass:
             holds_positions(self.axes.get(name, ()), reach.normalizes) for name, _ in branches)
         return merged if merged.is_global == flagged else Field(
             merged.size, merged.jump, merged.start, flagged, rounded=merged.rounded)
+
+    def whole(self, reach: Reach) -> Field:
+        """The field of a layer with no local path: the whole input (a causal one's, its prefix)."""
+        return replace(whole_field(self.extent), prefix=reach.prefix)
 
     def frame_windows(self, reach: Reach, axes: Axes) -> tuple[Window, ...] | None:
         """The op's windows on the frame's axes, or None where no output has a local path:

@@ -24,6 +24,7 @@ from .registry import (
     numel,
     op,
     optional,
+    prefix_reach,
     table,
     whole_reach,
 )
@@ -207,7 +208,8 @@ OPS = table(
        attrs={"heads": Attr(POSITIVE, aliases=("num_heads",)),
               "kv_heads": Attr(optional(POSITIVE), None, aliases=("num_kv_heads",)),
               "causal": Attr(BOOLEAN, False, aliases=("is_causal",))},
-       count_params=NO_WEIGHTS, count_macs=_sdpa_macs, other_flops=_sdpa_flops, receptive_field=whole_reach,
+       count_params=NO_WEIGHTS, count_macs=_sdpa_macs, other_flops=_sdpa_flops,
+       receptive_field=lambda a, ins, out: (prefix_reach if a["causal"] else whole_reach)(a, ins, out),
        cached_per_position=_sdpa_cache,
        macs_rule="L·S·heads·(d + dv) (Q·Kᵀ, A·V; 2·L·S·heads·d when v's head size dv is d), causal too "
                  "(the masked scores are computed)",

@@ -30,10 +30,12 @@ from .registry import (
     Attrs,
     Kind,
     OpError,
+    Reach,
     Shapes,
     Weights,
     choice,
     op,
+    prefix_reach,
     table,
     whole_reach,
 )
@@ -143,23 +145,28 @@ _SEQUENCE = ("Input L x F, output L x (proj or hidden)*directions (the final sta
              "A unidirectional layer reads the whole prefix of the sequence, a bidirectional one all of it: "
              "global along the sequence.")
 
+def _recurrent_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """One direction reads the prefix (causal); both directions, the whole sequence."""
+    return (whole_reach if a["bidirectional"] else prefix_reach)(a, ins, out)
+
+
 OPS = table(
     op("lstm", "LSTM (nn.LSTM, batch_first), 4 gates; proj (proj_size) projects the state. " + _SEQUENCE, _shape,
        attrs={**_COMMON, "proj": Attr(_NON_NEGATIVE, 0, aliases=("proj_size",))},
        count_params=_params(4), count_macs=_macs(4), macs_rule=_macs_rule(4, proj=True),
        other_flops=_other_flops(4, _LSTM_WORK),
        flops_rule=_flops_rule(4, _LSTM_WORK, "4 gate activations, c = f·c + i·g, h = o·tanh(c)"),
-       receptive_field=whole_reach, torch_module=_torch("LSTM", lambda a: f", proj_size={a['proj']}")),
+       receptive_field=_recurrent_reach, torch_module=_torch("LSTM", lambda a: f", proj_size={a['proj']}")),
     op("gru", "GRU (nn.GRU, batch_first), 3 gates. " + _SEQUENCE, _shape,
        attrs=_COMMON,
        count_params=_params(3), count_macs=_macs(3), macs_rule=_macs_rule(3),
        other_flops=_other_flops(3, _GRU_WORK),
        flops_rule=_flops_rule(3, _GRU_WORK, "2 sigmoids, r·hn, tanh, h = n + z·(h - n)"),
-       receptive_field=whole_reach, torch_module=_torch("GRU", lambda a: "")),
+       receptive_field=_recurrent_reach, torch_module=_torch("GRU", lambda a: "")),
     op("rnn", "Elman RNN (nn.RNN, batch_first), 1 gate, nonlinearity tanh or relu. " + _SEQUENCE, _shape,
        attrs={**_COMMON, "nonlinearity": Attr(choice("tanh", "relu"), "tanh")},
        count_params=_params(1), count_macs=_macs(1), macs_rule=_macs_rule(1),
        other_flops=_other_flops(1, _RNN_WORK),
        flops_rule=_flops_rule(1, _RNN_WORK, "the nonlinearity"),
-       receptive_field=whole_reach, torch_module=_torch("RNN", lambda a: f", nonlinearity={a['nonlinearity']!r}")),
+       receptive_field=_recurrent_reach, torch_module=_torch("RNN", lambda a: f", nonlinearity={a['nonlinearity']!r}")),
 )

@@ -155,6 +155,7 @@ class Reach:
     mixes: tuple[int, ...] = ()
     normalizes: tuple[int, ...] = ()
     moves: tuple[int | None, ...] | None = None
+    prefix: bool = False  # causal: a position reads the positions up to it (the last reads them all)
 
 
 IDENTITY = Window()
@@ -189,6 +190,11 @@ def kept_axes(before: tuple[int, ...], after: tuple[int, ...]) -> tuple[int | No
 
 def whole_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     return Reach(None, whole=True)
+
+
+def prefix_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
+    """Causal attention, one-directional recurrence: each position reads the whole prefix."""
+    return Reach(None, whole=True, prefix=True)
 
 
 def statistics_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
