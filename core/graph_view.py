@@ -20,7 +20,7 @@ class View:
     rows: list[Row]
     edges: list[tuple[str, str]]
     inputs: list[tuple[str, str]]  # (name, shape)
-    output: str
+    outputs: tuple[str, ...]  # the rows holding the network's outputs
     clusters: dict[str, tuple[str, ...]]  # row name -> the block instances around it, outermost first
     flagged: dict[str, list[str]]  # row name -> the finding ids on it
     depth: int | None
@@ -67,7 +67,8 @@ def build_view(report: Report, depth: int | None, findings: list[Diagnostic]) ->
         for name in spans.get((d.span.line, d.span.col), []):
             flagged.setdefault(name, []).append(d.id)
     inputs = [(i.name, str(i.shape)) for i in report.graph.inputs]
-    return View(rows, kept_edges, inputs, owner.get(report.graph.output, ""), clusters, flagged, depth, elided, notes)
+    outputs = tuple(owner.get(name, "") for name in report.graph.outputs)
+    return View(rows, kept_edges, inputs, outputs, clusters, flagged, depth, elided, notes)
 
 
 def _owners(report: Report, depth: int | None) -> dict[str, str]:

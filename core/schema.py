@@ -47,7 +47,8 @@ def spec_schema() -> dict[str, Any]:
         "args": {"type": ["object", "null"]},
         "inputs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         "layers": layers}}]}
-    checks = {key: (SHAPE if key == "output" else COUNT) for key in CHECK_KEYS}
+    outputs = {"anyOf": [SHAPE, {"type": "array", "items": SHAPE, "minItems": 1}]}  # one shape, or one per output
+    checks = {key: (outputs if key == "output" else COUNT) for key in CHECK_KEYS}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "netcalc architecture spec (v2)",
@@ -56,6 +57,7 @@ def spec_schema() -> dict[str, Any]:
         "properties": {
             "name": {"type": "string"},
             "input": {"anyOf": [INPUT, {"type": "object", "additionalProperties": INPUT}]},
+            "output": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
             "blocks": {"type": "object", "additionalProperties": block},
             "layers": layers,
             "check": {"type": "object", "additionalProperties": False, "properties": checks},

@@ -114,3 +114,19 @@ def test_a_flagged_output_node_has_one_fill_the_findings_red(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     (node,) = [line for line in runner.invoke(app, ["graph", "s.net"]).stdout.splitlines() if '"fc_1" [' in line]
     assert node.count("fillcolor") == 1 and 'fillcolor="#fee2e2"' in node and "peripheries=2" in node
+
+
+def test_every_output_is_drawn_as_one() -> None:
+    from test_wiring import TWO_HEADS
+
+    from netcalc.cli.render.graph import to_mermaid
+    from netcalc.core.graph_view import build_view
+
+    from helpers import yaml_spec
+
+    report = yaml_spec(TWO_HEADS)
+    view = build_view(report, None, [])
+    assert view.outputs == ("head", "aux")
+    records = {r["name"]: r for r in report.as_records()["layers"]}
+    context = {"name": "two", "records": records, "annotate": (), "blocks": {}}
+    assert to_mermaid(view, context).count(" output\n") == 2

@@ -59,12 +59,12 @@ def to_dot(view: Any, ctx: dict[str, Any]) -> str:
                      f"tooltip={q(_details(row, records[name], view.flagged.get(name, [])))}"]
             if view.joins(row):
                 attrs.append("shape=oval")
-            if name == view.output:
+            if name in view.outputs:
                 attrs.append("peripheries=2")
             if name in view.flagged:
                 attrs.append('color="#dc2626", penwidth=2')
             # one fill per node, the finding's red first: DOT keeps only the last one written
-            fill = "#fee2e2" if name in view.flagged else "#dcfce7" if name == view.output else \
+            fill = "#fee2e2" if name in view.flagged else "#dcfce7" if name in view.outputs else \
                 "#fef3c7" if view.joins(row) else None
             if fill:
                 attrs.append(f'fillcolor="{fill}"')
@@ -104,7 +104,7 @@ def to_mermaid(view: Any, ctx: dict[str, Any]) -> str:
             out.append(f"{indent}{ids[name]}{node}")
             if name in view.flagged:
                 out.append(f"{indent}class {ids[name]} finding")
-            if name == view.output:
+            if name in view.outputs:
                 out.append(f"{indent}class {ids[name]} output")
         for child in (p for p in members if len(p) == len(path) + 1 and p[: len(path)] == path):
             label = text([child[-1] + " (" + ctx["blocks"].get(child[-1], "block") + ")"])
