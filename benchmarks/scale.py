@@ -1,5 +1,5 @@
-"""Scale benchmark: `netcalc summary --format json` as a whole process on generated chains
-and branchy DAGs of 1,000, 10,000 and 100,000 layers; the default table against csv on the
+"""Scale benchmark: `netcalc summary --format json` as a whole process on generated chains,
+branchy DAGs and transformer stacks of 1,000, 10,000 and 100,000 layers; the default table against csv on the
 100,000-layer chain; the refusal of 50 MB specs past the layer limit (time and peak
 memory); and `netcalc --help` against `python -c "import typer"`. Prints figures; asserts
 nothing.
@@ -39,6 +39,35 @@ def branchy(n: int) -> str:
         "      - {add: {}, from: [in, -1]}\n"
         "layers:\n"
         + "".join(f"  - unit name=u{i}\n" for i in range(units))
+    )
+
+
+def transformer(n: int) -> str:
+    """Pre-norm transformer layers of fourteen layers each (GPT-2's shape, small): norms,
+    q/k/v from one linear, causal attention, the MLP and two residual adds, on 64 tokens."""
+    units = n // 14
+    return (
+        "input: 64:int64\n"
+        "blocks:\n"
+        "  layer:\n"
+        "    layers:\n"
+        "      - ln name=ln_1\n"
+        "      - linear out=96 name=c_attn\n"
+        "      - {slice: {dim: -1, end: 32}, name: q}\n"
+        "      - {slice: {dim: -1, start: 32, end: 64}, from: c_attn, name: k}\n"
+        "      - {slice: {dim: -1, start: 64}, from: c_attn, name: v}\n"
+        "      - {sdpa: {heads: 4, causal: true}, from: [q, k, v]}\n"
+        "      - linear out=32 name=c_proj\n"
+        "      - {add: {}, from: [in, c_proj], name: x}\n"
+        "      - ln name=ln_2\n"
+        "      - linear out=128\n"
+        "      - gelu approximate=tanh\n"
+        "      - linear out=32\n"
+        "      - dropout p=0.1\n"
+        "      - {add: {}, from: [x, -1]}\n"
+        "layers:\n"
+        "  - embedding num=1000 dim=32 name=wte\n"
+        + "".join(f"  - layer name=h{i}\n" for i in range(units))
     )
 
 
@@ -89,14 +118,15 @@ def main() -> None:
     repeat, netcalc = setup(__doc__)
     with tempfile.TemporaryDirectory() as folder:
         results: dict[tuple[str, int], float] = {}
-        for kind, make, suffix in (("chain", chain, ".net"), ("branchy", branchy, ".yaml")):
+        for kind, make, suffix in (("chain", chain, ".net"), ("branchy", branchy, ".yaml"),
+                                   ("transformer", transformer, ".yaml")):
             for n in SIZES:
                 spec = Path(folder) / f"{kind}{n}{suffix}"
                 spec.write_text(make(n))
                 results[kind, n] = timed([netcalc, "summary", str(spec), "--format", "json"], repeat)[0]
-                print(f"{kind:8} {n:>7,} layers: {results[kind, n]:7.2f} s")
-        for kind in ("chain", "branchy"):
-            print(f"{kind:8} 100k/10k ratio: {results[kind, 100_000] / results[kind, 10_000]:.1f} (linear: 10)")
+                print(f"{kind:11} {n:>7,} layers: {results[kind, n]:7.2f} s")
+        for kind in ("chain", "branchy", "transformer"):
+            print(f"{kind:11} 100k/10k ratio: {results[kind, 100_000] / results[kind, 10_000]:.1f} (linear: 10)")
         chain100k = str(Path(folder) / "chain100000.net")
         table = timed([netcalc, "summary", chain100k], repeat)[0]
         csv = timed([netcalc, "summary", chain100k, "--format", "csv"], repeat)[0]
