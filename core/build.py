@@ -16,7 +16,7 @@ from typing import Any
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import BlockInstance, Input, Layer, Shape
 from .ops import LOOKUP
-from .ops.registry import OpDef, as_written, normalize_attrs
+from .ops.registry import OpDef, OpError, as_written, normalize_attrs
 from .parse.document import INVALID, MAX_LAYERS, REQUIRED, BlockDef, Document, Entry
 from .parse.expr import ExprError, evaluate, names
 from .parse.values import Expr
@@ -334,7 +334,25 @@ class Builder:
             self.fail("invalid-share", f"layer '{layer.name}' cannot share '{target.name}': a shared module has "
                       f"the same type and arguments ({target.op} {_arguments(target)})", where)
             return None
+        elif not self.same_weights(layer, target):
+            mine, theirs = (" and ".join(str(self.shape_of(n)) for n in x.inputs) for x in (layer, target))
+            self.fail("invalid-share", f"layer '{layer.name}' reads {mine}, but the module of '{target.name}' "
+                      f"has weights for {theirs}", where)
+            return None
         return replace(layer, shares=target.name, trainable=target.trainable)
+
+    def same_weights(self, layer: Layer, target: Layer) -> bool:
+        """Whether the module's weights fit this call's input as they fit the first call's
+        (PyTorch raises where they do not: a Linear(40, 16) given 16 features)."""
+        mine = tuple(self.shape_of(n) for n in layer.inputs)
+        theirs = tuple(self.shape_of(n) for n in target.inputs)
+        if any(shape is None for shape in mine + theirs):
+            return True  # an input failed: that error is reported already
+        rule = LOOKUP[layer.op].count_params
+        try:
+            return rule(layer.attrs or {}, mine) == rule(target.attrs or {}, theirs)  # type: ignore[arg-type]
+        except OpError:
+            return True  # this input does not fit the op at all: the shape pass says so
 
     def normalize(self, opdef: OpDef, given: dict[str, Any]) -> tuple[Mapping[str, Any], list[Any]]:
         """normalize_attrs, once per distinct (op, arguments): identical layers then share

@@ -27,20 +27,8 @@ CASES = [
     pytest.param("output_nothing.net", "unknown-reference", 4, id="output-naming-nothing"),
     pytest.param("lstm_proj.yaml", "invalid-argument", 4, id="lstm-proj-not-below-hidden"),
     pytest.param("tied_head_features.net", "invalid-share", 6, id="tied-head-on-other-features"),
-    pytest.param(
-        "share_in_features.net", "invalid-share", 4, id="share-a-linear-on-other-in-features",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "netcalc accepts `linear out=16 share=fc` where fc is Linear(40, 16) and the sharing layer "
-            "reads 16 features: one module cannot take both (PyTorch raises a shape error at the second "
-            "call); netcalc reports it as a Linear(16, 16) with 0 params and 256 MACs")),
-    ),
-    pytest.param(
-        "share_in_channels.net", "invalid-share", 4, id="share-a-conv-on-other-in-channels",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "netcalc accepts `conv out=8 k=3 p=1 share=c` where c is Conv1d(4, 8, 3) and the sharing layer "
-            "reads 8 channels (PyTorch raises: weight of size [8, 4, 3] expected input with 4 channels); "
-            "netcalc reports 0 params and 1920 MACs, as if Conv1d(8, 8, 3)")),
-    ),
+    pytest.param("share_in_features.net", "invalid-share", 4, id="share-a-linear-on-other-in-features"),
+    pytest.param("share_in_channels.net", "invalid-share", 4, id="share-a-conv-on-other-in-channels"),
 ]
 
 
