@@ -40,7 +40,10 @@ class Block(nn.Module):
         super().__init__()
         for name, part in zip(self.spec_names, parts, strict=True):
             # not add_module, which refuses a spec name that nn.Module uses (train, type, ...)
-            self._modules[name] = part
+            if isinstance(part, nn.Parameter):  # a `param` layer: a learned tensor, no module
+                self._parameters[name] = part
+            else:
+                self._modules[name] = part
 
 
 class Pad(nn.Module):
@@ -55,17 +58,6 @@ class Pad(nn.Module):
         if self.mode == "constant":
             return F.pad(x, self.pad, value=self.value)
         return F.pad(x, self.pad, mode=self.mode)
-
-
-class Param(nn.Module):
-    """A learned tensor with no input (a class token, a position embedding), batch axis 1."""
-
-    def __init__(self, *shape):
-        super().__init__()
-        self.weight = nn.Parameter(torch.zeros(1, *shape))
-
-    def forward(self):
-        return self.weight
 
 
 class Attention(nn.MultiheadAttention):
@@ -232,6 +224,11 @@ def _safe(name: str) -> bool:
     )
 
 
+def _tensor(name: str) -> str:
+    """A `param` layer's parameter, `self.class_token` (or through `_parameters`)."""
+    return f"self.{name}" if _safe(name) else f"self._parameters[{name!r}]"
+
+
 def _member(name: str) -> str:
     """`self.conv1`, or `self._modules['0']` where attribute syntax cannot reach the part
     (get_submodule cannot either: it finds nn.Module's `eval` before a part named so)."""
@@ -276,7 +273,7 @@ class _Writer:
         self.graph, self.shapes, self.costs = report.graph, report.shapes, report.costs
         self.bodies: dict[tuple[Any, ...], str] = {}
         self.classes: list[str] = []
-        self.class_names = _Unique({"Block", "Pad", "Param", "Attention", "LSTM", "GRU", "RNN", "F"})
+        self.class_names = _Unique({"Block", "Pad", "Attention", "LSTM", "GRU", "RNN", "F"})
         self.network_name = self.class_names.add(_class_name(self.graph.name))
 
     def forward(self, c: _Container, params: dict[str, str], with_shapes: bool) -> tuple[list[str], list[str]]:
@@ -301,7 +298,7 @@ class _Writer:
                 pad = pad_before(part, ins) if isinstance(part, Layer) else None  # type: ignore[arg-type]
                 if pad is not None:
                     args[0] = pad_call(pad, args[0])
-                call = f"{_member(path)}({', '.join(args)})"
+                call = f"{_member(path)}({', '.join(args)})" if part.inputs else _tensor(path)
             for output in outputs:
                 values[output] = variables.add(_variable(path if len(outputs) == 1 else output[len(prefix):]))
             assigned = ", ".join(values[output] for output in outputs)
@@ -343,7 +340,8 @@ class _Writer:
             elif layer.shares:
                 lines.append(f"self.get_submodule({layer.name!r}).weight = self.get_submodule({layer.shares!r}).weight")
             elif not layer.trainable and self.costs[layer.name].params:
-                lines.append(f"self.get_submodule({layer.name!r}).requires_grad_(False)")
+                kind = "parameter" if not layer.inputs else "submodule"  # a `param` layer is a tensor
+                lines.append(f"self.get_{kind}({layer.name!r}).requires_grad_(False)")
         return lines
 
     def network(self) -> list[str]:

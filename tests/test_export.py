@@ -47,6 +47,13 @@ def compare(report) -> int:  # type: ignore[no-untyped-def]
     compared = 0
     seen: set[int] = set()  # parameters of earlier layers: a shared module's are counted there
     for layer in report.graph.layers:
+        if not layer.inputs:  # a `param` layer is a parameter of its block, under its own name
+            tensor = model.get_parameter(layer.name)
+            assert (tuple(tensor.shape[1:]), tensor.numel()) == (report.shapes[layer.name].dims,
+                                                                  report.costs[layer.name].params)
+            seen.add(id(tensor))
+            compared += 1
+            continue
         if layer.name not in shapes:
             assert LOOKUP[layer.op].torch_module is None  # merges, layout ops: written out in forward
             continue

@@ -33,6 +33,17 @@ class Merge(nn.Module):
         return eval(self.rule(self.attrs, names), {"torch": torch, **dict(zip(names, xs))})  # type: ignore[misc]
 
 
+class Tensor(nn.Module):
+    """A `param` layer run as a module: it gives its parameter."""
+
+    def __init__(self, value: nn.Parameter) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self) -> torch.Tensor:
+        return self.value
+
+
 def module_for(layer: Layer, ins: tuple[Shape, ...]) -> nn.Module:
     """The layer's torch module, as `netcalc export` writes it (its op's torch_module rule),
     after the padding its forward applies first (torch_pad): there an F.pad call, here the
@@ -41,6 +52,8 @@ def module_for(layer: Layer, ins: tuple[Shape, ...]) -> nn.Module:
     if code is None:
         return Merge(layer)
     module = eval(code, _EXPORTED)
+    if isinstance(module, nn.Parameter):  # a `param` layer: the tensor itself
+        return Tensor(module)
     pad = pad_before(layer, ins)
     if pad is None:
         return module

@@ -176,7 +176,7 @@ OPS = table(
        "embedding, a layer scale; broadcast over the batch.", _param,
        attrs={"shape": Attr(INTEGERS)}, count_params=lambda a, ins: Weights(prod(a["shape"])),
        count_macs=NO_MACS, other_flops=NO_OTHER_FLOPS, receptive_field=READS_NOTHING, inputs=(0, 0),
-       torch_module=lambda a, ins: f"Param({', '.join(map(str, a['shape']))})"),
+       torch_module=lambda a, ins: f"nn.Parameter(torch.zeros(1, {', '.join(map(str, a['shape']))}))"),
     op("permute", "Reorders all axes (Tensor.permute); `dims` name them batch first: 0,2,3,1 is channels last.",
        _permute, attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=_permute_reach,
        torch_merge=lambda a, args: f"{args[0]}.permute({', '.join(map(str, a['dims']))})"),
