@@ -143,10 +143,12 @@ def document(spec: str) -> Document:
     return parse(*load(spec))[0]
 
 
-def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...], str]:
-    """`3x512x512`, `NAME=3x512x512` or `ids=128:int64` (the --input option); raises ValueError."""
+def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...], str | None]:
+    """`3x512x512`, `NAME=3x512x512` or `ids=128:int64` (the --input option), the type None
+    when not written (the spec's stays); raises ValueError."""
     name, sep, shape = text.rpartition("=")
-    return (name if sep else None), *parse_input(shape)
+    dims, dtype = parse_input(shape)
+    return (name if sep else None), dims, (dtype if ":" in shape else None)
 
 
 def analyze(spec: str, inputs: Sequence[str] = ()) -> Report:
@@ -214,7 +216,8 @@ def _inputs(doc: Document, options: Sequence[str], diags: list[Diagnostic]) -> t
             diags.append(error("invalid-input", f"--input {text}: the spec has no input '{name}' "
                                f"(it has {', '.join(declared)})", where))
             continue
-        declared[name] = Input(name, Shape(dims, dtype), where)  # the option, not the file, says it
+        kept = dtype or (declared[name].shape.dtype if name in declared else "float32")  # 400 keeps ids' int64
+        declared[name] = Input(name, Shape(dims, kept), where)  # the option, not the file, says it
     if not declared and not has_errors(diags):  # else the missing input is a consequence
         diags.append(error("missing-input", "the spec declares no input shape (add `input: 3x224x224` "
                            "or pass --input)", doc.span))

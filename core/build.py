@@ -108,10 +108,20 @@ class Builder:
     def bind_share(self, entry: Entry, known: dict[str, Out], scope: _Scope) -> Entry:
         """The entry with `share` naming the qualified layer it shares, as `from` finds names."""
         name = entry.share or ""
-        target = known.get(name) or (self.qualified.get(name) if not scope.stack else None)
+        where = entry.arg_spans.get("share", entry.span)
+        if entry.type in self.doc.blocks:
+            self.fail("invalid-share", f"share= is for a layer; '{entry.type}' is a block (share its layers)", where)
+            return replace(entry, share="")
+        local = known.get(name)
+        # a local name answered by another node was dropped by `if` (it passes its input on)
+        target = local if local == scope.prefix + name else None
+        if local is None and not scope.stack:
+            target = self.qualified.get(name)
         if target is None or target not in self.built:
-            what = "a block use, not a layer" if target is not None else "not an earlier layer here"
-            self.fail("invalid-share", f"share={name}: '{name}' is {what}", entry.arg_spans.get("share", entry.span))
+            what = ("dropped by `if`" if local is not None and local != scope.prefix + name
+                    else "a network input or a block use, not a layer" if local is not None or target is not None
+                    else "not an earlier layer here")
+            self.fail("invalid-share", f"share={name}: '{name}' is {what}", where)
             return replace(entry, share="")
         return replace(entry, share=target)
 
@@ -225,6 +235,8 @@ class Builder:
             if out is None:
                 return None
             self.qualified[name] = out
+        if out is not None:
+            self.qualified[qualified] = out  # a repeated layer or block: its last instance
         return out
 
     def repeat_count(self, entry: Entry, env: Mapping[str, Any]) -> int | None:
@@ -332,14 +344,16 @@ class Builder:
                 return None
         elif (layer.op, dict(layer.attrs or {})) != (target.op, dict(target.attrs or {})):
             self.fail("invalid-share", f"layer '{layer.name}' cannot share '{target.name}': a shared module has "
-                      f"the same type and arguments ({target.op} {_arguments(target)})", where)
+                      f"the same type and arguments ({' '.join([target.op, *_arguments(target)])})", where)
             return None
         elif not self.same_weights(layer, target):
             mine, theirs = (" and ".join(str(self.shape_of(n)) for n in x.inputs) for x in (layer, target))
             self.fail("invalid-share", f"layer '{layer.name}' reads {mine}, but the module of '{target.name}' "
                       f"has weights for {theirs}", where)
             return None
-        return replace(layer, shares=target.name, trainable=target.trainable)
+        # a shared module trains as it does where it was made; a tied head's own bias, as the head
+        tied = layer.op != target.op
+        return replace(layer, shares=target.name, trainable=layer.trainable if tied else target.trainable)
 
     def same_weights(self, layer: Layer, target: Layer) -> bool:
         """Whether the module's weights fit this call's input as they fit the first call's
@@ -419,8 +433,8 @@ class Builder:
         return self._sizes[type_]
 
 
-def _arguments(layer: Layer) -> str:
-    return " ".join(f"{key}={as_written(value)}" for key, value in (layer.attrs or {}).items())
+def _arguments(layer: Layer) -> list[str]:
+    return [f"{key}={as_written(value)}" for key, value in (layer.attrs or {}).items()]
 
 
 def _exprs(entry: Entry) -> Iterable[Expr]:

@@ -229,6 +229,13 @@ def _tensor(name: str) -> str:
     return f"self.{name}" if _safe(name) else f"self._parameters[{name!r}]"
 
 
+def _batched(tensor: str, batch_of: str, shape: Shape | None) -> str:
+    """A `param` layer's tensor over the batch of `batch_of`, as torchvision expands its
+    class token: a view, so that `torch.cat` with a batch of 8 works."""
+    rank = len(shape.dims) if shape is not None else 0
+    return f"{tensor}.expand({batch_of}.shape[0], {', '.join(['-1'] * rank)})"
+
+
 def _member(name: str) -> str:
     """`self.conv1`, or `self._modules['0']` where attribute syntax cannot reach the part
     (get_submodule cannot either: it finds nn.Module's `eval` before a part named so)."""
@@ -298,7 +305,8 @@ class _Writer:
                 pad = pad_before(part, ins) if isinstance(part, Layer) else None  # type: ignore[arg-type]
                 if pad is not None:
                     args[0] = pad_call(pad, args[0])
-                call = f"{_member(path)}({', '.join(args)})" if part.inputs else _tensor(path)
+                call = f"{_member(path)}({', '.join(args)})" if part.inputs else \
+                    _batched(_tensor(path), next(iter(values.values())), self.shapes[part.name])
             for output in outputs:
                 values[output] = variables.add(_variable(path if len(outputs) == 1 else output[len(prefix):]))
             assigned = ", ".join(values[output] for output in outputs)

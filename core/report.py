@@ -156,6 +156,7 @@ class Report:
             "input": {i.name: list(i.shape.dims) for i in self.graph.inputs},
             **({"input_dtypes": typed} if typed else {}),
             "output": list(self.shape(self.graph.output).dims),
+            "output_layer": self.graph.output,
             **({"outputs": {name: list(self.shape(name).dims) for name in self.graph.outputs}}
                if len(self.graph.outputs) > 1 else {}),
             "batch": batch,
@@ -248,8 +249,14 @@ def mapping(report: Report, layer: str, at: tuple[int, ...] | None, pixel: tuple
     whose field holds input `pixel`. Raises ValueError for coordinates off the map."""
     from .analysis.mapping import Mapper, map_pixel, map_unit
 
-    shape, frame = report.shapes[layer], report.graph.inputs[0].shape
+    shape, first = report.shapes[layer], report.graph.inputs[0]
+    frame = first.shape
     assert shape is not None
+    if not frame.is_float:  # positions of ids move between axes; map's coordinates are an image's
+        raise ValueError(f"map follows the spatial axes of an image input; the first input, '{first.name}', "
+                         f"is {frame}: `netcalc rf` gives fields along a sequence")
+    if report.fields.get(layer) is None:
+        raise ValueError(f"'{layer}' does not read the first input, '{first.name}', whose pixels map follows")
     coordinates, bounds, what = (
         (at, shape.spatial, f"a unit of {layer}") if at is not None else (pixel, frame.spatial, "an input pixel")
     )

@@ -246,3 +246,17 @@ def test_report_commands_offer_the_registry_formats() -> None:
     for kind, formats in REGISTRY.items():
         for name in formats:
             assert callable(renderer(kind, name))
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("input: {a: 3x8x8, b: 3x8x8}\nlayers:\n  - {conv: {out: 2, k: 3}, from: b, name: x}\n",
+     "error: 'x' does not read the first input, 'a', whose pixels map follows\n"),
+    ("input: 12:int64\nlayers:\n  - embedding num=10 dim=8\n  - transpose dims=1,2\n  - conv out=8 k=3 name=x\n",
+     "error: map follows the spatial axes of an image input; the first input, 'input', is 12:int64: "
+     "`netcalc rf` gives fields along a sequence\n"),
+])
+def test_map_says_which_inputs_it_follows(spec: str, message: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "spec.yaml"
+    path.write_text(spec)
+    result = netcalc("map", str(path), "--layer", "x", "--at", "0")
+    assert (result.exit_code, result.stderr) == (2, message)

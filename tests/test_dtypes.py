@@ -68,3 +68,18 @@ def test_integer_tensors_count_their_own_bytes_and_floats_follow_the_dtype_optio
     assert records["totals"]["input_bytes"] == (128 * 8 + 128 + 128 * 2) * 2
     assert records["input_dtypes"] == {"ids": "int64", "mask": "bool"}
     assert [layer.get("dtype") for layer in records["layers"]] == ["int64", "bool", None]
+
+
+def test_embeddings_read_int64_or_int32_ids_not_bool() -> None:
+    assert errors(text_spec("input 4x16:bool\nembedding num=2 dim=3\n")) == [("wrong-dtype", 2, 1)]
+    assert errors(text_spec("input 16:int32\nembedding num=2 dim=3\n")) == []
+
+
+def test_concat_of_integers_promotes_to_the_widest() -> None:
+    report = text_spec("input b=6:int32 c=6:bool\nconcat dim=1 from=c,b\n")
+    assert str(report.shapes["concat_1"]) == "12:int32"
+
+
+def test_an_input_option_without_a_type_keeps_the_spec_s() -> None:
+    report = analyze("lstm_classifier", ["400"])
+    assert errors(report) == [] and str(report.graph.inputs[0].shape) == "400:int64"

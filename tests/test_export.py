@@ -305,3 +305,11 @@ def test_several_outputs_and_reads_into_blocks_export_as_tuples() -> None:
                       "stage repeat=2 name=layer\nconv out=4 k=1 from=layer.0.act name=aux\nadd from=layer,aux\n")
     assert "layer_0_act, layer_1_act = self.layer(input)" in to_torch(inner)
     assert compare(inner) == 5
+
+
+def test_a_param_is_expanded_over_the_batch() -> None:
+    report = yaml_spec("input: 6:int64\nlayers:\n  - embedding num=10 dim=4 name=e\n  - param shape=[1,4] name=cls\n"
+                       "  - {concat: {dim: 1}, from: [cls, e], name: x}\n")
+    model = load_model(to_torch(report))
+    assert tuple(model(torch.zeros(3, 6, dtype=torch.int64)).shape) == (3, 7, 4)
+    assert list(model.state_dict()) == ["cls", "e.weight"]  # torchvision's key for a class token: its name

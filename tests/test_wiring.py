@@ -178,3 +178,28 @@ def test_causal_attention_adds_the_kv_cache_to_the_totals(spec: str, per_token: 
 def test_no_kv_cache_without_causal_attention() -> None:
     report = text_spec("input q=10x128 k=10x32 v=10x32\nsdpa heads=8 kv_heads=2 from=q,k,v\n")
     assert "kv_cache_bytes" not in report.totals()
+
+
+@pytest.mark.parametrize("spec, expected", [
+    # share= names a layer: a block use cannot share (its layers can)
+    ("input 8\nblock mlp\n  linear out=8 name=a\nmlp name=m\nmlp share=m name=m2\n", ("invalid-share", 5, 5)),
+    # a layer dropped by `if` cannot be shared, and the name never reaches outside the block
+    ("input 8:int64\nblock b flag=false\n  linear out=8 if=$flag name=a\n  linear out=8 share=a\n"
+     "embedding num=8 dim=8 name=wte\nb\n", ("invalid-share", 4, 16)),
+    # one module, two input sizes: PyTorch raises at the second call
+    ("input 40\nlinear out=16 name=fc\nlinear out=16 share=fc\n", ("invalid-share", 3, 15)),
+])
+def test_shares_pytorch_could_not_make_are_refused(spec: str, expected: tuple[str, int, int]) -> None:
+    assert errors(text_spec(spec)) == [expected]
+
+
+def test_a_tied_head_keeps_its_own_bias_trainable_under_a_frozen_embedding() -> None:
+    report = text_spec("input 10:int64\nembedding num=50 dim=16 trainable=false name=wte\nlinear out=50 share=wte\n")
+    totals = report.totals()
+    assert (totals["trainable_params"], totals["non_trainable_params"]) == (50, 800)
+
+
+def test_an_output_may_name_a_repeated_layer_or_block() -> None:
+    report = text_spec("input 3x8x8\noutput s,x\nblock b\n  conv out=3 k=3 p=1\nb repeat=2 name=s\n"
+                       "conv out=2 k=1 repeat=2 name=x\n")
+    assert report.graph.outputs == ("s.1.conv_1", "x.1")

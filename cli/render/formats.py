@@ -151,7 +151,8 @@ def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def rf_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
-    output = records["layers"][-1]
+    named = records.get("output_layer")  # the spec's (first) output, which need not be the last layer
+    output = next((r for r in records["layers"] if r["name"] == named), records["layers"][-1])
     rf = output["rf"]
     if rf is not None and rf.get("prefix"):
         return [("Output layer", f"{output['name']}: global, causal: each position reads the whole prefix "

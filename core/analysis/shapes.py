@@ -61,14 +61,18 @@ def typed(reads: str, out: Shape, ins: tuple[Shape, ...]) -> Shape:
     PyTorch raises: floats in, floats out (of the input's float type); layout ops keep the
     type (int + float promotes to float); an embedding reads integers and gives floats."""
     if reads == "integer":
-        if any(s.is_float for s in ins):
-            raise OpError("wrong-dtype", "it reads integer indices (token ids), not floats")
+        if any(s.dtype not in ("int64", "int32") for s in ins):
+            raise OpError("wrong-dtype", "it reads integer indices (int64 or int32 token ids), not floats or bool")
         return out
     floats = [s.dtype for s in ins if s.is_float]
     if reads == "float" and len(floats) < len(ins):
         raise OpError("wrong-dtype", "it computes on floats, not integers: token ids go through an embedding first")
-    dtype = floats[0] if floats else (ins[0].dtype if ins else out.dtype)
+    # PyTorch's promotion: the first float type, else the widest integer (bool < int32 < int64)
+    dtype = floats[0] if floats else max((s.dtype for s in ins), key=_INTEGER_ORDER.index, default=out.dtype)
     return out if dtype == out.dtype else Shape(out.dims, dtype)
+
+
+_INTEGER_ORDER = ["bool", "int32", "int64"]
 
 
 def bounded(out: Shape) -> Shape:

@@ -402,7 +402,9 @@ def _per_axis(low: int) -> dict[str, Any]:
 POSITIVE = Kind("a positive integer", _int_at_least(1), _integers(1))
 INTEGER = Kind("an integer", _int_at_least(-LIMIT), {"type": "integer"})
 INTEGERS = Kind("integers, like 0,2,1 or [196, -1]", lambda v: _integer_list(v),
-                {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]})
+                {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d+([x,]-?\d+)*$"},
+                           {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                            "minItems": 1}]})
 BOOLEAN = Kind("true or false", _boolean, {"type": "boolean"})
 NUMBER = Kind("a number", _number, {"type": "number"})
 PROBABILITY = Kind("a number from 0 to 1", _probability, {"type": "number", "minimum": 0, "maximum": 1})
