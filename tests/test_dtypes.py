@@ -83,3 +83,11 @@ def test_concat_of_integers_promotes_to_the_widest() -> None:
 def test_an_input_option_without_a_type_keeps_the_spec_s() -> None:
     report = analyze("lstm_classifier", ["400"])
     assert errors(report) == [] and str(report.graph.inputs[0].shape) == "400:int64"
+
+
+def test_the_footer_says_ids_count_in_their_own_type() -> None:
+    from netcalc.cli.render.formats import totals_footer
+
+    records = text_spec("input 128:int64\nembedding num=10 dim=4\n").as_records()
+    label, value = next(note for note in totals_footer(records) if note[0].startswith("Input size"))
+    assert (label, value) == ("Input size (batch 1, float32; ids and masks in their own types)", "1.02 KB")
