@@ -203,3 +203,10 @@ def test_an_output_may_name_a_repeated_layer_or_block() -> None:
     report = text_spec("input 3x8x8\noutput s,x\nblock b\n  conv out=3 k=3 p=1\nb repeat=2 name=s\n"
                        "conv out=2 k=1 repeat=2 name=x\n")
     assert report.graph.outputs == ("s.1.conv_1", "x.1")
+
+
+def test_an_input_named_with_a_dash_converts_both_ways() -> None:
+    yaml_text = 'input: {ids: 8:int32, "x-y": 4x6:float16}\nlayers:\n  - {identity: {}, from: "x-y", name: z}\n'
+    text = to_text(parse(yaml_text, "xy.yaml", "xy")[0])
+    assert "x-y=4x6:float16" in text
+    assert str(analyze_source(text, "xy.net").shapes["z"]) == "4x6:float16"

@@ -13,7 +13,7 @@ from .values import parse_count, parse_output_shapes, parse_value
 NAME = re.compile(r"\w[\w-]*\Z")  # `block1-0`, as torchvision's RegNet names them
 # a `from` item may reach into a block use at top level: `layer4.2.relu`
 QUALIFIED_NAME = re.compile(r"\w[\w-]*(\.\w[\w-]*)*\Z")
-_KEY = re.compile(r"[A-Za-z_]\w*\Z")
+_KEY = re.compile(r"[A-Za-z_][\w-]*\Z")  # `-` as in names: an input `x-y=4x6`
 
 # check key -> reader of its value
 CHECK_KEYS: dict[str, Callable[[Any], Any]] = {
