@@ -24,7 +24,8 @@ def _side(report: Report, layers: dict[str, Layer], name: str) -> dict[str, Any]
     if layer is None:
         return None
     cost = report.costs[name]
-    return {"type": layer.op, "shape": str(report.shapes[name]), "params": cost.params, "macs": cost.macs,
+    kind = layer.op + (f" (shares {layer.shares})" if layer.shares else "") + ("" if layer.trainable else " (frozen)")
+    return {"type": kind, "shape": str(report.shapes[name]), "params": cost.params, "macs": cost.macs,
             "rf": _rf(report, name)}
 
 
@@ -52,7 +53,7 @@ def diff(old: Report, new: Report) -> dict[str, Any]:
         })
     before, after = old.totals(), new.totals()
     totals = {key: {"old": before[key], "new": after[key], "change": after[key] - before[key]}
-              for key in ("layers", "params", "buffers", "macs", "flops", "activation_bytes")}
+              for key in ("layers", "params", "trainable_params", "buffers", "macs", "flops", "activation_bytes")}
     output = {"old": str(old.shapes[old.graph.output]), "new": str(new.shapes[new.graph.output])}
     return {"name": f"{old.graph.name} → {new.graph.name}", "old": old.graph.file, "new": new.graph.file,
             "output": output, "output_rf": {"old": _rf(old, old.graph.output), "new": _rf(new, new.graph.output)},

@@ -37,3 +37,16 @@ def test_markdown_for_a_pull_request(tmp_path: Path) -> None:
     assert "- MACs: 16,488 → 39,528 (+23,040) (+139.74%)" in result.stdout
     doc = json.loads(runner.invoke(app, ["diff", "resnet18", "resnet34", "-f", "json"]).stdout)
     assert doc["totals"]["params"] == {"old": 11_689_512, "new": 21_797_672, "change": 10_108_160}
+
+
+def test_diff_shows_sharing_freezing_and_the_trainable_total() -> None:
+    from netcalc.core.diff import diff
+
+    from helpers import text_spec
+
+    old = text_spec("input 8\nlinear out=8 name=a\nlinear out=8 name=b\n")
+    new = text_spec("input 8\nlinear out=8 name=a trainable=false\nlinear out=8 share=a name=b\n")
+    result = diff(old, new)
+    assert [(row["name"], row["type"], row["params"]) for row in result["layers"]] == [
+        ("a", "linear → linear (frozen)", 0), ("b", "linear → linear (shares a) (frozen)", -72)]
+    assert result["totals"]["trainable_params"] == {"old": 144, "new": 0, "change": -144}
