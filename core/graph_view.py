@@ -95,7 +95,8 @@ def _nodes_at(report: Report, depth: int) -> set[str]:
 
 def label_lines(row: Row, annotate: tuple[str, ...], record: dict[str, Any]) -> list[str]:
     """What a node says: name, type and key arguments, then the figures asked for."""
-    lines = [row.name, " ".join(part for part in (row.type, row.window) if part)]
+    shares = f"shares {row.shares}" if row.shares else ""  # one module drawn twice: say whose
+    lines = [row.name, " ".join(part for part in (row.type, row.window, shares) if part)]
     figures = {
         "shape": str(row.shape),
         "params": f"{row.cost.params:,} params",

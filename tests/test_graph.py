@@ -130,3 +130,15 @@ def test_every_output_is_drawn_as_one() -> None:
     records = {r["name"]: r for r in report.as_records()["layers"]}
     context = {"name": "two", "records": records, "annotate": (), "blocks": {}}
     assert to_mermaid(view, context).count(" output\n") == 2
+
+
+def test_a_shared_layer_says_whose_module_it_calls() -> None:
+    from netcalc.cli.render.graph import to_mermaid
+    from netcalc.core.graph_view import build_view
+
+    from helpers import text_spec
+
+    report = text_spec("input 8\nlinear out=8 name=a\nlinear out=8 share=a name=b\n")
+    records = {r["name"]: r for r in report.as_records()["layers"]}
+    drawn = to_mermaid(build_view(report, None, []), {"name": "g", "records": records, "annotate": (), "blocks": {}})
+    assert 'n2["b<br/>linear shares a"]' in drawn
