@@ -92,3 +92,17 @@ def test_causal_layers_say_they_read_the_prefix(layer: str, reads: str) -> None:
     record = next(r for r in text_spec(layer).as_records()["layers"] if r["name"] == "x")
     assert record["rf"]["global"] and record["rf"]["size"] == [8]
     assert lookup(record, "rf.global") == (reads if reads == "prefix" else True)
+
+
+@pytest.mark.parametrize("spec, layer, expected", [
+    # back to front along the sequence: a k3 d2 window reads 5 units, then a k3 one 7 positions
+    (SEQUENCE, "c2", {"input": (7,), "embedding_1": (7,), "channels": (7,), "c1": (5,), "c2": (1,)}),
+    # attention reads every position, wherever the features are
+    ("input 12:int64\nembedding num=10 dim=5 name=e\nmha heads=1 name=a\n", "a",
+     {"input": (12,), "e": (12,), "a": (1,)}),
+])
+def test_regions_from_back_follow_the_sequence(spec: str, layer: str, expected: dict[str, tuple[int, ...]]) -> None:
+    from netcalc.core.analysis.receptive_field import regions_from_back
+
+    report = text_spec(spec)
+    assert regions_from_back(report.graph, report.shapes, layer, 1) == expected

@@ -274,12 +274,17 @@ def follow_back(fields_pass: FieldPass, index: int, first: tuple[list[int], ...]
         span = spans.get(layer.name)
         if span is None:
             continue
-        windows = fields_pass.reach(layer).windows
+        reach = fields_pass.reach(layer)
         for name in layer.inputs:
             source = shapes[name]
             assert source is not None
-            if windows is None or len(windows) != len(span) or len(windows) != source.rank - 1:
-                read: Columns = tuple(([0] * count, [n - 1] * count) for n in source.spatial)
+            axes = fields_pass.axes.get(name, ())
+            # per axis of the frame where the input holds the frame's positions (a token
+            # sequence's L wherever a permute put it); per spatial axis for inputs outside it
+            windows = fields_pass.frame_windows(reach, axes) if axes else reach.windows
+            sizes = positional_sizes(source, axes, fields_pass.extent) if axes else source.spatial
+            if windows is None or len(windows) != len(span) or len(windows) != len(sizes):
+                read: Columns = tuple(([0] * count, [n - 1] * count) for n in sizes)
             else:
                 read = tuple(_sources(w, lows, highs, widest) for w, (lows, highs) in zip(windows, span))
             known = spans.get(name)
@@ -287,6 +292,12 @@ def follow_back(fields_pass: FieldPass, index: int, first: tuple[list[int], ...]
                 (list(map(min, known_lows, lows)), list(map(max, known_highs, highs)))
                 for (known_lows, known_highs), (lows, highs) in zip(known, read))
     return spans
+
+
+def positional_sizes(shape: Shape, axes: Axes, extent: tuple[int, ...]) -> tuple[int, ...]:
+    """The tensor's length along each frame axis: the axis holding it, else the input's."""
+    held = {axis: n for n, axis in zip(shape.dims, axes) if axis is not None and axis != MERGED}
+    return tuple(held.get(k, n) for k, n in enumerate(extent))
 
 
 def _sources(w: Window, lows: list[int], highs: list[int], widest: bool) -> tuple[list[int], list[int]]:
@@ -334,7 +345,7 @@ def regions_from_back(
     fields_pass = FieldPass(graph, shapes)
     fields = fields_pass.run()
     index = next(i for i, item in enumerate(graph.layers) if item.name == layer)
-    rank = shapes[layer].rank - 1  # type: ignore[union-attr]
+    rank = len(fields_pass.extent) if fields_pass.axes.get(layer) else shapes[layer].rank - 1  # type: ignore[union-attr]
     units = period(fields, layer, graph, index) if fields[layer] is not None else 1
     over_budget = units * (index + 1) > REFINE_BUDGET
     starts = [0] if over_budget else list(range(units))
