@@ -103,7 +103,7 @@ def pad_call(pad: PadBefore, x: str) -> str:
 def _example(shape: Shape) -> str:
     """A batch of one input: uniform floats, or zeros for ids and masks (index 0 is in range)."""
     dims = ", ".join(map(str, shape.dims))
-    if shape.dtype == "float32":
+    if shape.is_float:  # the module is built in float32 (`model.half()` makes a float16 one)
         return f"torch.rand(1, {dims})"
     return f"torch.zeros(1, {dims}, dtype=torch.{shape.dtype})"
 

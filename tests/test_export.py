@@ -313,3 +313,13 @@ def test_a_param_is_expanded_over_the_batch() -> None:
     model = load_model(to_torch(report))
     assert tuple(model(torch.zeros(3, 6, dtype=torch.int64)).shape) == (3, 7, 4)
     assert list(model.state_dict()) == ["cls", "e.weight"]  # torchvision's key for a class token: its name
+
+
+def test_a_float16_input_runs_in_the_exported_example(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    out = tmp_path / "half.py"
+    out.write_text(to_torch(text_spec("input 3x8x8:float16\nconv out=4 k=3\n")))
+    run = subprocess.run([sys.executable, str(out)], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.strip()) == (0, "(1, 4, 6, 6)")
