@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .diagnostics import Diagnostic, error
 from .ir import BlockInstance, Graph, Layer, Shape
 from .ops import LOOKUP
 from .ops.registry import PadBefore
@@ -375,6 +376,14 @@ class _Writer:
         if len(self.graph.outputs) > 1:
             return f"[tuple(output.shape) for output in {call}]"
         return f"tuple({call}.shape)"
+
+
+def unexportable(report: Report) -> list[Diagnostic]:
+    """Names PyTorch cannot give a module: nn.Module keeps its mode in `training`, so a part
+    named so breaks `model.eval()`."""
+    return [error("invalid-name", f"layer '{layer.name}' cannot be exported: PyTorch's modules keep their mode in "
+                  "an attribute named 'training'", layer.span, "rename it (name=training_)")
+            for layer in report.graph.layers if "training" in layer.name.split(".")]
 
 
 def to_torch(report: Report) -> str:

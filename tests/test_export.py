@@ -323,3 +323,11 @@ def test_a_float16_input_runs_in_the_exported_example(tmp_path) -> None:  # type
     out.write_text(to_torch(text_spec("input 3x8x8:float16\nconv out=4 k=3\n")))
     run = subprocess.run([sys.executable, str(out)], capture_output=True, text=True)
     assert (run.returncode, run.stdout.strip()) == (0, "(1, 4, 6, 6)")
+
+
+def test_a_layer_named_training_is_refused_before_anything_is_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec, out = tmp_path / "t.net", tmp_path / "t.py"
+    spec.write_text("input 3x4x4\nblock b\n  relu\nconv out=2 k=1 name=training\nb name=x\n")
+    result = CliRunner().invoke(app, ["export", str(spec), "--to", "torch", "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    assert "t.net:4:1: error: layer 'training' cannot be exported" in result.stderr

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from .. import exit_codes
 from ..options import Inputs, Spec
 from ._report import load, write
 
@@ -26,6 +28,13 @@ def export(
 
     Example: netcalc export resnet18 --to torch -o resnet18.py
     """
-    from netcalc.core.export import to_torch
+    from netcalc.core.export import to_torch, unexportable
 
-    write(to_torch(load(spec, input)), output)
+    from ..render import diagnostics
+
+    report = load(spec, input)
+    problems = unexportable(report)
+    if problems:
+        diagnostics.emit(problems, sys.stderr)
+        raise typer.Exit(exit_codes.USAGE_OR_INVALID)
+    write(to_torch(report), output)
