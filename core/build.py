@@ -113,15 +113,16 @@ class Builder:
             self.fail("invalid-share", f"share= is for a layer; '{entry.type}' is a block (share its layers)", where)
             return replace(entry, share="")
         local = known.get(name)
-        # a local name answered by another node was dropped by `if` (it passes its input on)
-        target = local if local == scope.prefix + name else None
-        if local is None and not scope.stack:
-            target = self.qualified.get(name)
-        if target is None or target not in self.built:
-            what = ("dropped by `if`" if local is not None and local != scope.prefix + name
-                    else "a network input or a block use, not a layer" if local is not None or target is not None
-                    else "not an earlier layer here")
-            self.fail("invalid-share", f"share={name}: '{name}' is {what}", where)
+        target = local if local is not None or scope.stack else self.qualified.get(name)
+        problem = None
+        if target is None:
+            problem = "not an earlier layer here"
+        elif local is not None and local != scope.prefix + name:  # a block use's output, or `if`'s input
+            problem = "a block use, not a layer" if scope.prefix + name in self.qualified else "dropped by `if`"
+        elif target not in self.built:
+            problem = "a network input, not a layer"
+        if problem:
+            self.fail("invalid-share", f"share={name}: '{name}' is {problem}", where)
             return replace(entry, share="")
         return replace(entry, share=target)
 

@@ -3,7 +3,7 @@ torch.nn module at the spec's qualified name (`layer1.0.conv1`), every block a s
 class whose forward reads like the block, merges written out. Instances of a block share a
 class when their bodies agree (an `if` or a repeat count can make them differ: then each
 body is a class, `Bottleneck2`); the numbers live where the network builds its modules.
-Each op states its own PyTorch form beside its other rules (`torch_module`, `torch_merge`,
+Each op states its own PyTorch form beside its other rules (`torch_module`, `torch_expression`,
 and `torch_pad` for padding the module cannot state, which forward writes as an `F.pad`
 before the call: the module at a layer's name is the layer's own, so a state dict keyed
 by the spec's names loads); this module arranges them. The code imports only torch; this
@@ -109,7 +109,7 @@ def _example(shape: Shape) -> str:
     return f"torch.zeros(1, {dims}, dtype=torch.{shape.dtype})"
 
 
-def _is_merge(part: Layer | _Container) -> bool:
+def _is_expression(part: Layer | _Container) -> bool:
     """An op that is no module (add, concat, permute): forward writes out its expression."""
     return isinstance(part, Layer) and LOOKUP[part.op].torch_module is None
 
@@ -155,7 +155,7 @@ class _Container:
     @property
     def modules(self) -> list[Layer | _Container]:
         """Its parts that are modules: merges are written out in forward."""
-        return [part for part in self.parts if not _is_merge(part)]
+        return [part for part in self.parts if not _is_expression(part)]
 
     @property
     def repeat(self) -> bool:
@@ -299,8 +299,8 @@ class _Writer:
             path = part.name[len(prefix):]
             outputs = part.returned if isinstance(part, _Container) else [part.name]
             args = [values[n] for n in part.inputs]
-            if _is_merge(part):
-                call = LOOKUP[part.op].torch_merge(part.attrs or {}, args)  # type: ignore[misc, union-attr]
+            if _is_expression(part):
+                call = LOOKUP[part.op].torch_expression(part.attrs or {}, args)  # type: ignore[misc, union-attr]
             else:
                 ins = tuple(self.shapes[n] for n in part.inputs)
                 pad = pad_before(part, ins) if isinstance(part, Layer) else None  # type: ignore[arg-type]

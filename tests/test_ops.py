@@ -64,7 +64,7 @@ def test_every_op_states_its_rules(name: str) -> None:
     assert (opdef.count_macs is NO_MACS) == (opdef.macs_rule == "0")
     # its PyTorch form, for `netcalc export`: a module, or an expression in forward (add, a
     # permute), never both
-    assert [callable(opdef.torch_module), callable(opdef.torch_merge)].count(True) == 1
+    assert [callable(opdef.torch_module), callable(opdef.torch_expression)].count(True) == 1
 
 
 @pytest.mark.parametrize("text, attrs", [

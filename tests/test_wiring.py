@@ -210,3 +210,15 @@ def test_an_input_named_with_a_dash_converts_both_ways() -> None:
     text = to_text(parse(yaml_text, "xy.yaml", "xy")[0])
     assert "x-y=4x6:float16" in text
     assert str(analyze_source(text, "xy.net").shapes["z"]) == "4x6:float16"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("input 8\nblock b\n  linear out=8 name=a\nb name=m\nlinear out=8 share=m\n", "'m' is a block use, not a layer"),
+    ("input 8\nlinear out=8 share=input\n", "'input' is a network input, not a layer"),
+    ("input 8\nblock b flag=false\n  linear out=8 if=$flag name=a\n  linear out=8 share=a\nb\n",
+     "'a' is dropped by `if`"),
+    ("input 8\nlinear out=8 share=later\nlinear out=8 name=later\n", "'later' is not an earlier layer here"),
+])
+def test_share_says_why_its_name_is_no_layer(spec: str, message: str) -> None:
+    [diagnostic] = text_spec(spec).diagnostics
+    assert diagnostic.id == "invalid-share" and message in diagnostic.message

@@ -21,12 +21,12 @@ exec(HEADER.format(name="", file="", inputs=""), _EXPORTED)
 
 
 class Merge(nn.Module):
-    """add, mul and concat, which the exporter writes out in forward: the op's `torch_merge`
+    """add, mul and concat, which the exporter writes out in forward: the op's `torch_expression`
     expression, evaluated on the inputs."""
 
     def __init__(self, layer: Layer) -> None:
         super().__init__()
-        self.rule, self.attrs = LOOKUP[layer.op].torch_merge, layer.attrs or {}
+        self.rule, self.attrs = LOOKUP[layer.op].torch_expression, layer.attrs or {}
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         names = [f"x{i}" for i in range(len(xs))]

@@ -61,8 +61,7 @@ def layer_cost(layer: Layer, ins: tuple[Shape, ...], out: Shape, shared_op: str 
 
 def own_weights(layer: Layer, shared_op: str) -> Weights:
     """What a sharing layer adds to `model.parameters()`: nothing when it calls the same
-    module again; a head tied to an embedding's weight keeps its own bias."""
+    module again; a head tied to another type's weight (the build allows a linear layer on an
+    embedding's) keeps its own bias."""
     a = layer.attrs or {}
-    if layer.op == "linear" and shared_op == "embedding" and a["bias"]:
-        return Weights(a["out"])
-    return Weights()
+    return Weights(a["out"]) if layer.op != shared_op and a.get("bias") else Weights()

@@ -192,7 +192,7 @@ OPS = table(
        "every position of the contracted axis.", _matmul_shape, inputs=(2, 2),
        count_params=NO_WEIGHTS, count_macs=_matmul_macs, other_flops=NO_OTHER_FLOPS, receptive_field=whole_reach,
        macs_rule="output elements x contracted length", flops_rule="0 (the sums are in the MACs)",
-       torch_merge=lambda a, args: f"torch.matmul({args[0]}, {args[1]})"),
+       torch_expression=lambda a, args: f"torch.matmul({args[0]}, {args[1]})"),
     op("mha", "Multi-head attention (nn.MultiheadAttention, batch_first) on L x E sequences: one input "
        "(self-attention) or three (query, key, value); output has the query's shape; global.",
        _mha_shape, inputs=(1, 3),
@@ -213,5 +213,5 @@ OPS = table(
        cached_per_position=_sdpa_cache,
        macs_rule="L·S·heads·(d + dv) (Q·Kᵀ, A·V; 2·L·S·heads·d when v's head size dv is d), causal too "
                  "(the masked scores are computed)",
-       flops_rule=_SCORES_RULE, torch_merge=_sdpa_torch),
+       flops_rule=_SCORES_RULE, torch_expression=_sdpa_torch),
 )

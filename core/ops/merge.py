@@ -63,12 +63,12 @@ _MERGE = {"inputs": (2, None), "count_params": NO_WEIGHTS, "count_macs": NO_MACS
 OPS = table(
     op("add", "Elementwise sum of two or more inputs, with broadcasting.", _broadcast,
        other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
-       torch_merge=lambda a, args: " + ".join(args)),
+       torch_expression=lambda a, args: " + ".join(args)),
     op("mul", "Elementwise product of two or more inputs, with broadcasting (a gate).", _broadcast,
        other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
-       torch_merge=lambda a, args: " * ".join(args)),
+       torch_expression=lambda a, args: " * ".join(args)),
     op("concat", "Concatenation of one or more inputs along `dim` (PyTorch's convention: 1 = channels).",
        _concat, attrs={"dim": Attr(INTEGER, 1)}, count_params=NO_WEIGHTS, count_macs=NO_MACS,
        other_flops=NO_OTHER_FLOPS, flops_rule="0 (a copy)", receptive_field=ELEMENTWISE, inputs=(1, None), reads="any",
-       torch_merge=lambda a, args: f"torch.cat([{', '.join(args)}], dim={a['dim']})"),
+       torch_expression=lambda a, args: f"torch.cat([{', '.join(args)}], dim={a['dim']})"),
 )

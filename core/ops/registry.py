@@ -9,7 +9,7 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 - `receptive_field(a, ins, out) -> Reach`: how an output unit reads its input, per axis;
 - `torch_module(a, ins) -> str`: the torch.nn constructor of the layer, as code (for
   `netcalc export`), or for an op that is no module (add, concat, permute, slice),
-  `torch_merge(a, args) -> str`: the expression forward writes over its inputs' variables;
+  `torch_expression(a, args) -> str`: the expression forward writes over its inputs' variables;
 - `torch_pad(a, ins) -> PadBefore | None`: padding the module cannot state (per side, or
   TensorFlow's `same` with a stride), which forward applies with `F.pad` before calling it.
 
@@ -266,7 +266,7 @@ class OpDef:
     macs_rule: str = "0"  # the count_macs rule in words, for the conventions table (docs/conventions.md)
     flops_rule: str = "0"  # the other_flops rule in words
     torch_module: Callable[[Attrs, Shapes], str] | None = None
-    torch_merge: Callable[[Attrs, list[str]], str] | None = None
+    torch_expression: Callable[[Attrs, list[str]], str] | None = None
     torch_pad: Callable[[Attrs, Shapes], PadBefore | None] = _no_pad
     # how tables show the op's window (`k3 s2 p1`); ops without one show nothing
     window_text: Callable[[Attrs], str] = lambda a: ""
