@@ -237,6 +237,20 @@ def _batched(tensor: str, batch_of: str, shape: Shape | None) -> str:
     return f"{tensor}.expand({batch_of}.shape[0], {', '.join(['-1'] * rank)})"
 
 
+def _broadcast_params(report: Report) -> set[str]:
+    """The `param` layers read only into tensors of more axes (a layer scale of C on H x W x C):
+    PyTorch broadcasts their (1, *shape) from the right, where one expanded over the batch
+    would meet the reader's axes with its batch axis."""
+    wider: dict[str, bool] = {}
+    for layer in report.graph.layers:
+        out = report.shapes.get(layer.name)
+        for source in layer.inputs:
+            shape = report.shapes.get(source)
+            if shape is not None and not shape.batched:
+                wider[source] = wider.get(source, True) and out is not None and out.rank > shape.rank
+    return {name for name, all_wider in wider.items() if all_wider}
+
+
 def _member(name: str) -> str:
     """`self.conv1`, or `self._modules['0']` where attribute syntax cannot reach the part
     (get_submodule cannot either: it finds nn.Module's `eval` before a part named so)."""
@@ -279,6 +293,7 @@ class _Writer:
 
     def __init__(self, report: Report) -> None:
         self.graph, self.shapes, self.costs = report.graph, report.shapes, report.costs
+        self.broadcast = _broadcast_params(report)
         self.bodies: dict[tuple[Any, ...], str] = {}
         self.classes: list[str] = []
         self.class_names = _Unique({"Block", "Pad", "Attention", "LSTM", "GRU", "RNN", "F"})
@@ -306,7 +321,8 @@ class _Writer:
                 pad = pad_before(part, ins) if isinstance(part, Layer) else None  # type: ignore[arg-type]
                 if pad is not None:
                     args[0] = pad_call(pad, args[0])
-                call = f"{_member(path)}({', '.join(args)})" if part.inputs else \
+                call = f"{_member(path)}({', '.join(args)})" if part.inputs else _tensor(path) \
+                    if part.name in self.broadcast else \
                     _batched(_tensor(path), next(iter(values.values())), self.shapes[part.name])
             for output in outputs:
                 values[output] = variables.add(_variable(path if len(outputs) == 1 else output[len(prefix):]))

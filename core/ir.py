@@ -23,6 +23,9 @@ class Shape:
 
     dims: tuple[int, ...]
     dtype: str = "float32"
+    # False for a `param`'s tensor, which has no batch axis: PyTorch broadcasts it from the
+    # right against batched tensors of more axes. Not part of equality (a shape is its dims).
+    batched: bool = field(default=True, compare=False)
 
     @property
     def channels(self) -> int:

@@ -331,3 +331,13 @@ def test_a_layer_named_training_is_refused_before_anything_is_written(tmp_path) 
     result = CliRunner().invoke(app, ["export", str(spec), "--to", "torch", "-o", str(out)])
     assert result.exit_code == 2 and not out.exists()
     assert "t.net:4:1: error: layer 'training' cannot be exported" in result.stderr
+
+
+def test_a_param_read_into_more_axes_is_broadcast_not_expanded() -> None:
+    report = text_spec("input 8x14x14\npermute dims=0,2,3,1 name=to_last\nparam shape=[8] name=gamma\n"
+                       "mul from=to_last,gamma name=scale\nparam shape=[8,3] name=w\nmatmul from=scale,w name=mm\n")
+    code = to_torch(report)
+    assert "gamma = self.gamma  #" in code and "w = self.w  #" in code  # no expand: broadcast
+    model = load_model(code)
+    assert tuple(model(torch.randn(2, 8, 14, 14)).shape) == (2, 14, 14, 3)
+    assert compare(report) == 2  # the two params (the rest are expressions); the output shape too

@@ -464,13 +464,7 @@ SPECS: list = [
     pytest.param("kvdims.net", KvDims, {"x": (5, 16), "s": (5, 16)}, ("s", "x"), id="kvdims"),
     pytest.param("multidim.net", MultiDim, {"e": (3, 4, 5, 2), "r": (3, 20, 2)}, ("r", "g"), id="multidim"),
     pytest.param("acts.net", Acts, {"ap.p": (8, 3)}, ("ap.p",), id="acts"),
-    pytest.param(
-        "layerscale.yaml", LayerScale, {"scale": (14, 14, 8)}, ("scale",), id="layerscale-rank-broadcast",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "netcalc refuses `mul` of a 14x14x8 map and a `param shape=[8]` (shape-mismatch: ranks differ); "
-            "a param is broadcast over the batch, and PyTorch broadcasts (B,14,14,8) * (1,8) to (B,14,14,8) "
-            "(docs/spec-format.md makes unequal ranks an error, which is right for two batched tensors only)")),
-    ),
+    pytest.param("layerscale.yaml", LayerScale, {"scale": (14, 14, 8)}, ("scale",), id="layerscale-rank-broadcast"),
 ]
 
 

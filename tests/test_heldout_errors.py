@@ -45,12 +45,7 @@ def test_every_bad_spec_is_listed() -> None:
     assert listed == {p.name for p in BAD.iterdir()}
 
 
-VALID = [
-    pytest.param(p.name, id=p.name, marks=pytest.mark.xfail(strict=True, reason=(
-        "param shape=[8] times a 14x14x8 map is refused (ranks differ); PyTorch broadcasts it")))
-    if p.name == "layerscale.yaml" else pytest.param(p.name, id=p.name)
-    for p in sorted(HELDOUT.iterdir()) if p.is_file()
-]
+VALID = [pytest.param(p.name, id=p.name) for p in sorted(HELDOUT.iterdir()) if p.is_file()]
 
 
 @pytest.mark.parametrize("filename", VALID)

@@ -222,3 +222,28 @@ def test_an_input_named_with_a_dash_converts_both_ways() -> None:
 def test_share_says_why_its_name_is_no_layer(spec: str, message: str) -> None:
     [diagnostic] = text_spec(spec).diagnostics
     assert diagnostic.id == "invalid-share" and message in diagnostic.message
+
+
+# a `param` has no batch axis: PyTorch broadcasts it from the right against batched tensors of
+# more axes; two batched tensors of unequal rank would meet a batch axis with a data axis
+@pytest.mark.parametrize("spec, layer, shape", [
+    ("input 14x14x8\nparam shape=[8] name=gamma\nmul from=input,gamma name=scale", "scale", "14x14x8"),
+    ("input 16x32\nparam shape=[1,32] name=bias\nadd from=input,bias name=out", "out", "16x32"),
+    ("input 4x6x8\nparam shape=[8,3] name=w\nmatmul from=input,w name=out", "out", "4x6x3"),
+    ("input 6x8\nparam shape=[3,1,1] name=p\nparam shape=[4] name=q\nadd from=p,q name=out", "out", "3x1x4"),
+])
+def test_a_param_of_fewer_axes_broadcasts_from_the_right(spec: str, layer: str, shape: str) -> None:
+    report = text_spec(spec)
+    assert errors(report) == []
+    assert str(report.shapes[layer]) == shape
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("input x=14x14x8 y=8\nmul from=x,y", ("shape-mismatch", 2, 1)),
+    ("input x=4x6x8 y=8x3\nmatmul from=x,y", ("shape-mismatch", 2, 1)),
+    ("input 14x14x8\nparam shape=[7] name=gamma\nmul from=input,gamma", ("shape-mismatch", 3, 1)),
+    # the batched input has fewer axes: its batch axis would meet the param's 2
+    ("input 4x6x8\nparam shape=[2,1,8,3] name=w\nmatmul from=input,w", ("shape-mismatch", 3, 1)),
+])
+def test_batched_tensors_of_unequal_rank_do_not_broadcast(spec: str, expected: tuple[str, int, int]) -> None:
+    assert expected in errors(text_spec(spec))

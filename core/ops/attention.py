@@ -38,19 +38,22 @@ def _matmul_shape(a: Attrs, ins: Shapes) -> Shape:
         # with the batch axis in front a 1-axis operand is a matrix to torch.matmul, which
         # would multiply across the batch: no per-sample vector rule can be exact
         raise OpError("invalid-rank", f"each operand needs 2 axes or more besides the batch, got {x} and {y}")
-    if x.rank != y.rank:
-        # torch aligns batch axes from the right: the batch axis of one would meet an axis of the other
-        raise OpError("shape-mismatch", f"cannot multiply {x} by {y}: their ranks differ")
+    if any(s.rank < max(x.rank, y.rank) and s.batched for s in ins):
+        # torch aligns batch axes from the right: the batch axis of one would meet an axis of
+        # the other; a `param` has none, and broadcasts
+        raise OpError("shape-mismatch", f"cannot multiply {x} by {y}: their ranks differ "
+                      "(only a `param`, which has no batch axis, may have fewer axes)")
     if x.dims[-1] != y.dims[-2]:
         raise OpError("shape-mismatch", f"cannot multiply {x} by {y}: contracted lengths "
                       f"{x.dims[-1]} and {y.dims[-2]} differ")
-    return Shape(_broadcast(x, y) + (x.dims[-2], y.dims[-1]))
+    return Shape(_leading(x, y) + (x.dims[-2], y.dims[-1]), batched=x.batched or y.batched)
 
 
-def _broadcast(x: Shape, y: Shape) -> tuple[int, ...]:
-    """The broadcast of the axes before the last two (the spec's; the batch axis is shared)."""
+def _leading(x: Shape, y: Shape) -> tuple[int, ...]:
+    """The broadcast of the axes before the last two, aligned from the right."""
+    rank = max(x.rank, y.rank) - 2
     dims = []
-    for m, n in zip(x.dims[:-2], y.dims[:-2]):
+    for m, n in zip((1,) * (rank + 2 - x.rank) + x.dims[:-2], (1,) * (rank + 2 - y.rank) + y.dims[:-2]):
         if m != n and 1 not in (m, n):
             raise OpError("shape-mismatch", f"cannot broadcast the leading axes of {x} and {y}")
         dims.append(max(m, n))

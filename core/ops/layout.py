@@ -76,7 +76,7 @@ def _reshape_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
 def _param(a: Attrs, ins: Shapes) -> Shape:
     if any(n < 1 for n in a["shape"]):
         raise OpError("invalid-argument", f"shape={list(a['shape'])} needs positive sizes")
-    return Shape(a["shape"])
+    return Shape(a["shape"], batched=False)
 
 
 def _permutation(dims: tuple[int, ...], rank: int) -> tuple[int, ...]:

@@ -1,5 +1,5 @@
-"""Merges: `add`, `mul` of two or more inputs (PyTorch broadcasting between shapes of
-equal rank, e.g. C x 1 x 1 against C x H x W) and `concat` along `dim` of one or more
+"""Merges: `add`, `mul` of two or more inputs (PyTorch broadcasting: C x 1 x 1 against
+C x H x W; a `param` of fewer axes against a batched tensor) and `concat` along `dim` of one or more
 (`torch.cat([x])`, which PyTorch accepts, is `x`)."""
 
 from __future__ import annotations
@@ -22,16 +22,23 @@ from .registry import (
 
 
 def _broadcast(a: Attrs, ins: Shapes) -> Shape:
-    ranks = {x.rank for x in ins}
-    if len(ranks) != 1:
-        raise OpError("shape-mismatch", "cannot broadcast " + " and ".join(map(str, ins)) + " (ranks differ)")
+    return Shape(broadcast(ins), batched=any(x.batched for x in ins))
+
+
+def broadcast(ins: Shapes) -> tuple[int, ...]:
+    """PyTorch's broadcast, aligned from the right. A batched tensor of fewer axes would meet
+    the other's axes with its batch axis, so only a `param` (no batch axis) may have fewer."""
+    rank = max(x.rank for x in ins)
+    if any(x.rank < rank and x.batched for x in ins):
+        raise OpError("shape-mismatch", "cannot broadcast " + " and ".join(map(str, ins))
+                      + " (ranks differ; only a `param`, which has no batch axis, may have fewer axes)")
     dims = []
-    for sizes in zip(*(x.dims for x in ins)):
+    for sizes in zip(*((1,) * (rank - x.rank) + x.dims for x in ins)):
         wide = {n for n in sizes if n != 1}
         if len(wide) > 1:
             raise OpError("shape-mismatch", "cannot broadcast " + " and ".join(map(str, ins)))
         dims.append(wide.pop() if wide else 1)
-    return Shape(tuple(dims))
+    return tuple(dims)
 
 
 def _elementwise(a: Attrs, ins: Shapes, out: Shape) -> int:
