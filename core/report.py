@@ -249,21 +249,19 @@ def mapping(report: Report, layer: str, at: tuple[int, ...] | None, pixel: tuple
     whose field holds input `pixel`. Raises ValueError for coordinates off the map."""
     from .analysis.mapping import Mapper, map_pixel, map_unit
 
-    shape, first = report.shapes[layer], report.graph.inputs[0]
-    frame = first.shape
-    assert shape is not None
-    if not frame.is_float:  # positions of ids move between axes; map's coordinates are an image's
-        raise ValueError(f"map follows the spatial axes of an image input; the first input, '{first.name}', "
-                         f"is {frame}: `netcalc rf` gives fields along a sequence")
+    first = report.graph.inputs[0]
     if report.fields.get(layer) is None:
         raise ValueError(f"'{layer}' does not read the first input, '{first.name}', whose pixels map follows")
+    mapper = Mapper(report.graph, dict(report.shapes), layer)
+    if mapper.sizes is None:
+        raise ValueError(f"'{layer}' holds no axes of positions of '{first.name}' (a flatten or reshape merged them): "
+                         "map a layer before it")
     coordinates, bounds, what = (
-        (at, shape.spatial, f"a unit of {layer}") if at is not None else (pixel, frame.spatial, "an input pixel")
+        (at, mapper.sizes, f"a unit of {layer}") if at is not None else (pixel, mapper.extent, "an input pixel")
     )
     assert coordinates is not None
     if len(coordinates) != len(bounds) or not all(0 <= c < n for c, n in zip(coordinates, bounds)):
         raise ValueError(f"{','.join(map(str, coordinates))} is not {what}: the map is {'x'.join(map(str, bounds))}")
-    mapper = Mapper(report.graph, dict(report.shapes), layer)
     rows = map_unit(mapper, at) if at is not None else map_pixel(mapper, pixel)  # type: ignore[arg-type]
     for row in rows:
         row.update({key: number(value) for key, value in row.items() if isinstance(value, Fraction)})

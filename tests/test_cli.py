@@ -251,9 +251,8 @@ def test_report_commands_offer_the_registry_formats() -> None:
 @pytest.mark.parametrize("spec, message", [
     ("input: {a: 3x8x8, b: 3x8x8}\nlayers:\n  - {conv: {out: 2, k: 3}, from: b, name: x}\n",
      "error: 'x' does not read the first input, 'a', whose pixels map follows\n"),
-    ("input: 12:int64\nlayers:\n  - embedding num=10 dim=8\n  - transpose dims=1,2\n  - conv out=8 k=3 name=x\n",
-     "error: map follows the spatial axes of an image input; the first input, 'input', is 12:int64: "
-     "`netcalc rf` gives fields along a sequence\n"),
+    ("input: 4x4:int64\nlayers:\n  - embedding num=10 dim=8\n  - reshape shape=16x8 name=x\n",
+     "error: 'x' holds no axes of positions of 'input' (a flatten or reshape merged them): map a layer before it\n"),
 ])
 def test_map_says_which_inputs_it_follows(spec: str, message: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "spec.yaml"

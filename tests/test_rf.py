@@ -183,3 +183,30 @@ def test_rf_from_back_works_on_every_builtin(spec: str) -> None:
 
     result = CliRunner().invoke(app, ["rf", spec, "--from-back", "--format", "json"])
     assert result.exit_code == 0, result.output
+
+
+# map follows the positions a token sequence holds, wherever layout ops put them; a causal
+# layer's unit i reads positions 0..i (hand-checked: a k3 s2 conv's unit 2 reads 4..6)
+TOKENS = "input 16:int64\nembedding num=100 dim=32 name=wte\n"
+
+
+@pytest.mark.parametrize("spec, layer, at, box", [
+    (TOKENS + "transpose dims=1,2\nconv out=8 k=3 s=2 name=x\n", "x", 2, (4, 6)),
+    (TOKENS + "transpose dims=1,2\nconv out=8 k=3 s=2\ntranspose dims=1,2\nlinear out=4 name=x\n", "x", 3, (6, 8)),
+    (TOKENS + "sdpa heads=4 causal=true from=wte,wte,wte name=x\n", "x", 3, (0, 3)),
+    (TOKENS + "lstm hidden=8 name=x\n", "x", 5, (0, 5)),
+    (TOKENS + "lstm hidden=8 bidirectional=true name=x\n", "x", 5, (0, 15)),
+    (TOKENS + "mha heads=4 name=x\n", "x", 0, (0, 15)),
+])
+def test_map_follows_a_token_sequence(spec: str, layer: str, at: int, box: tuple[int, int]) -> None:
+    from netcalc.core.report import mapping
+
+    row = mapping(text_spec(spec), layer, (at,), None)["layers"][0]
+    assert (row["start"], row["end"]) == box
+
+
+def test_map_finds_the_units_of_a_causal_layer_that_see_a_position() -> None:
+    from netcalc.core.report import mapping
+
+    report = text_spec(TOKENS + "sdpa heads=4 causal=true from=wte,wte,wte name=x\n")
+    assert mapping(report, "x", None, (3,))["layers"][0]["units"] == [3, 15]

@@ -258,16 +258,19 @@ Columns = tuple[tuple[list[int], list[int]], ...]
 def source_spans(fields_pass: FieldPass, index: int, first: tuple[int, ...], last: tuple[int, ...]) -> dict[str, Spans]:
     """Units first..last (per axis) of layer `index`, followed back: the span of units they
     read in the output of every earlier layer and input (the hull over paths)."""
-    followed = follow_back(fields_pass, index, tuple([unit] for unit in first), tuple([unit] for unit in last), 1)
+    followed = follow_back(fields_pass, index, tuple([unit] for unit in first), tuple([unit] for unit in last), 1,
+                           prefixes=True)
     return {name: tuple((lows[0], highs[0]) for lows, highs in span) for name, span in followed.items()}
 
 
 def follow_back(fields_pass: FieldPass, index: int, first: tuple[list[int], ...], last: tuple[list[int], ...],
-                count: int, widest: bool = False) -> dict[str, Columns]:
+                count: int, widest: bool = False, prefixes: bool = False) -> dict[str, Columns]:
     """`count` groups of units of layer `index` (group g: units first[axis][g]..last[axis][g]
     on each axis), followed back together, a layer at a time, as `source_spans` follows one.
     A layer with no local path, or a flattened map, reads the whole of its input. With
-    `widest`, each window reads as many units as it does anywhere (`Window.widest_sources`)."""
+    `widest`, each window reads as many units as it does anywhere (`Window.widest_sources`).
+    With `prefixes`, a causal layer over a sequence reads the prefix of the units followed
+    (regions, which are the widest over positions, take its whole input instead)."""
     graph, shapes = fields_pass.graph, fields_pass.shapes
     spans: dict[str, Columns] = {graph.layers[index].name: tuple(zip(first, last))}
     for layer in reversed(graph.layers[: index + 1]):
@@ -283,8 +286,11 @@ def follow_back(fields_pass: FieldPass, index: int, first: tuple[list[int], ...]
             # sequence's L wherever a permute put it); per spatial axis for inputs outside it
             windows = fields_pass.frame_windows(reach, axes) if axes else reach.windows
             sizes = positional_sizes(source, axes, fields_pass.extent) if axes else source.spatial
-            if windows is None or len(windows) != len(span) or len(windows) != len(sizes):
-                read: Columns = tuple(([0] * count, [n - 1] * count) for n in sizes)
+            if prefixes and windows is None and reach.prefix and len(span) == len(sizes) == 1:
+                # causal: position i reads positions 0..i of each input (torch's causal mask)
+                read: Columns = (([0] * count, [min(high, sizes[0] - 1) for high in span[0][1]]),)
+            elif windows is None or len(windows) != len(span) or len(windows) != len(sizes):
+                read = tuple(([0] * count, [n - 1] * count) for n in sizes)
             else:
                 read = tuple(_sources(w, lows, highs, widest) for w, (lows, highs) in zip(windows, span))
             known = spans.get(name)

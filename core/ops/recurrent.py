@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ir import Shape
+from ..parse.document import MAX_LAYERS
 from .registry import (
     BOOLEAN,
     INTEGER,
@@ -70,6 +71,8 @@ def _shape(a: Attrs, ins: Shapes) -> Shape:
     x = ins[0]
     if x.rank != 2:
         raise OpError("invalid-rank", f"expects a sequence L x F (length, features), got {x}")
+    if a["layers"] > MAX_LAYERS:  # each is a layer of the network: the spec's own bound
+        raise OpError("too-large", f"layers={a['layers']} stacks more than {MAX_LAYERS:,} layers")
     proj = a.get("proj", 0)
     if proj >= a["hidden"]:  # nn.LSTM refuses it: a projection must make the state smaller
         raise OpError("invalid-argument", f"proj={proj} must be smaller than hidden={a['hidden']}")
