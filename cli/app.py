@@ -20,7 +20,7 @@ from . import exit_codes
 COMMANDS = {
     "shapes": "report", "params": "report", "flops": "report", "summary": "report", "rf": "rf",
     "map": "map", "conv": "conv", "check": "check", "explain": "check", "convert": "convert",
-    "diff": "diff", "export": "export", "graph": "graph", "schema": "schema", "zoo": "zoo",
+    "import": "convert", "diff": "diff", "export": "export", "graph": "graph", "schema": "schema", "zoo": "zoo",
 }
 
 
@@ -37,7 +37,8 @@ def make_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
     made.callback()(_version_option)
     for name in names:
         module = importlib.import_module(f"{__package__}.commands.{COMMANDS[name]}")
-        made.command()(getattr(module, name))
+        # `import` is a Python keyword: its function is `import_`
+        made.command(name=name)(getattr(module, name, None) or getattr(module, f"{name}_"))
     return made
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 YAML_SUFFIXES = (".yaml", ".yml")
+ONNX_SUFFIX = ".onnx"
 
 
 class SpecNotFound(Exception):
@@ -138,8 +139,17 @@ def is_yaml(source: str, file: str) -> bool:
     return _YAML_KEY.search(source) is not None
 
 
-def document(spec: str) -> Document:
-    """The spec as written (for `convert`)."""
+def source_text(spec: str) -> str:
+    """The spec's text (its inline `# netcalc: disable=` comments), "" for an ONNX model."""
+    return "" if is_onnx(spec) else load(spec)[0]
+
+
+def document(spec: str, inputs: Sequence[str] = ()) -> Document:
+    """The spec as written (for `convert`), or an ONNX model as a spec (`import`)."""
+    if is_onnx(spec):
+        from .onnx.spec import to_spec
+
+        return to_spec(read_model(spec, inputs)[0])
     return parse(*load(spec))[0]
 
 
@@ -157,7 +167,9 @@ def analyze(spec: str, inputs: Sequence[str] = ()) -> Report:
 
 def _read_and_analyze(spec: str, inputs: Sequence[str]) -> tuple[Report, str]:
     """The report and the source; a spec that cannot even be read (not UTF-8, too large)
-    is a report of that one error, with no source."""
+    is a report of that one error, with no source. An ONNX model has no source text."""
+    if is_onnx(spec):
+        return analyze_document(*read_model(spec, inputs), inputs), ""
     try:
         source, file, stem = load(spec)
     except SpecUnreadable as exc:
@@ -165,8 +177,24 @@ def _read_and_analyze(spec: str, inputs: Sequence[str]) -> tuple[Report, str]:
     return analyze_source(source, file, stem, inputs), source
 
 
+def is_onnx(spec: str) -> bool:
+    return spec.lower().endswith(ONNX_SUFFIX) and Path(spec).is_file()
+
+
+def read_model(spec: str, inputs: Sequence[str] = ()) -> tuple[Document, list[Diagnostic]]:
+    """An ONNX file as the Document a spec would parse to (see netcalc.core.onnx)."""
+    from .onnx.model import read_onnx
+
+    return read_onnx(Path(spec), spec, inputs)
+
+
 def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[str] = ()) -> Report:
-    doc, diags = parse(source, file, stem)
+    return analyze_document(*parse(source, file, stem), inputs)
+
+
+def analyze_document(doc: Document, diags: list[Diagnostic], inputs: Sequence[str] = ()) -> Report:
+    """The analyses of a parsed spec (or a model read into one), with the diagnostics so far."""
+    file = doc.file
     declared = _inputs(doc, inputs, diags)
     shapes = ShapePass(declared)
     layers: list[Layer] = []

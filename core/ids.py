@@ -237,6 +237,11 @@ _SPEC_ERRORS = {
     "non-positive-size": "an output size below 1",
     "shape-mismatch": "inputs whose shapes the op cannot combine",
     "wrong-dtype": "integers (token ids, a mask) where the op computes on floats, or floats where it reads indices",
+    "onnx-not-installed": "an ONNX model given without the onnx package (pip install \"netcalc[onnx]\")",
+    "invalid-onnx": "a file that is no readable ONNX model, or a node reading a value nothing gives",
+    "unknown-operator": "an ONNX operator netcalc does not map onto its layers (the node, its type and index)",
+    "unsupported-node": "an ONNX node of a mapped operator whose attributes or inputs have no exact layer",
+    "symbolic-dimension": "an ONNX input of a symbolic size (`sequence`) not given by --input",
     "invalid-config": "a configuration (`.netcalc.yaml`, `[tool.netcalc]`, an inline disable) netcalc cannot follow",
     "internal-error": "a bug in netcalc, reported by `check` for the file that triggered it",
 }

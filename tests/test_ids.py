@@ -12,8 +12,10 @@ import pytest
 from netcalc.core.ids import IDS, RULES
 
 ROOT = Path(__file__).resolve().parent.parent
-# an id handed to a function that makes a diagnostic, or an OpError, or named as a rule's ID
-MAKERS = r"\b(?:error|warning|finding|fail|_fail|OpError|self\.fail)\(|\bID = |INTERNAL_ERROR = "
+# an id handed to a function that makes a diagnostic, an OpError or an ONNX node's Unmapped (id=), or
+# named as a rule's ID
+MAKERS = (r"\b(?:error|warning|finding|fail|_fail|OpError|self\.fail)\(|\bID = |INTERNAL_ERROR = "
+          r"|\bUnmapped\(.*\bid=|\bid: str = ")
 REPORTED = re.compile(f'(?:{MAKERS})\\s*"([a-z]+(?:-[a-z]+)*)"')
 
 

@@ -56,7 +56,7 @@ LAYERS = [
     {"build"},
     {"analysis"},
     {"report"},
-    {"checks", "config", "graph_view", "calculator", "convert", "diff", "export", "schema"},
+    {"checks", "config", "graph_view", "calculator", "convert", "diff", "export", "schema", "onnx"},
     {"api"},
 ]
 LAYER_OF = {name: rank for rank, names in enumerate(LAYERS) for name in names}

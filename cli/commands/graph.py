@@ -30,8 +30,7 @@ def graph(
 
     Example: netcalc graph resnet18 -o resnet18.svg, or netcalc graph unet --format mermaid
     """
-    from netcalc.core.api import findings
-    from netcalc.core.api import load as source_of
+    from netcalc.core.api import findings, source_text
     from netcalc.core.config import ConfigError, find_config
     from netcalc.core.graph_view import build_view
 
@@ -51,7 +50,7 @@ def graph(
         fail(f"--annotate takes {', '.join(ANNOTATIONS)}")
     report = load(spec, input)
     try:  # the findings `check` reports, under the same configuration
-        found = findings(report, source_of(spec)[0], {}, find_config(Path.cwd()))
+        found = findings(report, source_text(spec), {}, find_config(Path.cwd()))
     except ConfigError as exc:
         fail(str(exc.diagnostic))
     view = build_view(report, depth, found)

@@ -1,0 +1,417 @@
+"""Reading an ONNX model into a `Document`: the graph's inputs, its nodes mapped one by one
+onto layers (operators.py), constants folded, names made module paths.
+
+Positions: an ONNX file has no lines, so a node's span is its index in the graph, from 1
+(`model.onnx:13:1` is the 13th node); messages also name the node and its op type.
+Values are followed with their shapes as the op table computes them, so that a Reshape's
+`0` or a Flatten's axis map exactly; the batch axis is the first axis, as in the rest of
+netcalc, and a file's batch size (1, or a symbolic `batch`) is that axis wherever a
+constant names it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..analysis.shapes import bounded, typed
+from ..diagnostics import Diagnostic, Span, error
+from ..ir import Shape
+from ..ops import LOOKUP
+from ..ops.registry import REQUIRED, OpError, normalize_attrs
+from ..parse.document import Document, Entry, InputDecl, Ref
+from ..parse.values import parse_input
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# ONNX element types (TensorProto.DataType) as netcalc's dtypes
+DTYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16", 6: "int32", 7: "int64", 9: "bool"}
+READ_LIMIT = 1 << 16  # elements of a constant read as values (shapes, axes, pads); larger ones stay shapes
+
+
+class Unmapped(Exception):
+    """A node netcalc cannot map exactly: becomes a positioned error, never a guess."""
+
+    def __init__(self, message: str, id: str = "unsupported-node") -> None:
+        super().__init__(message)
+        self.id, self.message = id, message
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A value known from the file: an initializer (a weight, when a layer reads it as data:
+    parameters) or computed from constants. `array` is None for one too large to read."""
+
+    dims: tuple[int, ...]
+    array: np.ndarray | None
+    weight: bool = False
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.dims:
+            n *= d
+        return n
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """A value computed from the inputs: the layer (or input) that gives it, its shape
+    without the batch axis."""
+
+    layer: str
+    shape: Shape
+
+
+Value = Constant | Tensor
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    index: int  # from 1
+    op_type: str
+    name: str
+    inputs: tuple[str, ...]  # "" for an optional input left out
+    outputs: tuple[str, ...]
+    attrs: dict[str, Any]
+    scope: str | None  # the PyTorch module path recorded for it (see module_path)
+    fallback: str  # its name without one: the node's name, or its first output
+    span: Span
+
+    @property
+    def label(self) -> str:
+        named = f" '{self.name}'" if self.name else ""
+        return f"node {self.index}{named} ({self.op_type})"
+
+
+Handler = Callable[["Reader", Node], None]
+
+
+def onnx_module() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        return None
+    return onnx
+
+
+def read_onnx(path: Path, file: str, options: Sequence[str] = ()) -> tuple[Document, list[Diagnostic]]:
+    """The model at `path` as a Document, with the diagnostics of reading it. `options` are
+    the --input values, which give symbolic dimensions their sizes."""
+    onnx = onnx_module()
+    where = Span(file, 1, 1)
+    if onnx is None:
+        return _empty(file, path.stem, where), [error("onnx-not-installed", f"{file} is an ONNX model: reading it "
+                                                      "needs the onnx package", where,
+                                                      'pip install "netcalc[onnx]"')]
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError, or a truncated file: say so, positioned at the file
+        return _empty(file, path.stem, where), [error("invalid-onnx", f"{file} is not a readable ONNX model "
+                                                      f"({type(exc).__name__}: {exc})", where)]
+    reader = Reader(model.graph, file, path.stem, options)
+    return reader.read()
+
+
+def _empty(file: str, stem: str, span: Span) -> Document:
+    return Document(file, stem, (), {}, (), {}, span)
+
+
+class Reader:
+    def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str]) -> None:
+        from .operators import FOLDERS, HANDLERS
+
+        self.graph, self.file, self.stem = graph, file, stem
+        self.handlers, self.folders = HANDLERS, FOLDERS
+        self.options = _input_options(options)
+        self.values: dict[str, Value] = {}
+        self.entries: list[Entry] = []
+        self.names: set[str] = set()
+        self.counters: dict[str, int] = {}  # `type_N` names per block scope and type
+        self.diags: list[Diagnostic] = []
+        self.batch: int | None = None  # the file's batch size where it states one
+        self.readers: dict[str, int] = {}  # value -> how many node inputs read it
+        # a MatMul's linear layer, whose bias the Add after it may be (value -> entry, tensor)
+        self.pending_bias: dict[str, tuple[int, Tensor]] = {}
+        self.pad_sources: dict[str, str] = {}  # a Pad's output -> its input, should a Conv take the padding
+        for node in graph.node:
+            for name in node.input:
+                self.readers[name] = self.readers.get(name, 0) + 1
+
+    # --- the walk ---------------------------------------------------------------------
+
+    def read(self) -> tuple[Document, list[Diagnostic]]:
+        where = Span(self.file, 1, 1)
+        for tensor in self.graph.initializer:
+            self.values[tensor.name] = Constant(tuple(tensor.dims), None, weight=True)
+        self._initializers = {t.name: t for t in self.graph.initializer}
+        inputs = self._inputs(where)
+        if inputs is None:
+            return _empty(self.file, self.stem, where), self.diags
+        for index, proto in enumerate(self.graph.node, start=1):
+            node = self._node(index, proto)
+            try:
+                self._map(node)
+            except Unmapped as exc:
+                self.diags.append(error(exc.id, f"{node.label}: {exc.message}", node.span))
+                return _empty(self.file, self.stem, where), self.diags
+        outputs = []
+        for output in self.graph.output:
+            value = self.values.get(output.name)
+            if not isinstance(value, Tensor) or value.layer not in self.names:
+                self.diags.append(error("unsupported-node", f"graph output '{output.name}' is not computed by a "
+                                        "layer from the inputs (a constant, or an input itself)", where))
+                return _empty(self.file, self.stem, where), self.diags
+            outputs.append(value.layer)
+        return Document(self.file, self.stem, inputs, {}, tuple(self.entries), {}, where, tuple(outputs),
+                        where), self.diags
+
+    def _map(self, node: Node) -> None:
+        present = [name for name in node.inputs if name]
+        if present and all(isinstance(self.value(name, node), Constant) for name in present) \
+                and node.op_type in self.folders:
+            try:
+                self.folders[node.op_type](self, node)
+            except (ValueError, TypeError, IndexError, KeyError) as exc:  # numpy refusing the file's constants
+                raise Unmapped(f"its constant inputs cannot be computed ({exc})", id="invalid-onnx") from None
+            return
+        handler = self.handlers.get(node.op_type)
+        if handler is None:
+            self._unknown(node)
+            return
+        handler(self, node)
+
+    def _unknown(self, node: Node) -> None:
+        raise Unmapped(f"ONNX operator {node.op_type} is not mapped onto netcalc's layers", id="unknown-operator")
+
+    def _node(self, index: int, proto: Any) -> Node:
+        from onnx import helper
+
+        attrs = {a.name: _attribute(helper.get_attribute_value(a)) for a in proto.attribute}
+        fallback = _layer_name(proto.name or (proto.output[0] if proto.output else proto.op_type))
+        return Node(index, proto.op_type, proto.name, tuple(proto.input), tuple(proto.output), attrs,
+                    module_path(proto), fallback, Span(self.file, index, 1))
+
+    # --- inputs ---------------------------------------------------------------------
+
+    def _inputs(self, where: Span) -> tuple[InputDecl, ...] | None:
+        """The real inputs: those without an initializer (older files list every weight as
+        an input too); an input no node reads is left out."""
+        decls: list[InputDecl] = []
+        for value in self.graph.input:
+            if value.name in self.values or not self.readers.get(value.name):
+                continue
+            tensor_type = value.type.tensor_type
+            dtype = DTYPES.get(tensor_type.elem_type)
+            if dtype is None:
+                self.diags.append(error("invalid-input", f"input '{value.name}' has element type "
+                                        f"{tensor_type.elem_type}, which netcalc does not read", where))
+                return None
+            dims = self._input_dims(value.name, [d.dim_param or d.dim_value for d in tensor_type.shape.dim], where,
+                                    bool(decls))
+            if dims is None:
+                return None
+            name = _layer_name(value.name).replace(".", "_")
+            decls.append(InputDecl(name, dims, where, dtype))
+            self.values[value.name] = Tensor(name, Shape(dims, dtype))
+            self.names.add(name)
+        return tuple(decls)
+
+    def _input_dims(self, name: str, dims: list[int | str], where: Span, first: bool) -> tuple[int, ...] | None:
+        if not dims:
+            self.diags.append(error("invalid-input", f"input '{name}' has no batch axis (a scalar or no shape)",
+                                    where))
+            return None
+        # a --input without a name is the first input's, as for a spec
+        given = self.options.get(_layer_name(name).replace(".", "_")) or (None if first else self.options.get(None))
+        batch = dims[0]
+        self.batch = batch if isinstance(batch, int) and batch > 0 else self.batch
+        if given is not None:
+            return given
+        symbolic = [d for d in dims[1:] if isinstance(d, str) or d <= 0]
+        if symbolic:
+            what = symbolic[0] if isinstance(symbolic[0], str) and symbolic[0] else "unnamed"
+            self.diags.append(error("symbolic-dimension", f"input '{name}' has a symbolic dimension '{what}' "
+                                    f"({'x'.join(str(d) for d in dims)}): give its size with --input", where,
+                                    f"--input {_layer_name(name).replace('.', '_')}=" + "x".join(
+                                        "N" if isinstance(d, str) or d <= 0 else str(d) for d in dims[1:])))
+            return None
+        return tuple(int(d) for d in dims[1:])
+
+    # --- values ---------------------------------------------------------------------
+
+    def value(self, name: str, node: Node) -> Value:
+        found = self.values.get(name)
+        if found is None:
+            raise Unmapped(f"reads '{name}', which no earlier node or initializer gives", id="invalid-onnx")
+        return found
+
+    def tensor(self, name: str, node: Node) -> Tensor:
+        found = self.value(name, node)
+        if not isinstance(found, Tensor):
+            raise Unmapped(f"input '{name}' is a constant where netcalc maps a computed tensor")
+        return found
+
+    def constant(self, name: str, node: Node) -> Constant | None:
+        if not name:
+            return None
+        found = self.value(name, node)
+        return found if isinstance(found, Constant) else None
+
+    def array(self, name: str, node: Node) -> np.ndarray:
+        """A constant's values (shapes, axes, pads, scales)."""
+        found = self.constant(name, node)
+        if found is None:
+            raise Unmapped(f"input '{name}' is computed from the model's inputs; netcalc needs it constant")
+        if found.array is not None:
+            return found.array
+        proto = self._initializers.get(name)
+        if proto is None or found.numel > READ_LIMIT:
+            raise Unmapped(f"input '{name}' ({found.numel:,} elements) is too large to read as a constant")
+        from onnx import numpy_helper
+
+        array = numpy_helper.to_array(proto)
+        self.values[name] = Constant(found.dims, array, found.weight)
+        return array
+
+    def ints(self, name: str, node: Node) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.array(name, node).reshape(-1))
+
+    def set_constant(self, name: str, array: np.ndarray, weight: bool = False) -> None:
+        self.values[name] = Constant(tuple(int(d) for d in array.shape), array, weight)
+
+    # --- layers ---------------------------------------------------------------------
+
+    def emit(self, node: Node, op: str, args: dict[str, Any], inputs: Sequence[str], output: str | None = None,
+             path: str | None = None) -> Tensor:
+        """A layer of type `op` reading `inputs` (ONNX value names) for the node's output."""
+        sources = [self.tensor(name, node) for name in inputs]
+        opdef = LOOKUP[op]
+        attrs, problems = normalize_attrs(opdef, args)
+        if problems:
+            raise Unmapped(f"maps to '{op}', which refuses its arguments: {problems[0][2]}")
+        ins = tuple(s.shape for s in sources)
+        try:
+            shape = typed(opdef.reads, bounded(opdef.infer_shape(attrs, ins)), ins)
+        except OpError as exc:
+            raise Unmapped(f"as '{op}' on {' and '.join(map(str, ins))}: {exc.message}", exc.id) from None
+        name = self._unique(path if path is not None else self._name(node, op))
+        self.entries.append(Entry(op, _as_written(opdef, args), node.span, {}, name,
+                                  tuple(Ref(s.layer) for s in sources)))
+        tensor = Tensor(name, shape)
+        self.values[output or node.outputs[0]] = tensor
+        self.names.add(name)
+        return tensor
+
+    def alias(self, node: Node, source: str) -> None:
+        """The node's output is its input (Identity, an inference Dropout)."""
+        self.values[node.outputs[0]] = self.value(source, node)
+
+    def _name(self, node: Node, op: str) -> str:
+        """A module's layer is named by its module path, as the spec it came from names it; a
+        functional op (an add, a reshape) has none, and is named as a spec names an unnamed
+        layer in that block: `layer1.0.add_1`."""
+        if node.scope is None:
+            return node.fallback
+        if LOOKUP[op].torch_module is not None and node.scope:
+            return node.scope
+        prefix = f"{node.scope}." if node.scope else ""
+        while True:
+            self.counters[prefix + op] = count = self.counters.get(prefix + op, 0) + 1
+            if f"{prefix}{op}_{count}" not in self.names:
+                return f"{prefix}{op}_{count}"
+
+    def _unique(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.names:
+            n += 1
+            name = f"{base}_{n}"
+        return name
+
+    @staticmethod
+    def layer_name(name: str) -> str:
+        return _layer_name(name)
+
+    def rank_with_batch(self, name: str, node: Node) -> int:
+        return self.tensor(name, node).shape.rank + 1
+
+    def is_batch(self, size: int) -> bool:
+        """A constant's size for the batch axis: the file's batch, -1 or 0 (as Reshape writes it)."""
+        return size in (-1, 0) or size == (self.batch or 1)
+
+
+def module_path(proto: Any) -> str | None:
+    """The PyTorch module path the exporter recorded for the node (`layer1.0.conv1` from
+    `/layer1/layer1.0/conv1/Conv`, or from the name scopes torch.export keeps); "" at the
+    top level; None for a file with no such record (another framework's)."""
+    for prop in proto.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = [s for s in ast.literal_eval(prop.value) if s]
+            except (ValueError, SyntaxError):
+                return None
+            return scopes[-2] if len(scopes) >= 2 else ""
+    parts = [p for p in proto.name.split("/") if p]
+    if not proto.name.startswith("/") or not parts:
+        return None
+    return scope_path(parts[:-1]) if len(parts) >= 2 else ""
+
+
+def scope_path(scopes: list[str]) -> str:
+    """The module path of TorchScript's scopes, which name a child by its parent's local name
+    and its own (`layer2`, `layer2.0`, `downsample`, `downsample.0`): layer2.0.downsample.0."""
+    path = scopes[0]
+    for scope in scopes[1:]:
+        parent, _, local = scope.rpartition(".")
+        path = f"{path}.{local}" if parent and (path == parent or path.endswith("." + parent)) else f"{path}.{scope}"
+    return path
+
+
+def _layer_name(name: str) -> str:
+    """A name the spec's syntax takes: word characters, `-` and `.` between them."""
+    cleaned = "".join(c if c.isalnum() or c in "_-." else "_" for c in name).strip(".")
+    cleaned = ".".join(part or "_" for part in cleaned.split("."))
+    return cleaned if cleaned and (cleaned[0].isalnum() or cleaned[0] == "_") else f"_{cleaned}"
+
+
+def _as_written(opdef: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments a person would write: those that differ from the op's defaults, a value
+    the same on every axis once (`k=3`, not `k=3x3`)."""
+    defaults, _ = normalize_attrs(opdef, {key: value for key, value in args.items()
+                                          if opdef.attrs[key].default is REQUIRED})
+    written = {}
+    for key, value in args.items():
+        if isinstance(value, tuple) and value and len(set(value)) == 1 and key not in ("dims", "shape"):
+            value = value[0]
+        attr = opdef.attrs[key]
+        if attr.default is not REQUIRED and attr.kind.read(value) == defaults[key]:
+            continue
+        written[key] = value
+    return written
+
+
+def _attribute(value: Any) -> Any:
+    if isinstance(value, float):  # ONNX floats are float32: 1e-05, not 9.999999747378752e-06
+        return float(f"{value:.7g}")
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list):
+        return tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value)
+    return value
+
+
+def _input_options(options: Sequence[str]) -> dict[str | None, tuple[int, ...]]:
+    """--input values by input name (None: the one input), read leniently: the analysis
+    reports a malformed one."""
+    found: dict[str | None, tuple[int, ...]] = {}
+    for text in options:
+        name, sep, shape = text.rpartition("=")
+        try:
+            found[name if sep else None] = parse_input(shape)[0]
+        except ValueError:
+            continue
+    return found

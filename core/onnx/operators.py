@@ -1,0 +1,677 @@
+"""ONNX operators onto the op table: one handler per operator type, which reads the node's
+attributes and constant inputs and emits the layer PyTorch's module would be (a Conv with
+its weight is a `conv`, a Gemm a `linear`), or folds a node whose inputs are all constants
+(shape arithmetic: Shape -> Gather -> Concat -> Reshape) into a constant.
+
+A handler raises `Unmapped` for anything it cannot map exactly: a positioned error, never
+a wrong number. Attribute defaults are ONNX's (a pool's strides default to 1, not to
+its kernel as in PyTorch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..parse.document import Ref
+from .model import READ_LIMIT, Constant, Handler, Node, Reader, Tensor, Unmapped
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _windows(r: Reader, n: Node, x: Tensor, kernel: tuple[int, ...]) -> dict[str, Any]:
+    """k, s, d and p of a Conv or pool, from ONNX's attributes (pads: all begins, then all ends)."""
+    rank = len(kernel)
+    strides = tuple(n.attrs.get("strides", (1,) * rank))
+    dilations = tuple(n.attrs.get("dilations", (1,) * rank))
+    pads = tuple(n.attrs.get("pads", (0,) * (2 * rank)))
+    auto_pad = n.attrs.get("auto_pad", "NOTSET")
+    if auto_pad == "VALID":
+        padding: Any = 0
+    elif auto_pad == "SAME_UPPER":
+        padding = "same"  # TensorFlow's SAME: the extra pixel after, as netcalc's `same`
+    elif auto_pad == "SAME_LOWER":
+        padding = [list(_same_lower(size, k, s, d)) for size, k, s, d in
+                   zip(x.shape.spatial, kernel, strides, dilations)]
+    elif pads[:rank] == pads[rank:]:
+        padding = pads[:rank]
+    else:
+        padding = [[b, e] for b, e in zip(pads[:rank], pads[rank:])]
+    return {"k": kernel, "s": strides, "p": padding, "d": dilations}
+
+
+def _same_lower(size: int, k: int, s: int, d: int) -> tuple[int, int]:
+    total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total - total // 2, total // 2
+
+
+def _weight(r: Reader, n: Node, index: int, what: str) -> Constant:
+    found = r.constant(n.inputs[index], n) if len(n.inputs) > index else None
+    if found is None:
+        raise Unmapped(f"its {what} is computed from the inputs; netcalc maps a {n.op_type} whose {what} is a constant")
+    return found
+
+
+def _present(n: Node, index: int) -> bool:
+    return len(n.inputs) > index and bool(n.inputs[index])
+
+
+def _axis(r: Reader, n: Node, axis: int, source: str) -> int:
+    """An ONNX axis (batch first, negative from the end) as a non-negative one."""
+    rank = r.rank_with_batch(source, n)
+    if not -rank <= axis < rank:
+        raise Unmapped(f"axis {axis} is outside a {rank}-axis tensor")
+    return axis % rank
+
+
+# --- convolution, linear ----------------------------------------------------------------
+
+
+def _fits(w: Constant, reads: int, x: Tensor, what: str) -> None:
+    """The weight's input size is what the tensor gives (the file is consistent)."""
+    if reads != what_size(x, what):
+        raise Unmapped(f"its weight of shape {list(w.dims)} reads {reads} {what}, but its input {x.shape} has "
+                       f"{what_size(x, what)}", id="shape-mismatch")
+
+
+def what_size(x: Tensor, what: str) -> int:
+    return x.shape.channels if what == "channels" else x.shape.dims[-1]
+
+
+def conv(r: Reader, n: Node) -> None:
+    x, w = r.tensor(n.inputs[0], n), _weight(r, n, 1, "weight")
+    _fits(w, w.dims[1] * n.attrs.get("group", 1), x, "channels")
+    args = {"out": w.dims[0], **_windows(r, n, x, tuple(n.attrs.get("kernel_shape", w.dims[2:]))),
+            "g": n.attrs.get("group", 1), "bias": _present(n, 2)}
+    source = _fold_zero_pad(r, n, args)
+    r.emit(n, "conv", args, [source])
+
+
+def _fold_zero_pad(r: Reader, n: Node, args: dict[str, Any]) -> str:
+    """A zero Pad read only by this Conv is its padding (how PyTorch exports a padding per
+    side, or TensorFlow's SAME at a stride): one conv layer, as the spec wrote it."""
+    x = r.values[n.inputs[0]]
+    if not isinstance(x, Tensor) or r.readers.get(n.inputs[0]) != 1 or not r.entries:
+        return n.inputs[0]
+    entry = r.entries[-1]
+    zeros = entry.type == "pad" and entry.args.get("mode", "zeros") == "zeros"
+    if entry.name != x.layer or not zeros or args["p"] == "same":
+        return n.inputs[0]
+    rank = len(entry.args["p"])
+    own = args["p"] if isinstance(args["p"], list) else [[p, p] for p in args["p"]]
+    args["p"] = [[b + pb, e + pe] for (b, e), (pb, pe) in zip(entry.args["p"], own)][:rank]
+    r.entries.pop()
+    r.names.discard(entry.name)
+    return r.pad_sources.pop(n.inputs[0])
+
+
+def conv_transpose(r: Reader, n: Node) -> None:
+    x, w = r.tensor(n.inputs[0], n), _weight(r, n, 1, "weight")
+    _fits(w, w.dims[0], x, "channels")
+    groups = n.attrs.get("group", 1)
+    kernel = tuple(n.attrs.get("kernel_shape", w.dims[2:]))
+    args = {"out": w.dims[1] * groups, **_windows(r, n, x, kernel), "g": groups, "bias": _present(n, 2)}
+    if not isinstance(args["p"], tuple):
+        raise Unmapped("ConvTranspose with padding other than symmetric explicit pads has no nn.ConvTranspose form")
+    extra = tuple(n.attrs.get("output_padding", (0,) * len(kernel)))
+    if "output_shape" in n.attrs:  # the size asked for, reached by output padding (as PyTorch's output_size)
+        wanted = tuple(n.attrs["output_shape"])[-len(kernel):]
+        extra = tuple(o - ((i - 1) * s - 2 * p + d * (k - 1) + 1) for o, i, s, p, d, k in
+                      zip(wanted, x.shape.spatial, args["s"], args["p"], args["d"], kernel))
+    args["op"] = extra
+    r.emit(n, "convT", args, [n.inputs[0]])
+
+
+def gemm(r: Reader, n: Node) -> None:
+    if n.attrs.get("transA", 0):
+        raise Unmapped("transA=1 transposes the batch into the features: no linear layer does that")
+    x, w = r.tensor(n.inputs[0], n), _weight(r, n, 1, "weight (B)")
+    if x.shape.rank != 1 or len(w.dims) != 2:
+        raise Unmapped(f"expects a matrix of flat features and a 2-D weight, got {x.shape} and {w.dims}")
+    out = w.dims[0] if n.attrs.get("transB", 0) else w.dims[1]
+    _fits(w, w.dims[1] if n.attrs.get("transB", 0) else w.dims[0], x, "features")
+    if _present(n, 2):
+        bias = _weight(r, n, 2, "bias (C)")
+        if bias.numel != out:
+            raise Unmapped(f"its bias C of shape {list(bias.dims)} is not one per output ({out})")
+    r.emit(n, "linear", {"out": out, "bias": _present(n, 2)}, [n.inputs[0]])
+
+
+def matmul(r: Reader, n: Node) -> None:
+    a, b = n.inputs[:2]
+    weight = r.constant(b, n)
+    if weight is not None and len(weight.dims) == 2 and isinstance(r.value(a, n), Tensor):
+        _fits(weight, weight.dims[0], r.tensor(a, n), "features")
+        tensor = r.emit(n, "linear", {"out": weight.dims[1], "bias": False}, [a])
+        r.pending_bias[n.outputs[0]] = (len(r.entries) - 1, tensor)
+        return
+    r.emit(n, "matmul", {}, [_data(r, n, a, b), _data(r, n, b, a)])
+
+
+# --- pools, normalisation --------------------------------------------------------------
+
+
+def pool(op: str) -> Handler:
+    def handler(r: Reader, n: Node) -> None:
+        x = r.tensor(n.inputs[0], n)
+        args = _windows(r, n, x, tuple(n.attrs["kernel_shape"]))
+        if isinstance(args["p"], list):
+            raise Unmapped("pools take symmetric padding in PyTorch; these pads differ before and after")
+        args["ceil"] = bool(n.attrs.get("ceil_mode", 0))
+        if op == "avgpool":
+            del args["d"]
+            if any(d != 1 for d in n.attrs.get("dilations", ())):
+                raise Unmapped("a dilated average pool has no PyTorch module")
+        r.emit(n, op, args, [n.inputs[0]])
+    return handler
+
+
+def batch_norm(r: Reader, n: Node) -> None:
+    r.emit(n, "bn", {"eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
+
+
+def instance_norm(r: Reader, n: Node) -> None:
+    r.emit(n, "instancenorm", {"affine": True, "eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
+
+
+def layer_norm(r: Reader, n: Node) -> None:
+    axis = _axis(r, n, n.attrs.get("axis", -1), n.inputs[0])
+    if _present(n, 1) != _present(n, 2):
+        raise Unmapped("a scale without a bias (or a bias without a scale) is no nn.LayerNorm netcalc describes")
+    dims = r.rank_with_batch(n.inputs[0], n) - axis
+    r.emit(n, "ln", {"dims": dims, "affine": _present(n, 1), "eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
+
+
+def group_norm(r: Reader, n: Node) -> None:
+    x, scale = r.tensor(n.inputs[0], n), _weight(r, n, 1, "scale")
+    if scale.numel != x.shape.channels:
+        raise Unmapped(f"its scale has {scale.numel} values, one per group (opset 18); nn.GroupNorm has one per "
+                       f"channel ({x.shape.channels}), as opset 21 writes it")
+    r.emit(n, "gn", {"groups": n.attrs["num_groups"], "eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
+
+
+def lrn(r: Reader, n: Node) -> None:
+    r.emit(n, "lrn", {"size": n.attrs["size"], "alpha": n.attrs.get("alpha", 1e-4), "beta": n.attrs.get("beta", 0.75),
+                      "k": n.attrs.get("bias", 1.0)}, [n.inputs[0]])
+
+
+def global_pool(op: str, args: dict[str, Any]) -> Handler:
+    def handler(r: Reader, n: Node) -> None:
+        r.emit(n, op, dict(args), [n.inputs[0]])
+    return handler
+
+
+def reduce(op: str) -> Handler:
+    """ReduceMean/ReduceMax over every spatial axis: a global pool (keepdims=0 flattens it)."""
+    def handler(r: Reader, n: Node) -> None:
+        x = r.tensor(n.inputs[0], n)
+        axes = tuple(n.attrs["axes"]) if "axes" in n.attrs else r.ints(n.inputs[1], n) if _present(n, 1) else ()
+        spatial = set(range(2, x.shape.rank + 1))
+        if {_axis(r, n, a, n.inputs[0]) for a in axes} != spatial or not spatial:
+            raise Unmapped(f"reduces axes {list(axes)}: only a reduction over every spatial axis (a global pool) "
+                           "is mapped")
+        if n.attrs.get("keepdims", 1):
+            r.emit(n, op, {"out": 1} if op != "gap" else {}, [n.inputs[0]])
+            return
+        pooled = f"{n.outputs[0]}#pooled"
+        r.emit(n, op, {"out": 1} if op != "gap" else {}, [n.inputs[0]], output=pooled)
+        r.emit(n, "flatten", {}, [pooled])
+    return handler
+
+
+# --- activations ------------------------------------------------------------------------
+
+
+def activation(op: str, **attrs: tuple[str, Any]) -> Handler:
+    """`attrs`: the netcalc argument -> (the ONNX attribute, its default)."""
+    def handler(r: Reader, n: Node) -> None:
+        r.emit(n, op, {key: n.attrs.get(name, default) for key, (name, default) in attrs.items()}, [n.inputs[0]])
+    return handler
+
+
+def softmax(op: str) -> Handler:
+    def handler(r: Reader, n: Node) -> None:
+        r.emit(n, op, {"dim": n.attrs.get("axis", -1)}, [n.inputs[0]])
+    return handler
+
+
+def hard_sigmoid(r: Reader, n: Node) -> None:
+    alpha, beta = n.attrs.get("alpha", 0.2), n.attrs.get("beta", 0.5)
+    if abs(alpha - 1 / 6) > 1e-6 or beta != 0.5:  # float32's 1/6
+        raise Unmapped("only PyTorch's hard sigmoid (alpha 1/6, beta 0.5) is a netcalc layer")
+    r.emit(n, "hardsigmoid", {}, [n.inputs[0]])
+
+
+def clip(r: Reader, n: Node) -> None:
+    low = r.array(n.inputs[1], n).item() if _present(n, 1) else n.attrs.get("min")
+    high = r.array(n.inputs[2], n).item() if _present(n, 2) else n.attrs.get("max")
+    if (low, high) != (0, 6):
+        raise Unmapped(f"Clip to [{low}, {high}] is no netcalc layer (ReLU6 is Clip to [0, 6])")
+    r.emit(n, "relu6", {}, [n.inputs[0]])
+
+
+def prelu(r: Reader, n: Node) -> None:
+    slope = _weight(r, n, 1, "slope")
+    r.emit(n, "prelu", {"per_channel": slope.numel > 1}, [n.inputs[0]])
+
+
+# --- merges -----------------------------------------------------------------------------
+
+
+def _data(r: Reader, n: Node, name: str, other: str) -> str:
+    """A value read as data: a tensor, or a weight (a `param` layer, with no batch axis)."""
+    value = r.value(name, n)
+    if isinstance(value, Tensor):
+        return name
+    if not value.weight or value.numel == 1:
+        raise Unmapped(f"input '{name}' is a constant of {value.numel} element(s), not a learned tensor: "
+                       "arithmetic with constants is not mapped yet")
+    dims = value.dims
+    against = r.value(other, n)
+    if isinstance(against, Tensor) and len(dims) == against.shape.rank + 1:
+        if dims[0] != 1:
+            raise Unmapped(f"constant '{name}' of shape {list(dims)} varies over the batch axis")
+        dims = dims[1:]
+    r.emit(n, "param", {"shape": list(dims)}, [], output=name, path=r.layer_name(name))
+    return name
+
+
+def elementwise(op: str) -> Handler:
+    def handler(r: Reader, n: Node) -> None:
+        if len(n.inputs) == 2 and op == "add" and _fuse_bias(r, n):
+            return
+        if len(n.inputs) == 2 and op == "mul" and _fuse_silu(r, n):
+            return
+        names = [name for name in n.inputs if name]
+        r.emit(n, op, {}, [_data(r, n, name, names[1 - i] if len(names) == 2 else names[0])
+                           for i, name in enumerate(names)])
+    return handler
+
+
+def _fuse_bias(r: Reader, n: Node) -> bool:
+    """MatMul + Add of a vector: how exporters write nn.Linear on more than 2-D input."""
+    for a, b in (n.inputs, n.inputs[::-1]):
+        pending = r.pending_bias.get(a)
+        bias = r.constant(b, n)
+        if pending is None or bias is None or r.readers.get(a) != 1:
+            continue
+        index, tensor = pending
+        entry = r.entries[index]
+        if bias.dims[-1:] != (entry.args["out"],) or bias.numel != entry.args["out"]:
+            continue
+        r.entries[index] = _with_args(entry, bias=True)
+        r.values[n.outputs[0]] = tensor
+        return True
+    return False
+
+
+def _fuse_silu(r: Reader, n: Node) -> bool:
+    """x * sigmoid(x): how exporters write nn.SiLU (the sigmoid's layer becomes the silu)."""
+    for x, gate in (n.inputs, n.inputs[::-1]):
+        value, source = r.values.get(gate), r.values.get(x)
+        if not isinstance(value, Tensor) or not isinstance(source, Tensor) or r.readers.get(gate) != 1:
+            continue
+        index = next((i for i in range(len(r.entries) - 1, -1, -1) if r.entries[i].name == value.layer), None)
+        if index is None:
+            continue
+        entry = r.entries[index]
+        if entry.type == "sigmoid" and entry.sources == (Ref(source.layer),):
+            from dataclasses import replace
+
+            r.entries[index] = replace(entry, type="silu")
+            r.values[n.outputs[0]] = value
+            return True
+    return False
+
+
+def _with_args(entry: Any, **args: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(entry, args={**entry.args, **args})
+
+
+def concat(r: Reader, n: Node) -> None:
+    names = list(n.inputs)
+    anchor = next(name for name in names if isinstance(r.value(name, n), Tensor))
+    r.emit(n, "concat", {"dim": n.attrs["axis"]}, [_data(r, n, name, anchor) for name in names])
+
+
+# --- layout -----------------------------------------------------------------------------
+
+
+def flatten(r: Reader, n: Node) -> None:
+    if _axis(r, n, n.attrs.get("axis", 1), n.inputs[0]) != 1:
+        raise Unmapped("Flatten at an axis other than 1 merges the batch axis or keeps a 2-D result netcalc "
+                       "cannot name")
+    r.emit(n, "flatten", {}, [n.inputs[0]])
+
+
+def reshape(r: Reader, n: Node) -> None:
+    x = r.tensor(n.inputs[0], n)
+    target = list(r.ints(n.inputs[1], n))
+    if not target or not r.is_batch(target[0]):
+        raise Unmapped(f"the target shape {target} does not keep the batch axis first")
+    dims = [x.shape.dims[i - 1] if size == 0 and not n.attrs.get("allowzero", 0) and 0 < i <= x.shape.rank
+            else size for i, size in enumerate(target)][1:]
+    if len(dims) == 1 and x.shape.rank > 1 and dims[0] in (-1, x.shape.numel):
+        r.emit(n, "flatten", {}, [n.inputs[0]])
+    else:
+        r.emit(n, "reshape", {"shape": dims}, [n.inputs[0]])
+
+
+def transpose(r: Reader, n: Node) -> None:
+    rank = r.rank_with_batch(n.inputs[0], n)
+    perm = tuple(n.attrs.get("perm", tuple(reversed(range(rank)))))
+    if perm[0] != 0:
+        raise Unmapped(f"perm={list(perm)} moves the batch axis")
+    r.emit(n, "permute", {"dims": perm}, [n.inputs[0]])
+
+
+def squeeze_unsqueeze(r: Reader, n: Node) -> None:
+    x = r.tensor(n.inputs[0], n)
+    axes = tuple(n.attrs["axes"]) if "axes" in n.attrs else r.ints(n.inputs[1], n) if _present(n, 1) else None
+    dims = list((1, *x.shape.dims))  # the batch axis, as ONNX counts axes
+    if n.op_type == "Unsqueeze":
+        assert axes is not None
+        out_rank = len(dims) + len(axes)
+        for axis in sorted(a % out_rank for a in axes):
+            dims.insert(axis, 1)
+        if 0 in {a % out_rank for a in axes}:
+            raise Unmapped("unsqueezes before the batch axis")
+    else:
+        drop = {a % len(dims) for a in axes} if axes is not None else {i for i, d in enumerate(dims) if d == 1 and i}
+        if 0 in drop:
+            raise Unmapped("squeezes the batch axis")
+        dims = [d for i, d in enumerate(dims) if i not in drop]
+    r.emit(n, "reshape", {"shape": dims[1:]}, [n.inputs[0]])
+
+
+def identity(r: Reader, n: Node) -> None:
+    r.alias(n, n.inputs[0])
+
+
+def dropout(r: Reader, n: Node) -> None:
+    ratio = r.array(n.inputs[1], n).item() if _present(n, 1) else n.attrs.get("ratio", 0.5)
+    r.emit(n, "dropout", {"p": float(ratio)}, [n.inputs[0]])
+
+
+def pad(r: Reader, n: Node) -> None:
+    x = r.tensor(n.inputs[0], n)
+    pads = r.ints(n.inputs[1], n) if _present(n, 1) else tuple(n.attrs["pads"])
+    rank = x.shape.rank + 1
+    if _present(n, 3):
+        raise Unmapped("Pad with `axes` is not mapped yet")
+    if any(pads[i] or pads[rank + i] for i in (0, 1)) or any(p < 0 for p in pads):
+        raise Unmapped(f"pads {list(pads)} pad the batch or channel axis, or crop: no nn padding layer does that")
+    if _present(n, 2) and r.array(n.inputs[2], n).reshape(-1).tolist() not in ([0], [0.0]):
+        raise Unmapped("padding with a value other than 0 is not mapped yet")
+    mode = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}[n.attrs.get("mode",
+                                                                                                          "constant")]
+    sides = [[pads[i], pads[rank + i]] for i in range(2, rank)]
+    r.emit(n, "pad", {"p": sides, "mode": mode}, [n.inputs[0]])
+    r.pad_sources[n.outputs[0]] = n.inputs[0]
+
+
+def resize(r: Reader, n: Node) -> None:
+    x = r.tensor(n.inputs[0], n)
+    rank = x.shape.rank - 1
+    scales_at, sizes_at = (2, 3) if n.op_type == "Resize" else (1, None)
+    scales = r.array(n.inputs[scales_at], n).reshape(-1).tolist() if _present(n, scales_at) else []
+    sizes = r.ints(n.inputs[sizes_at], n) if sizes_at is not None and _present(n, sizes_at) else ()
+    mode = n.attrs.get("mode", "nearest")
+    transform = n.attrs.get("coordinate_transformation_mode", "half_pixel")
+    names = {"nearest": "nearest", "linear": ("linear", "bilinear", "trilinear")[rank - 1], "cubic": "bicubic"}
+    args: dict[str, Any] = {"mode": names[mode], "align_corners": transform == "align_corners"}
+    if sizes:
+        if tuple(sizes[:2]) != (r.batch or 1, x.shape.channels) and sizes[1] != x.shape.channels:
+            raise Unmapped(f"sizes {list(sizes)} change the batch or channel axis")
+        args["size"] = tuple(sizes[2:])
+    elif scales:
+        if scales[:2] != [1.0, 1.0]:
+            raise Unmapped(f"scales {scales} scale the batch or channel axis")
+        spatial = scales[2:]
+        args["scale"] = tuple(int(s) if float(s).is_integer() else s for s in spatial)
+    else:
+        raise Unmapped("neither scales nor sizes is given")
+    r.emit(n, "upsample", args, [n.inputs[0]])
+
+
+def gather(r: Reader, n: Node) -> None:
+    data, indices = r.value(n.inputs[0], n), r.value(n.inputs[1], n)
+    if isinstance(data, Constant) and isinstance(indices, Tensor) and len(data.dims) == 2 \
+            and n.attrs.get("axis", 0) == 0:
+        r.emit(n, "embedding", {"num": data.dims[0], "dim": data.dims[1]}, [n.inputs[1]])
+        return
+    if isinstance(data, Tensor) and isinstance(indices, Constant) and indices.numel == 1 and not indices.dims:
+        axis = _axis(r, n, n.attrs.get("axis", 0), n.inputs[0])
+        r.emit(n, "select", {"dim": axis, "index": int(r.array(n.inputs[1], n).item())}, [n.inputs[0]])
+        return
+    raise Unmapped("only an embedding lookup (a weight indexed by ids) or one index of a tensor is mapped")
+
+
+def slice_(r: Reader, n: Node) -> None:
+    starts, ends = r.ints(n.inputs[1], n), r.ints(n.inputs[2], n)
+    axes = r.ints(n.inputs[3], n) if _present(n, 3) else tuple(range(len(starts)))
+    steps = r.ints(n.inputs[4], n) if _present(n, 4) else (1,) * len(starts)
+    source = n.inputs[0]
+    for i, (start, end, axis, step) in enumerate(zip(starts, ends, axes, steps)):
+        axis = _axis(r, n, axis, source)
+        if axis == 0 or step < 1:
+            raise Unmapped("slices the batch axis, or steps backwards")
+        size = r.tensor(source, n).shape.dims[axis - 1]
+        last = i == len(starts) - 1
+        output = n.outputs[0] if last else f"{n.outputs[0]}#{i}"
+        r.emit(n, "slice", {"dim": axis, "start": start, "end": None if end >= size else end, "step": step},
+               [source], output=output)
+        source = output
+
+
+def split(r: Reader, n: Node) -> None:
+    x = r.tensor(n.inputs[0], n)
+    axis = _axis(r, n, n.attrs.get("axis", 0), n.inputs[0])
+    if axis == 0:
+        raise Unmapped("splits the batch axis")
+    size = x.shape.dims[axis - 1]
+    parts = r.ints(n.inputs[1], n) if _present(n, 1) else tuple(n.attrs.get("split", ()))
+    if not parts:
+        count = n.attrs.get("num_outputs", len(n.outputs))
+        chunk = -(-size // count)
+        parts = tuple(min(chunk, size - i * chunk) for i in range(count))
+    start = 0
+    for output, length in zip(n.outputs, parts):
+        r.emit(n, "slice", {"dim": axis, "start": start, "end": start + length}, [n.inputs[0]], output=output)
+        start += length
+
+
+def shape(r: Reader, n: Node) -> None:
+    import numpy as np
+
+    x = r.tensor(n.inputs[0], n)
+    dims = np.array([r.batch or 1, *x.shape.dims], dtype=np.int64)
+    start, end = n.attrs.get("start", 0), n.attrs.get("end", len(dims))
+    r.set_constant(n.outputs[0], dims[start:end])
+
+
+def constant(r: Reader, n: Node) -> None:
+    import numpy as np
+    from onnx import numpy_helper
+
+    attrs = n.attrs
+    if "value" in attrs:
+        r.set_constant(n.outputs[0], numpy_helper.to_array(attrs["value"]))
+    elif "value_int" in attrs or "value_float" in attrs:
+        r.set_constant(n.outputs[0], np.array(attrs.get("value_int", attrs.get("value_float"))))
+    elif "value_ints" in attrs or "value_floats" in attrs:
+        r.set_constant(n.outputs[0], np.array(attrs.get("value_ints", attrs.get("value_floats"))))
+    else:
+        raise Unmapped("a Constant of a sparse or string value is not read")
+
+
+# --- constant folding ---------------------------------------------------------------------
+
+
+def _fold(compute: Any) -> Handler:
+    """A node of constants, computed with numpy (shape arithmetic: small integer tensors)."""
+    def handler(r: Reader, n: Node) -> None:
+        arrays = [r.array(name, n) if name else None for name in n.inputs]
+        r.set_constant(n.outputs[0], compute(n, *arrays))
+    return handler
+
+
+def _shape_only(r: Reader, n: Node) -> None:
+    """A weight passed through (an Identity, a Cast): same elements, still a weight."""
+    source = r.constant(n.inputs[0], n)
+    assert source is not None
+    r.values[n.outputs[0]] = source
+
+
+def _fold_layout(r: Reader, n: Node) -> None:
+    """Reshape, Transpose, Unsqueeze, Squeeze of a constant: its values where they are read,
+    its shape for a weight too large to read."""
+    import numpy as np
+
+    source = r.constant(n.inputs[0], n)
+    assert source is not None
+    if source.numel <= READ_LIMIT:
+        _fold(_LAYOUT[n.op_type])(r, n)
+        result = r.constant(n.outputs[0], n)
+        assert result is not None
+        r.values[n.outputs[0]] = Constant(result.dims, result.array, source.weight)
+        return
+    placeholder = np.broadcast_to(np.empty((), dtype=np.bool_), source.dims)  # no memory: every stride 0
+    arrays = [placeholder] + [r.array(name, n) if name else None for name in n.inputs[1:]]
+    out = _LAYOUT[n.op_type](n, *arrays)
+    r.values[n.outputs[0]] = Constant(tuple(int(d) for d in out.shape), None, source.weight)
+
+
+def _expand(r: Reader, n: Node) -> None:
+    """A constant broadcast to a shape; a weight so expanded (a class token over the batch)
+    stays that weight, of the broadcast shape."""
+    source = r.constant(n.inputs[0], n)
+    assert source is not None
+    shape = tuple(max(int(d), 1) for d in r.ints(n.inputs[1], n))
+    dims = _np().broadcast_shapes(source.dims, shape)
+    if source.weight:
+        r.values[n.outputs[0]] = Constant(tuple(dims), None, True)
+    else:
+        r.set_constant(n.outputs[0], _np().broadcast_to(r.array(n.inputs[0], n), dims).copy())
+
+
+def _np() -> Any:
+    import numpy as np
+
+    return np
+
+
+def _reshape_values(n: Node, x: Any, shape: Any) -> Any:
+    target = [x.shape[i] if d == 0 and not n.attrs.get("allowzero", 0) else int(d) for i, d in enumerate(shape)]
+    return x.reshape(target)
+
+
+def _unsqueeze_values(n: Node, x: Any, axes: Any = None) -> Any:
+    axes = tuple(n.attrs["axes"]) if axes is None else tuple(int(a) for a in axes.reshape(-1))
+    rank = x.ndim + len(axes)
+    return _np().expand_dims(x, tuple(sorted(a % rank for a in axes)))
+
+
+def _squeeze_values(n: Node, x: Any, axes: Any = None) -> Any:
+    if axes is None and "axes" not in n.attrs:
+        return _np().squeeze(x)
+    axes = tuple(n.attrs["axes"]) if axes is None else tuple(int(a) for a in axes.reshape(-1))
+    return _np().squeeze(x, tuple(a % x.ndim for a in axes))
+
+
+_LAYOUT: dict[str, Callable[..., Any]] = {
+    "Reshape": _reshape_values,
+    "Transpose": lambda n, x: x.transpose(n.attrs.get("perm", None)),
+    "Unsqueeze": _unsqueeze_values,
+    "Squeeze": _squeeze_values,
+}
+
+
+def _slice_values(n: Node, x: Any, starts: Any, ends: Any, axes: Any = None, steps: Any = None) -> Any:
+    index = [slice(None)] * x.ndim
+    axes = range(len(starts)) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        index[int(axis)] = slice(int(start), int(end), int(step))
+    return x[tuple(index)]
+
+
+def _binary(name: str) -> Any:
+    def compute(n: Node, a: Any, b: Any) -> Any:
+        np = _np()
+        if name == "Div" and np.issubdtype(a.dtype, np.integer):
+            return a // b
+        return {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[name](a, b)
+    return compute
+
+
+FOLDERS: dict[str, Handler] = {
+    "Identity": _shape_only,
+    "Shape": lambda r, n: r.set_constant(n.outputs[0], _np().array(r.value(n.inputs[0], n).dims  # type: ignore[union-attr]
+                                                                   [n.attrs.get("start", 0):n.attrs.get("end")],
+                                                                   dtype=_np().int64)),
+    "Cast": _fold(lambda n, x: x.astype({1: "float32", 6: "int32", 7: "int64", 9: "bool", 11: "float64"}
+                                        .get(n.attrs["to"], x.dtype))),
+    "Gather": _fold(lambda n, x, i: _np().take(x, i, axis=n.attrs.get("axis", 0))),
+    "Concat": _fold(lambda n, *xs: _np().concatenate(xs, axis=n.attrs["axis"])),
+    "Slice": _fold(_slice_values),
+    "ConstantOfShape": _fold(lambda n, shape: _np().full(tuple(int(d) for d in shape), 0, dtype=_np().int64)),
+    "Range": _fold(lambda n, start, limit, delta: _np().arange(start, limit, delta)),
+    "Equal": _fold(lambda n, a, b: a == b),
+    "Where": _fold(lambda n, c, a, b: _np().where(c, a, b)),
+    "Expand": lambda r, n: _expand(r, n),
+    **{op: _fold(_binary(op)) for op in ("Add", "Sub", "Mul", "Div")},
+    **{op: _fold_layout for op in _LAYOUT},
+}
+
+
+HANDLERS: dict[str, Handler] = {
+    "Conv": conv,
+    "ConvTranspose": conv_transpose,
+    "Gemm": gemm,
+    "MatMul": matmul,
+    "MaxPool": pool("maxpool"),
+    "AveragePool": pool("avgpool"),
+    "GlobalAveragePool": global_pool("gap", {}),
+    "GlobalMaxPool": global_pool("adaptivemaxpool", {"out": 1}),
+    "ReduceMean": reduce("gap"),
+    "ReduceMax": reduce("adaptivemaxpool"),
+    "BatchNormalization": batch_norm,
+    "InstanceNormalization": instance_norm,
+    "LayerNormalization": layer_norm,
+    "GroupNormalization": group_norm,
+    "LRN": lrn,
+    "Relu": activation("relu"),
+    "Sigmoid": activation("sigmoid"),
+    "Tanh": activation("tanh"),
+    "LeakyRelu": activation("leakyrelu", slope=("alpha", 0.01)),
+    "Elu": activation("elu", alpha=("alpha", 1.0)),
+    "HardSwish": activation("hardswish"),
+    "HardSigmoid": hard_sigmoid,
+    "Gelu": activation("gelu", approximate=("approximate", "none")),
+    "Clip": clip,
+    "PRelu": prelu,
+    "Softmax": softmax("softmax"),
+    "LogSoftmax": softmax("logsoftmax"),
+    "Add": elementwise("add"),
+    "Sum": elementwise("add"),
+    "Mul": elementwise("mul"),
+    "Concat": concat,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Transpose": transpose,
+    "Squeeze": squeeze_unsqueeze,
+    "Unsqueeze": squeeze_unsqueeze,
+    "Identity": identity,
+    "Dropout": dropout,
+    "Pad": pad,
+    "Resize": resize,
+    "Upsample": resize,
+    "Gather": gather,
+    "Slice": slice_,
+    "Split": split,
+    "Shape": shape,
+    "Constant": constant,
+}
