@@ -36,6 +36,7 @@ CONTRACT_ONLY = {
     "mha:two-inputs": "the contract takes one input or three; the exported Attention reads two as query, key = value",
     "sdpa:key-value-lengths": "the CPU flash kernel does not check (pytorch/pytorch#193728); the math path refuses",
     "lstm:too-many-layers": "the contract's bound of 1,000,000 layers; nn.LSTM would build every one",
+    "offset:would-widen-the-input": "an offset keeps its input's shape; x + torch.zeros(2, 6, 6) would widen it",
     "sdpa:a-map": "the exported expression would read an extra leading axis as more batch; the contract takes L x F",
 }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ class Constant:
     dims: tuple[int, ...]
     array: np.ndarray | None
     weight: bool = False
+    origin: str | None = None  # the initializer it is (or a transpose or view of): a tied weight is one tensor
 
     @property
     def numel(self) -> int:
@@ -61,10 +62,19 @@ class Constant:
 @dataclass(frozen=True, slots=True)
 class Tensor:
     """A value computed from the inputs: the layer (or input) that gives it, its shape
-    without the batch axis."""
+    without the batch axis. Where the batch axis has moved (attention's heads reshaped
+    into it, a sequence-first recurrence), the tensor is `full`: its shape holds every
+    ONNX axis, the batch's among them (of size 1), and netcalc's own batch axis is one of
+    size 1 in front; counts per sample stay exact (see docs/onnx.md)."""
 
     layer: str
     shape: Shape
+    full: bool = False
+
+    @property
+    def onnx_dims(self) -> tuple[int, ...]:
+        """Its shape as ONNX has it, at batch 1."""
+        return self.shape.dims if self.full else (1, *self.shape.dims)
 
 
 Value = Constant | Tensor
@@ -123,20 +133,22 @@ def _empty(file: str, stem: str, span: Span) -> Document:
 
 class Reader:
     def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str]) -> None:
-        from .operators import FOLDERS, HANDLERS
+        from .operators import BATCH_FIRST, FOLDERS, HANDLERS
 
         self.graph, self.file, self.stem = graph, file, stem
-        self.handlers, self.folders = HANDLERS, FOLDERS
+        self.handlers, self.folders, self.batch_first = HANDLERS, FOLDERS, BATCH_FIRST
         self.options = _input_options(options)
         self.values: dict[str, Value] = {}
         self.entries: list[Entry] = []
         self.names: set[str] = set()
         self.counters: dict[str, int] = {}  # `type_N` names per block scope and type
+        self.owners: dict[str, str] = {}  # an initializer -> the layer whose weight it is
         self.diags: list[Diagnostic] = []
         self.batch: int | None = None  # the file's batch size where it states one
         self.readers: dict[str, int] = {}  # value -> how many node inputs read it
         # a MatMul's linear layer, whose bias the Add after it may be (value -> entry, tensor)
         self.pending_bias: dict[str, tuple[int, Tensor]] = {}
+        self._last: Node | None = None  # the node being read (graph outputs are converted at the last)
         self.pad_sources: dict[str, str] = {}  # a Pad's output -> its input, should a Conv take the padding
         for node in graph.node:
             for name in node.input:
@@ -147,13 +159,13 @@ class Reader:
     def read(self) -> tuple[Document, list[Diagnostic]]:
         where = Span(self.file, 1, 1)
         for tensor in self.graph.initializer:
-            self.values[tensor.name] = Constant(tuple(tensor.dims), None, weight=True)
+            self.values[tensor.name] = Constant(tuple(tensor.dims), None, weight=True, origin=tensor.name)
         self._initializers = {t.name: t for t in self.graph.initializer}
         inputs = self._inputs(where)
         if inputs is None:
             return _empty(self.file, self.stem, where), self.diags
         for index, proto in enumerate(self.graph.node, start=1):
-            node = self._node(index, proto)
+            node = self._last = self._node(index, proto)
             try:
                 self._map(node)
             except Unmapped as exc:
@@ -162,6 +174,14 @@ class Reader:
         outputs = []
         for output in self.graph.output:
             value = self.values.get(output.name)
+            if isinstance(value, Tensor) and value.full:
+                try:
+                    assert self._last is not None  # a full tensor comes from a node
+                    value = self.tensor(self.as_batched(output.name, self._last), self._last)
+                except Unmapped as exc:  # positioned at the node that gives it
+                    at = next((e.span for e in reversed(self.entries) if e.name == value.layer), where)
+                    self.diags.append(error(exc.id, f"graph output '{output.name}': {exc.message}", at))
+                    return _empty(self.file, self.stem, where), self.diags
             if not isinstance(value, Tensor) or value.layer not in self.names:
                 self.diags.append(error("unsupported-node", f"graph output '{output.name}' is not computed by a "
                                         "layer from the inputs (a constant, or an input itself)", where))
@@ -183,6 +203,8 @@ class Reader:
         if handler is None:
             self._unknown(node)
             return
+        if node.op_type in self.batch_first and node.inputs and isinstance(self.values.get(node.inputs[0]), Tensor):
+            node = replace(node, inputs=(self.as_batched(node.inputs[0], node), *node.inputs[1:]))
         handler(self, node)
 
     def _unknown(self, node: Node) -> None:
@@ -247,7 +269,8 @@ class Reader:
     def value(self, name: str, node: Node) -> Value:
         found = self.values.get(name)
         if found is None:
-            raise Unmapped(f"reads '{name}', which no earlier node or initializer gives", id="invalid-onnx")
+            raise Unmapped(f"reads '{name}', which no earlier node or initializer gives (or one netcalc does not "
+                           "map, such as a recurrence's final states)", id="invalid-onnx")
         return found
 
     def tensor(self, name: str, node: Node) -> Tensor:
@@ -275,8 +298,14 @@ class Reader:
         from onnx import numpy_helper
 
         array = numpy_helper.to_array(proto)
-        self.values[name] = Constant(found.dims, array, found.weight)
+        self.values[name] = Constant(found.dims, array, found.weight, found.origin)
         return array
+
+    def readable(self, name: str) -> bool:
+        """A constant whose values can be read: computed, or an initializer small enough."""
+        found = self.values.get(name)
+        return isinstance(found, Constant) and (found.array is not None or (
+            found.numel <= READ_LIMIT and name in self._initializers))
 
     def ints(self, name: str, node: Node) -> tuple[int, ...]:
         return tuple(int(v) for v in self.array(name, node).reshape(-1))
@@ -287,9 +316,13 @@ class Reader:
     # --- layers ---------------------------------------------------------------------
 
     def emit(self, node: Node, op: str, args: dict[str, Any], inputs: Sequence[str], output: str | None = None,
-             path: str | None = None) -> Tensor:
-        """A layer of type `op` reading `inputs` (ONNX value names) for the node's output."""
+             path: str | None = None, full: bool | None = None, weight: str | None = None) -> Tensor:
+        """A layer of type `op` reading `inputs` (ONNX value names) for the node's output;
+        the output is full where its inputs are, unless `full` says. `weight` names the
+        constant that is its weight: one that an earlier layer has is shared (`share=`), as
+        PyTorch's tied weights are one tensor, written once in the file."""
         sources = [self.tensor(name, node) for name in inputs]
+        full = any(s.full for s in sources) if full is None else full
         opdef = LOOKUP[op]
         attrs, problems = normalize_attrs(opdef, args)
         if problems:
@@ -300,9 +333,13 @@ class Reader:
         except OpError as exc:
             raise Unmapped(f"as '{op}' on {' and '.join(map(str, ins))}: {exc.message}", exc.id) from None
         name = self._unique(path if path is not None else self._name(node, op))
+        origin = self.constant(weight, node).origin if weight else None  # type: ignore[union-attr]
+        share = self.owners.get(origin) if origin else None
+        if origin and share is None:
+            self.owners[origin] = name
         self.entries.append(Entry(op, _as_written(opdef, args), node.span, {}, name,
-                                  tuple(Ref(s.layer) for s in sources)))
-        tensor = Tensor(name, shape)
+                                  tuple(Ref(s.layer) for s in sources), share=share))
+        tensor = Tensor(name, shape, full)
         self.values[output or node.outputs[0]] = tensor
         self.names.add(name)
         return tensor
@@ -337,7 +374,42 @@ class Reader:
         return _layer_name(name)
 
     def rank_with_batch(self, name: str, node: Node) -> int:
-        return self.tensor(name, node).shape.rank + 1
+        """The tensor's rank as ONNX counts it."""
+        return len(self.tensor(name, node).onnx_dims)
+
+    def as_full(self, name: str, node: Node) -> str:
+        """The value as a full tensor (a reshape to 1 x shape where it is batched)."""
+        tensor = self.tensor(name, node)
+        if tensor.full:
+            return name
+        if self.batch not in (None, 1):
+            raise Unmapped(f"the batch axis moves here; netcalc follows it only in a model exported at batch 1 or "
+                           f"with a symbolic batch (this one is exported at {self.batch})")
+        self.emit(node, "reshape", {"shape": list(tensor.onnx_dims)}, [name], output=f"{name}#full", full=True)
+        return f"{name}#full"
+
+    def drop_batch(self, name: str, node: Node, axis: int) -> str:
+        """A full tensor whose ONNX axis `axis` is the batch (of 1) as a batched one: that
+        axis dropped, which moves no element at batch 1."""
+        tensor = self.tensor(name, node)
+        if not tensor.full:
+            if axis != 0:
+                raise Unmapped("reads a tensor whose batch axis is first where the operator expects it elsewhere")
+            return name
+        if tensor.shape.dims[axis] != 1:
+            raise Unmapped(f"reads a tensor of shape {tensor.shape} whose axis {axis} is not the batch of 1")
+        dims = list(tensor.shape.dims[:axis] + tensor.shape.dims[axis + 1:])
+        self.emit(node, "reshape", {"shape": dims}, [name], output=f"{name}#batched", full=False)
+        return f"{name}#batched"
+
+    def as_batched(self, name: str, node: Node) -> str:
+        """The value with the batch axis first again (a full tensor whose first axis is 1)."""
+        tensor = self.tensor(name, node)
+        if not tensor.full:
+            return name
+        if tensor.shape.rank < 2 or tensor.shape.dims[0] != 1:
+            raise Unmapped(f"reads a tensor of shape {tensor.shape} whose batch axis is not first")
+        return self.drop_batch(name, node, 0)
 
     def is_batch(self, size: int) -> bool:
         """A constant's size for the batch axis: the file's batch, -1 or 0 (as Reshape writes it)."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..parse.document import Ref
-from .model import READ_LIMIT, Constant, Handler, Node, Reader, Tensor, Unmapped
+from .model import Constant, Handler, Node, Reader, Tensor, Unmapped
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -64,6 +64,17 @@ def _axis(r: Reader, n: Node, axis: int, source: str) -> int:
     return axis % rank
 
 
+def _dim(r: Reader, n: Node, axis: int, source: str) -> int:
+    """An ONNX axis as netcalc's `dim` (PyTorch's: the batch is 0), refused where it is the
+    batch axis; a full tensor's axes all come after netcalc's batch of 1."""
+    axis = _axis(r, n, axis, source)
+    if r.tensor(source, n).full:
+        return axis + 1
+    if axis == 0:
+        raise Unmapped("works along the batch axis")
+    return axis
+
+
 # --- convolution, linear ----------------------------------------------------------------
 
 
@@ -84,7 +95,7 @@ def conv(r: Reader, n: Node) -> None:
     args = {"out": w.dims[0], **_windows(r, n, x, tuple(n.attrs.get("kernel_shape", w.dims[2:]))),
             "g": n.attrs.get("group", 1), "bias": _present(n, 2)}
     source = _fold_zero_pad(r, n, args)
-    r.emit(n, "conv", args, [source])
+    r.emit(n, "conv", args, [source], weight=n.inputs[1])
 
 
 def _fold_zero_pad(r: Reader, n: Node, args: dict[str, Any]) -> str:
@@ -126,7 +137,7 @@ def gemm(r: Reader, n: Node) -> None:
     if n.attrs.get("transA", 0):
         raise Unmapped("transA=1 transposes the batch into the features: no linear layer does that")
     x, w = r.tensor(n.inputs[0], n), _weight(r, n, 1, "weight (B)")
-    if x.shape.rank != 1 or len(w.dims) != 2:
+    if len(x.onnx_dims) != 2 or len(w.dims) != 2:
         raise Unmapped(f"expects a matrix of flat features and a 2-D weight, got {x.shape} and {w.dims}")
     out = w.dims[0] if n.attrs.get("transB", 0) else w.dims[1]
     _fits(w, w.dims[1] if n.attrs.get("transB", 0) else w.dims[0], x, "features")
@@ -134,7 +145,7 @@ def gemm(r: Reader, n: Node) -> None:
         bias = _weight(r, n, 2, "bias (C)")
         if bias.numel != out:
             raise Unmapped(f"its bias C of shape {list(bias.dims)} is not one per output ({out})")
-    r.emit(n, "linear", {"out": out, "bias": _present(n, 2)}, [n.inputs[0]])
+    r.emit(n, "linear", {"out": out, "bias": _present(n, 2)}, [n.inputs[0]], weight=n.inputs[1])
 
 
 def matmul(r: Reader, n: Node) -> None:
@@ -142,10 +153,10 @@ def matmul(r: Reader, n: Node) -> None:
     weight = r.constant(b, n)
     if weight is not None and len(weight.dims) == 2 and isinstance(r.value(a, n), Tensor):
         _fits(weight, weight.dims[0], r.tensor(a, n), "features")
-        tensor = r.emit(n, "linear", {"out": weight.dims[1], "bias": False}, [a])
+        tensor = r.emit(n, "linear", {"out": weight.dims[1], "bias": False}, [a], weight=b)
         r.pending_bias[n.outputs[0]] = (len(r.entries) - 1, tensor)
         return
-    r.emit(n, "matmul", {}, [_data(r, n, a, b), _data(r, n, b, a)])
+    r.emit(n, "matmul", {}, _same_layout(r, n, [_data(r, n, a, b), _data(r, n, b, a)]))
 
 
 # --- pools, normalisation --------------------------------------------------------------
@@ -231,7 +242,8 @@ def activation(op: str, **attrs: tuple[str, Any]) -> Handler:
 
 def softmax(op: str) -> Handler:
     def handler(r: Reader, n: Node) -> None:
-        r.emit(n, op, {"dim": n.attrs.get("axis", -1)}, [n.inputs[0]])
+        axis = n.attrs.get("axis", -1)
+        r.emit(n, op, {"dim": axis if axis < 0 else _dim(r, n, axis, n.inputs[0])}, [n.inputs[0]])
     return handler
 
 
@@ -263,12 +275,12 @@ def _data(r: Reader, n: Node, name: str, other: str) -> str:
     value = r.value(name, n)
     if isinstance(value, Tensor):
         return name
-    if not value.weight or value.numel == 1:
+    if not value.weight:
         raise Unmapped(f"input '{name}' is a constant of {value.numel} element(s), not a learned tensor: "
-                       "arithmetic with constants is not mapped yet")
+                       "arithmetic with constants other than a scalar factor is not mapped yet")
     dims = value.dims
     against = r.value(other, n)
-    if isinstance(against, Tensor) and len(dims) == against.shape.rank + 1:
+    if isinstance(against, Tensor) and not against.full and len(dims) == len(against.onnx_dims):
         if dims[0] != 1:
             raise Unmapped(f"constant '{name}' of shape {list(dims)} varies over the batch axis")
         dims = dims[1:]
@@ -282,10 +294,55 @@ def elementwise(op: str) -> Handler:
             return
         if len(n.inputs) == 2 and op == "mul" and _fuse_silu(r, n):
             return
+        if len(n.inputs) == 2 and op in ("mul", "div") and _scale(r, n, op):
+            return
+        if op == "div":
+            raise Unmapped("Div of two tensors is not mapped yet")
+        if len(n.inputs) == 2 and op == "add" and _offset(r, n):
+            return
         names = [name for name in n.inputs if name]
-        r.emit(n, op, {}, [_data(r, n, name, names[1 - i] if len(names) == 2 else names[0])
-                           for i, name in enumerate(names)])
+        r.emit(n, op, {}, _same_layout(r, n, [_data(r, n, name, names[1 - i] if len(names) == 2 else names[0])
+                                              for i, name in enumerate(names)]))
     return handler
+
+
+def _scale(r: Reader, n: Node, op: str) -> bool:
+    """A tensor times (or over) a constant scalar that is no weight: attention's scaling."""
+    pairs = [(n.inputs[0], n.inputs[1])] if op == "div" else [tuple(n.inputs), tuple(n.inputs[::-1])]
+    for x, c in pairs:
+        factor = r.constant(c, n)
+        if isinstance(r.values.get(x), Tensor) and factor is not None and factor.numel == 1 and not factor.weight:
+            value = float(r.array(c, n).reshape(-1)[0])
+            if op == "div" and value == 0:
+                raise Unmapped("divides by a constant 0")
+            r.emit(n, "scale", {"by": float(f"{(1 / value if op == 'div' else value):.7g}")}, [x])
+            return True
+    return False
+
+
+def _offset(r: Reader, n: Node) -> bool:
+    """A tensor plus a constant that is no weight (a causal mask): an `offset`."""
+    for x, c in (n.inputs, n.inputs[::-1]):
+        constant = r.constant(c, n)
+        if isinstance(r.values.get(x), Tensor) and constant is not None and not constant.weight:
+            dims = list(constant.dims)
+            while len(dims) > r.tensor(x, n).shape.rank and dims[0] == 1:
+                dims.pop(0)  # the batch axis (a full tensor's batch of 1 is netcalc's own)
+            r.emit(n, "offset", {"shape": dims or [1]}, [x])
+            return True
+    return False
+
+
+def _same_layout(r: Reader, n: Node, names: list[str]) -> list[str]:
+    """Inputs of one layout: full tensors made batched where their first axis is the batch
+    of 1, else the batched ones made full."""
+    tensors = [r.tensor(name, n) for name in names]
+    if all(t.full for t in tensors) or not any(t.full for t in tensors):
+        return names
+    try:
+        return [r.as_batched(name, n) for name in names]
+    except Unmapped:
+        return [r.as_full(name, n) if r.tensor(name, n).shape.batched else name for name in names]
 
 
 def _fuse_bias(r: Reader, n: Node) -> bool:
@@ -333,7 +390,39 @@ def _with_args(entry: Any, **args: Any) -> Any:
 def concat(r: Reader, n: Node) -> None:
     names = list(n.inputs)
     anchor = next(name for name in names if isinstance(r.value(name, n), Tensor))
-    r.emit(n, "concat", {"dim": n.attrs["axis"]}, [_data(r, n, name, anchor) for name in names])
+    names = _same_layout(r, n, [_data(r, n, name, anchor) for name in names])
+    r.emit(n, "concat", {"dim": _dim(r, n, n.attrs["axis"], names[0])}, names)
+
+
+# --- recurrence -----------------------------------------------------------------------
+
+
+def recurrent(op: str, gates: int) -> Handler:
+    """An LSTM, GRU or RNN node: one layer (a stack is one node per layer), sequence first
+    (layout 0: X is L x batch x F) or batch first (layout 1). Y is given as ONNX has it
+    (L x directions x batch x hidden); the final states (Y_h, Y_c) are not mapped."""
+    def handler(r: Reader, n: Node) -> None:
+        w = _weight(r, n, 1, "weight W")
+        hidden, directions = n.attrs["hidden_size"], 2 if n.attrs.get("direction") == "bidirectional" else 1
+        if w.dims[:2] != (directions, gates * hidden):
+            raise Unmapped(f"its weight W of shape {list(w.dims)} is not {directions} x {gates * hidden}")
+        batch_first = n.attrs.get("layout", 0) == 1
+        sequence = r.drop_batch(n.inputs[0], n, 0 if batch_first else 1)
+        args: dict[str, Any] = {"hidden": hidden, "bidirectional": directions == 2, "bias": _present(n, 3)}
+        if op == "rnn":
+            activation = (n.attrs.get("activations") or ("Tanh",))[0].lower()
+            if activation not in ("tanh", "relu"):
+                raise Unmapped(f"an RNN with activation {activation} has no nn.RNN")
+            args["nonlinearity"] = activation
+        if op == "gru" and not n.attrs.get("linear_before_reset", 0):
+            raise Unmapped("linear_before_reset=0 is no nn.GRU (PyTorch applies the reset gate after the product)")
+        output = f"{n.outputs[0]}#sequence"
+        tensor = r.emit(n, op, args, [sequence], output=output, weight=n.inputs[1])
+        length = tensor.shape.dims[0]
+        onnx_y = [1, length, directions, hidden] if batch_first else [length, directions, 1, hidden]
+        r.emit(n, "reshape", {"shape": onnx_y}, [r.as_full(output, n)], output=n.outputs[0], full=True,
+               path=f"{tensor.layer}.output")
+    return handler
 
 
 # --- layout -----------------------------------------------------------------------------
@@ -349,41 +438,48 @@ def flatten(r: Reader, n: Node) -> None:
 def reshape(r: Reader, n: Node) -> None:
     x = r.tensor(n.inputs[0], n)
     target = list(r.ints(n.inputs[1], n))
-    if not target or not r.is_batch(target[0]):
-        raise Unmapped(f"the target shape {target} does not keep the batch axis first")
-    dims = [x.shape.dims[i - 1] if size == 0 and not n.attrs.get("allowzero", 0) and 0 < i <= x.shape.rank
-            else size for i, size in enumerate(target)][1:]
-    if len(dims) == 1 and x.shape.rank > 1 and dims[0] in (-1, x.shape.numel):
-        r.emit(n, "flatten", {}, [n.inputs[0]])
-    else:
-        r.emit(n, "reshape", {"shape": dims}, [n.inputs[0]])
+    if not n.attrs.get("allowzero", 0):  # 0 copies the input's size at that axis
+        target = [x.onnx_dims[i] if size == 0 and i < len(x.onnx_dims) else size for i, size in enumerate(target)]
+    if not x.full and target and r.is_batch(target[0]):
+        dims = target[1:]
+        if len(dims) == 1 and x.shape.rank > 1 and dims[0] in (-1, x.shape.numel):
+            r.emit(n, "flatten", {}, [n.inputs[0]])
+        else:
+            r.emit(n, "reshape", {"shape": dims}, [n.inputs[0]])
+        return
+    # the batch axis merges into another or moves: the result is full (every ONNX axis)
+    r.emit(n, "reshape", {"shape": target}, [r.as_full(n.inputs[0], n)], full=True)
 
 
 def transpose(r: Reader, n: Node) -> None:
-    rank = r.rank_with_batch(n.inputs[0], n)
+    x = r.tensor(n.inputs[0], n)
+    rank = len(x.onnx_dims)
     perm = tuple(n.attrs.get("perm", tuple(reversed(range(rank)))))
-    if perm[0] != 0:
-        raise Unmapped(f"perm={list(perm)} moves the batch axis")
-    r.emit(n, "permute", {"dims": perm}, [n.inputs[0]])
+    if not x.full and perm[0] == 0:
+        r.emit(n, "permute", {"dims": perm}, [n.inputs[0]])
+        return
+    # the batch axis moves: permute the full tensor, behind netcalc's batch of 1
+    r.emit(n, "permute", {"dims": (0, *(p + 1 for p in perm))}, [r.as_full(n.inputs[0], n)], full=True)
 
 
 def squeeze_unsqueeze(r: Reader, n: Node) -> None:
     x = r.tensor(n.inputs[0], n)
     axes = tuple(n.attrs["axes"]) if "axes" in n.attrs else r.ints(n.inputs[1], n) if _present(n, 1) else None
-    dims = list((1, *x.shape.dims))  # the batch axis, as ONNX counts axes
+    dims = list(x.onnx_dims)
     if n.op_type == "Unsqueeze":
         assert axes is not None
         out_rank = len(dims) + len(axes)
         for axis in sorted(a % out_rank for a in axes):
             dims.insert(axis, 1)
-        if 0 in {a % out_rank for a in axes}:
-            raise Unmapped("unsqueezes before the batch axis")
+        moved = 0 in {a % out_rank for a in axes}
     else:
         drop = {a % len(dims) for a in axes} if axes is not None else {i for i, d in enumerate(dims) if d == 1 and i}
-        if 0 in drop:
-            raise Unmapped("squeezes the batch axis")
         dims = [d for i, d in enumerate(dims) if i not in drop]
-    r.emit(n, "reshape", {"shape": dims[1:]}, [n.inputs[0]])
+        moved = 0 in drop
+    if x.full or moved:
+        r.emit(n, "reshape", {"shape": dims}, [r.as_full(n.inputs[0], n)], full=True)
+    else:
+        r.emit(n, "reshape", {"shape": dims[1:]}, [n.inputs[0]])
 
 
 def identity(r: Reader, n: Node) -> None:
@@ -440,11 +536,11 @@ def gather(r: Reader, n: Node) -> None:
     data, indices = r.value(n.inputs[0], n), r.value(n.inputs[1], n)
     if isinstance(data, Constant) and isinstance(indices, Tensor) and len(data.dims) == 2 \
             and n.attrs.get("axis", 0) == 0:
-        r.emit(n, "embedding", {"num": data.dims[0], "dim": data.dims[1]}, [n.inputs[1]])
+        r.emit(n, "embedding", {"num": data.dims[0], "dim": data.dims[1]}, [n.inputs[1]], weight=n.inputs[0])
         return
     if isinstance(data, Tensor) and isinstance(indices, Constant) and indices.numel == 1 and not indices.dims:
-        axis = _axis(r, n, n.attrs.get("axis", 0), n.inputs[0])
-        r.emit(n, "select", {"dim": axis, "index": int(r.array(n.inputs[1], n).item())}, [n.inputs[0]])
+        dim = _dim(r, n, n.attrs.get("axis", 0), n.inputs[0])
+        r.emit(n, "select", {"dim": dim, "index": int(r.array(n.inputs[1], n).item())}, [n.inputs[0]])
         return
     raise Unmapped("only an embedding lookup (a weight indexed by ids) or one index of a tensor is mapped")
 
@@ -455,10 +551,10 @@ def slice_(r: Reader, n: Node) -> None:
     steps = r.ints(n.inputs[4], n) if _present(n, 4) else (1,) * len(starts)
     source = n.inputs[0]
     for i, (start, end, axis, step) in enumerate(zip(starts, ends, axes, steps)):
-        axis = _axis(r, n, axis, source)
-        if axis == 0 or step < 1:
-            raise Unmapped("slices the batch axis, or steps backwards")
-        size = r.tensor(source, n).shape.dims[axis - 1]
+        if step < 1:
+            raise Unmapped("steps backwards")
+        size = r.tensor(source, n).onnx_dims[_axis(r, n, axis, source)]
+        axis = _dim(r, n, axis, source)
         last = i == len(starts) - 1
         output = n.outputs[0] if last else f"{n.outputs[0]}#{i}"
         r.emit(n, "slice", {"dim": axis, "start": start, "end": None if end >= size else end, "step": step},
@@ -468,10 +564,8 @@ def slice_(r: Reader, n: Node) -> None:
 
 def split(r: Reader, n: Node) -> None:
     x = r.tensor(n.inputs[0], n)
-    axis = _axis(r, n, n.attrs.get("axis", 0), n.inputs[0])
-    if axis == 0:
-        raise Unmapped("splits the batch axis")
-    size = x.shape.dims[axis - 1]
+    size = x.onnx_dims[_axis(r, n, n.attrs.get("axis", 0), n.inputs[0])]
+    axis = _dim(r, n, n.attrs.get("axis", 0), n.inputs[0])
     parts = r.ints(n.inputs[1], n) if _present(n, 1) else tuple(n.attrs.get("split", ()))
     if not parts:
         count = n.attrs.get("num_outputs", len(n.outputs))
@@ -487,7 +581,7 @@ def shape(r: Reader, n: Node) -> None:
     import numpy as np
 
     x = r.tensor(n.inputs[0], n)
-    dims = np.array([r.batch or 1, *x.shape.dims], dtype=np.int64)
+    dims = np.array(x.shape.dims if x.full else (r.batch or 1, *x.shape.dims), dtype=np.int64)
     start, end = n.attrs.get("start", 0), n.attrs.get("end", len(dims))
     r.set_constant(n.outputs[0], dims[start:end])
 
@@ -511,37 +605,53 @@ def constant(r: Reader, n: Node) -> None:
 
 
 def _fold(compute: Any) -> Handler:
-    """A node of constants, computed with numpy (shape arithmetic: small integer tensors)."""
+    """A node of constants, computed with numpy (shape arithmetic: small integer tensors). A
+    weight stays a weight (the gates of a recurrence reordered by Slice and Concat); one too
+    large to read is followed by its shape only, for the operators that only move elements."""
     def handler(r: Reader, n: Node) -> None:
-        arrays = [r.array(name, n) if name else None for name in n.inputs]
-        r.set_constant(n.outputs[0], compute(n, *arrays))
+        constants = [r.constant(name, n) for name in n.inputs]
+        weight = any(c is not None and c.weight for c in constants)
+        # a transpose of a weight is that weight (an nn.Linear's, as exporters write it)
+        origin = constants[0].origin if n.op_type in ("Transpose", "Cast") and constants[0] else None
+        if all(not name or r.readable(name) for name in n.inputs):
+            out = compute(n, *[r.array(name, n) if name else None for name in n.inputs])
+            r.values[n.outputs[0]] = Constant(tuple(int(d) for d in out.shape), out, weight, origin)
+            return
+        dims = _SHAPE_ONLY.get(n.op_type)
+        if dims is None:
+            raise Unmapped(f"computes with a constant too large to read ({max(c.numel for c in constants if c):,} "
+                           "elements)")
+        arrays = [r.array(name, n) if r.readable(name) else _placeholder(c.dims) if c is not None else None
+                  for name, c in zip(n.inputs, constants)]
+        r.values[n.outputs[0]] = Constant(tuple(int(d) for d in dims(n, compute, *arrays)), None, weight, origin)
     return handler
 
 
+def _placeholder(dims: tuple[int, ...]) -> Any:
+    """An array of `dims` that takes no memory (every stride 0): views of it give shapes."""
+    return _np().broadcast_to(_np().empty((), dtype=_np().bool_), dims)
+
+
+def _view_dims(n: Node, compute: Any, *arrays: Any) -> tuple[int, ...]:
+    return tuple(compute(n, *arrays).shape)
+
+
+def _concat_dims(n: Node, compute: Any, *arrays: Any) -> tuple[int, ...]:
+    axis = n.attrs["axis"] % arrays[0].ndim
+    first = arrays[0].shape
+    return (*first[:axis], sum(a.shape[axis] for a in arrays), *first[axis + 1:])
+
+
+def _gather_dims(n: Node, compute: Any, data: Any, indices: Any) -> tuple[int, ...]:
+    axis = n.attrs.get("axis", 0) % data.ndim
+    return (*data.shape[:axis], *_np().shape(indices), *data.shape[axis + 1:])
+
+
 def _shape_only(r: Reader, n: Node) -> None:
-    """A weight passed through (an Identity, a Cast): same elements, still a weight."""
+    """A weight passed through (an Identity): the same constant."""
     source = r.constant(n.inputs[0], n)
     assert source is not None
     r.values[n.outputs[0]] = source
-
-
-def _fold_layout(r: Reader, n: Node) -> None:
-    """Reshape, Transpose, Unsqueeze, Squeeze of a constant: its values where they are read,
-    its shape for a weight too large to read."""
-    import numpy as np
-
-    source = r.constant(n.inputs[0], n)
-    assert source is not None
-    if source.numel <= READ_LIMIT:
-        _fold(_LAYOUT[n.op_type])(r, n)
-        result = r.constant(n.outputs[0], n)
-        assert result is not None
-        r.values[n.outputs[0]] = Constant(result.dims, result.array, source.weight)
-        return
-    placeholder = np.broadcast_to(np.empty((), dtype=np.bool_), source.dims)  # no memory: every stride 0
-    arrays = [placeholder] + [r.array(name, n) if name else None for name in n.inputs[1:]]
-    out = _LAYOUT[n.op_type](n, *arrays)
-    r.values[n.outputs[0]] = Constant(tuple(int(d) for d in out.shape), None, source.weight)
 
 
 def _expand(r: Reader, n: Node) -> None:
@@ -580,6 +690,13 @@ def _squeeze_values(n: Node, x: Any, axes: Any = None) -> Any:
     axes = tuple(n.attrs["axes"]) if axes is None else tuple(int(a) for a in axes.reshape(-1))
     return _np().squeeze(x, tuple(a % x.ndim for a in axes))
 
+
+# operators that only move elements: a weight too large to read is followed by its shape
+_SHAPE_ONLY: dict[str, Callable[..., tuple[int, ...]]] = {
+    **{op: _view_dims for op in ("Reshape", "Transpose", "Unsqueeze", "Squeeze", "Slice", "Cast", "Expand")},
+    "Concat": _concat_dims,
+    "Gather": _gather_dims,
+}
 
 _LAYOUT: dict[str, Callable[..., Any]] = {
     "Reshape": _reshape_values,
@@ -623,9 +740,26 @@ FOLDERS: dict[str, Handler] = {
     "Where": _fold(lambda n, c, a, b: _np().where(c, a, b)),
     "Expand": lambda r, n: _expand(r, n),
     **{op: _fold(_binary(op)) for op in ("Add", "Sub", "Mul", "Div")},
-    **{op: _fold_layout for op in _LAYOUT},
+    "Sqrt": _fold(lambda n, x: _np().sqrt(x)),
+    "Pow": _fold(lambda n, x, y: _np().power(x, y)),
+    "Neg": _fold(lambda n, x: -x),
+    "Mod": _fold(lambda n, a, b: _np().fmod(a, b) if n.attrs.get("fmod", 0) else _np().mod(a, b)),
+    "Min": _fold(lambda n, *xs: _np().minimum.reduce(_np().broadcast_arrays(*xs))),
+    "Max": _fold(lambda n, *xs: _np().maximum.reduce(_np().broadcast_arrays(*xs))),
+    "Floor": _fold(lambda n, x: _np().floor(x)),
+    "Ceil": _fold(lambda n, x: _np().ceil(x)),
+    **{op: _fold(compute) for op, compute in _LAYOUT.items()},
+    "Trilu": _fold(lambda n, x, k=None: (_np().triu if n.attrs.get("upper", 1) else _np().tril)(
+        x, 0 if k is None else int(k))),
 }
 
+
+# operators that read their first input with the batch axis first (a full one is made so)
+BATCH_FIRST = frozenset({
+    "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax",
+    "BatchNormalization", "InstanceNormalization", "GroupNormalization", "LRN", "PRelu", "Flatten", "Pad", "Resize",
+    "Upsample",
+})
 
 HANDLERS: dict[str, Handler] = {
     "Conv": conv,
@@ -658,7 +792,11 @@ HANDLERS: dict[str, Handler] = {
     "Add": elementwise("add"),
     "Sum": elementwise("add"),
     "Mul": elementwise("mul"),
+    "Div": elementwise("div"),
     "Concat": concat,
+    "LSTM": recurrent("lstm", 4),
+    "GRU": recurrent("gru", 3),
+    "RNN": recurrent("rnn", 1),
     "Flatten": flatten,
     "Reshape": reshape,
     "Transpose": transpose,

@@ -11,6 +11,7 @@ from .registry import (
     ELEMENTWISE,
     IDENTITY,
     INTEGER,
+    INTEGERS,
     NO_MACS,
     NO_WEIGHTS,
     NUMBER,
@@ -42,6 +43,14 @@ def _softmax_shape(a: Attrs, ins: Shapes) -> Shape:
     if not -rank <= a["dim"] < rank:
         raise OpError("invalid-argument", f"dim={a['dim']} is outside the {rank} axes (batch included) of the input")
     return ins[0]
+
+
+def _offset_shape(a: Attrs, ins: Shapes) -> Shape:
+    x, shape = ins[0], tuple(a["shape"])
+    fits = len(shape) <= x.rank and all(c in (1, n) for c, n in zip(reversed(shape), reversed(x.dims)))
+    if not fits:
+        raise OpError("shape-mismatch", f"a constant of shape {'x'.join(map(str, shape))} does not broadcast into {x}")
+    return x
 
 
 def _softmax_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
@@ -85,6 +94,13 @@ OPS = table(
     _activation("hardsigmoid", "Hardsigmoid.", torch_module=torch_class("Hardsigmoid")),
     _activation("hardswish", "Hardswish.", torch_module=torch_class("Hardswish")),
     _activation("tanh", "Tanh.", torch_module=torch_class("Tanh")),
+    _activation("offset", "Addition of a constant tensor of `shape` that is no parameter (a causal mask, a fixed "
+                "positional encoding), broadcast into the input as PyTorch does; ONNX's Add of a constant. Exported "
+                "as a zero tensor of that shape.", attrs={"shape": Attr(INTEGERS)}, infer_shape=_offset_shape,
+                torch_expression=lambda a, args: f"{args[0]} + torch.zeros({', '.join(map(str, a['shape']))})"),
+    _activation("scale", "Multiplication by a constant `by` (attention's 1/sqrt(d) as ONNX writes it; "
+                "no parameter).", attrs={"by": Attr(NUMBER)},
+                torch_expression=lambda a, args: f"{args[0]} * {a['by']!r}"),
     _activation("softmax", "Softmax over `dim` (PyTorch's convention: 1 = channels).",
                 attrs={"dim": Attr(INTEGER, 1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
                 receptive_field=_softmax_reach,
