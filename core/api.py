@@ -93,7 +93,12 @@ def _load(spec: str) -> tuple[str, str, str]:
     if spec == STDIN:
         return _decode(sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1), STDIN_NAME), STDIN_NAME, "stdin"
     path = Path(spec)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name the file system refuses (too long): no such file
+        raise SpecNotFound(f"no spec file '{spec[:80]}{'...' if len(spec) > 80 else ''}': "
+                           f"{exc.strerror or exc}") from None
+    if not exists:
         builtin = builtin_specs().get(spec)
         if builtin is None:
             hint = did_you_mean(spec, list(builtin_specs()))
@@ -178,7 +183,10 @@ def _read_and_analyze(spec: str, inputs: Sequence[str]) -> tuple[Report, str]:
 
 
 def is_onnx(spec: str) -> bool:
-    return spec.lower().endswith(ONNX_SUFFIX) and Path(spec).is_file()
+    try:
+        return spec.lower().endswith(ONNX_SUFFIX) and Path(spec).is_file()
+    except OSError:  # a name the file system refuses: reported as a missing spec
+        return False
 
 
 def read_model(spec: str, inputs: Sequence[str] = ()) -> tuple[Document, list[Diagnostic]]:

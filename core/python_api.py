@@ -5,9 +5,10 @@ DataFrame (`to_dataframe`) and as an HTML table in Jupyter (`_repr_html_`).
 
 Every figure is the core's: the records of `Report.as_records` (batch and dtype applied
 there, exactly as for the command line). This module checks arguments, raises the errors a
-caller catches, and lays the records out; it computes nothing. The layouts mirror the
-command line's renderers (`cli/render/formats.py`), which the core may not import; the tests
-hold them equal to `netcalc summary`'s JSON, markdown cells and stderr lines."""
+caller catches, and lays the records out; it computes nothing. The totals footer is the
+command line's own (`report.totals_footer`); the other layouts mirror its renderers
+(`cli/render/formats.py`), which the core may not import, and the tests hold them equal to
+`netcalc summary`'s JSON, markdown cells and stderr lines."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Any, TypeAlias
 from . import api
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .dtypes import DTYPE_BYTES
-from .report import Report
+from .report import Report, human, totals_footer
 
 __all__ = ["ReceptiveField", "Row", "SpecError", "SpecNotFound", "Summary", "Totals", "analyze", "analyze_text"]
 
@@ -302,8 +303,6 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
         report = api.analyze(path, inputs)
     except api.SpecNotFound as exc:
         raise SpecNotFound(str(exc)) from None
-    except OSError as exc:  # a name the system refuses as a path (too long)
-        raise SpecNotFound(f"cannot read spec '{path[:80]}': {exc.strerror or exc}") from None
     if not report.ok:
         raise SpecError(report.diagnostics)
     return Summary(report, batch, dtype, depth)
@@ -413,41 +412,10 @@ def _per_axis(values: Sequence[int | Fraction] | None) -> str:
     return str(values[0]) if len(set(map(str, values))) == 1 else "x".join(map(str, values))
 
 
-def human(n: int, unit: str = "") -> str:
-    for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
-        if n >= size:
-            return f"{n / size:.2f} {suffix}{unit}"
-    return f"{n} {unit}".rstrip()
-
-
 def _title(records: Mapping[str, Any]) -> str:
     typed = records.get("input_dtypes", {})
     shapes = ", ".join(f"{name} {_shape(dims, typed.get(name, 'float32'))}" for name, dims in records["input"].items())
     return f"{records['name']}: {shapes}"
-
-
-def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The totals and memory lines under `netcalc summary`'s table: (label, text)."""
-    t = records["totals"]
-    per = f"batch {records['batch']}, {records['dtype']}"
-    return [
-        ("Layers", f"{t['layers']:,}"),
-        ("Total params", f"{t['params']:,}"),
-        ("Trainable params", f"{t['trainable_params']:,}"),
-        ("Non-trainable params", f"{t['non_trainable_params']:,}"),
-        ("Buffers", f"{t['buffers']:,}"),
-        ("MACs", f"{t['macs']:,} ({human(t['macs'])})"),
-        ("FLOPs", f"{t['flops']:,} ({human(t['flops'])})"),
-        (f"Input size ({per}{'; ids and masks in their own types' if records.get('input_dtypes') else ''})",
-         human(t["input_bytes"], "B")),
-        ("Forward activations (every layer's output, no gradients)", human(t["activation_bytes"], "B")),
-        ("Params size", human(t["param_bytes"], "B")),
-        ("Buffers size", human(t["buffer_bytes"], "B")),
-        ("Estimated total", human(t["total_bytes"], "B")),
-        *([("KV cache per token (causal attention: keys and values)", human(t["kv_cache_bytes_per_token"], "B")),
-           (f"KV cache at the input length ({per})", human(t["kv_cache_bytes"], "B"))]
-          if "kv_cache_bytes" in t else []),
-    ]
 
 
 def diagnostic_line(d: Diagnostic) -> str:

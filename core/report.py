@@ -266,3 +266,37 @@ def mapping(report: Report, layer: str, at: tuple[int, ...] | None, pixel: tuple
     for row in rows:
         row.update({key: number(value) for key, value in row.items() if isinstance(value, Fraction)})
     return {"name": report.graph.name, "layer": layer, "layers": rows}
+
+
+# --- the figures as people read them (the summary footer of the CLI and the Python API) ---
+
+
+def human(n: int, unit: str = "") -> str:
+    for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if n >= size:
+            return f"{n / size:.2f} {suffix}{unit}"
+    return f"{n} {unit}".rstrip()
+
+
+def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The totals and memory lines under `netcalc summary`'s table: (label, text)."""
+    t = records["totals"]
+    per = f"batch {records['batch']}, {records['dtype']}"
+    return [
+        ("Layers", f"{t['layers']:,}"),
+        ("Total params", f"{t['params']:,}"),
+        ("Trainable params", f"{t['trainable_params']:,}"),
+        ("Non-trainable params", f"{t['non_trainable_params']:,}"),
+        ("Buffers", f"{t['buffers']:,}"),
+        ("MACs", f"{t['macs']:,} ({human(t['macs'])})"),
+        ("FLOPs", f"{t['flops']:,} ({human(t['flops'])})"),
+        (f"Input size ({per}{'; ids and masks in their own types' if records.get('input_dtypes') else ''})",
+         human(t["input_bytes"], "B")),
+        ("Forward activations (every layer's output, no gradients)", human(t["activation_bytes"], "B")),
+        ("Params size", human(t["param_bytes"], "B")),
+        ("Buffers size", human(t["buffer_bytes"], "B")),
+        ("Estimated total", human(t["total_bytes"], "B")),
+        *([("KV cache per token (causal attention: keys and values)", human(t["kv_cache_bytes_per_token"], "B")),
+           (f"KV cache at the input length ({per})", human(t["kv_cache_bytes"], "B"))]
+          if "kv_cache_bytes" in t else []),
+    ]

@@ -413,3 +413,13 @@ def test_a_spec_past_the_size_bound_is_refused_unread(tmp_path, monkeypatch) -> 
     spec.write_text("input 3x8x8\n" + "relu\n" * 2**18)  # 1.25 MiB
     result = invoke("shapes", str(spec))
     assert (result.exit_code, result.stderr) == (2, f"{spec}:1:1: error: the file is larger than 1 MiB [too-large]\n")
+
+
+def test_a_spec_name_too_long_for_the_file_system_is_a_missing_spec() -> None:
+    from typer.testing import CliRunner
+
+    from netcalc.cli.app import app
+
+    result = CliRunner().invoke(app, ["summary", "a" * 5000])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: no spec file 'aaaa") and "File name too long" in result.stderr

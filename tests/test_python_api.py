@@ -350,7 +350,7 @@ def test_an_unreadable_input_is_a_spec_error_at_the_option() -> None:
 @pytest.mark.parametrize("spec, message", [
     ("resnt50", "no spec file 'resnt50' and no built-in spec of that name; did you mean 'resnet50'?"),
     ("missing.yaml", "no spec file 'missing.yaml'"),
-    ("x" * 5000, "cannot read spec 'xxxx"),
+    ("x" * 5000, "no spec file 'xxxx"),
     ("input: 3x8x8\nlayers:\n  - relu\n", "use netcalc.analyze_text(text)"),
 ])
 def test_a_missing_spec_raises_spec_not_found(spec: str, message: str) -> None:

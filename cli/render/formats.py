@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netcalc.core.report import human, totals_footer
+
 from . import table
 from .table import Grid
 
@@ -119,36 +121,6 @@ def to_markdown(records: dict[str, Any], view: View) -> str:
         lines.append("")
         lines += [f"- {label}: {text}" for label, text in notes]
     return "\n".join(lines) + "\n"
-
-
-def human(n: int, unit: str = "") -> str:
-    for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
-        if n >= size:
-            return f"{n / size:.2f} {suffix}{unit}"
-    return f"{n} {unit}".rstrip()
-
-
-def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
-    t = records["totals"]
-    per = f"batch {records['batch']}, {records['dtype']}"
-    return [
-        ("Layers", f"{t['layers']:,}"),
-        ("Total params", f"{t['params']:,}"),
-        ("Trainable params", f"{t['trainable_params']:,}"),
-        ("Non-trainable params", f"{t['non_trainable_params']:,}"),
-        ("Buffers", f"{t['buffers']:,}"),
-        ("MACs", f"{t['macs']:,} ({human(t['macs'])})"),
-        ("FLOPs", f"{t['flops']:,} ({human(t['flops'])})"),
-        (f"Input size ({per}{'; ids and masks in their own types' if records.get('input_dtypes') else ''})",
-         human(t["input_bytes"], "B")),
-        ("Forward activations (every layer's output, no gradients)", human(t["activation_bytes"], "B")),
-        ("Params size", human(t["param_bytes"], "B")),
-        ("Buffers size", human(t["buffer_bytes"], "B")),
-        ("Estimated total", human(t["total_bytes"], "B")),
-        *([("KV cache per token (causal attention: keys and values)", human(t["kv_cache_bytes_per_token"], "B")),
-           (f"KV cache at the input length ({per})", human(t["kv_cache_bytes"], "B"))]
-          if "kv_cache_bytes" in t else []),
-    ]
 
 
 def rf_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
