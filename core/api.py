@@ -293,22 +293,23 @@ def _costs(graph: Graph, shapes: dict[str, Shape | None]) -> dict[str, Cost]:
 
 
 SPEC_SUFFIXES = YAML_SUFFIXES + (".net",)
+CHECKED = SPEC_SUFFIXES + (ONNX_SUFFIX,)  # what `check` finds in folders and globs
 
 
 def spec_files(paths: Sequence[str]) -> list[str]:
-    """Files, folders (every .yaml, .yml and .net below) and globs, in order, once each;
-    raises SpecNotFound for a path that matches nothing."""
+    """Files, folders (every .yaml, .yml, .net and .onnx below) and globs, in order, once
+    each; raises SpecNotFound for a path that matches nothing."""
     import glob
 
     found: list[str] = []
     for text in paths:
         path = Path(text)
         if path.is_dir():
-            matches = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in SPEC_SUFFIXES and p.is_file())
+            matches = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in CHECKED and p.is_file())
         elif path.is_file() or text in builtin_specs():
             matches = [text]
         else:
-            matches = sorted(m for m in glob.glob(text, recursive=True) if Path(m).suffix.lower() in SPEC_SUFFIXES)
+            matches = sorted(m for m in glob.glob(text, recursive=True) if Path(m).suffix.lower() in CHECKED)
         if not matches:
             raise SpecNotFound(f"no spec matches '{text}'")
         found.extend(m for m in matches if m not in found)

@@ -16,8 +16,10 @@ def value_text(value: Any) -> str:
         return value.source.replace(" ", "")
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, tuple):
+    if isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return "x".join(map(str, value))
+    if isinstance(value, tuple):  # per-axis floats (an upsample's 1.5 and 2.5): a list
+        return value_text(list(value))
     if isinstance(value, list):
         return "[" + ",".join(value_text(v) for v in value) + "]"
     return repr(value) if isinstance(value, float) else str(value)

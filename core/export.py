@@ -375,7 +375,9 @@ class _Writer:
         init = []
         for part in root.modules:
             built = self.construct(part, "        ")
-            built[0] = f"        {_member(part.name)} = {built[0].strip().rstrip(',')}"
+            # a `param` layer (no inputs) is a tensor: `_parameters[...]` where no attribute reaches it
+            member = _tensor(part.name) if isinstance(part, Layer) and not part.inputs else _member(part.name)
+            built[0] = f"        {member} = {built[0].strip().rstrip(',')}"
             built[-1] = built[-1].rstrip(",")
             init += built
         args, body = self.forward(root, {i.name: i.name for i in graph.inputs}, with_shapes=True)

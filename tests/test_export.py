@@ -341,3 +341,10 @@ def test_a_param_read_into_more_axes_is_broadcast_not_expanded() -> None:
     model = load_model(code)
     assert tuple(model(torch.randn(2, 8, 14, 14)).shape) == (2, 14, 14, 3)
     assert compare(report) == 2  # the two params (the rest are expressions); the output shape too
+
+
+def test_a_param_whose_name_no_attribute_reaches_is_a_registered_parameter() -> None:
+    report = text_spec("input 8x4x4\nparam shape=[8,1,1] name=_scale\nmul from=input,_scale\n")
+    model = load_model(to_torch(report))
+    assert tuple(model(torch.randn(2, 8, 4, 4)).shape) == (2, 8, 4, 4)
+    assert list(model.state_dict()) == ["_scale"]

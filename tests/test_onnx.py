@@ -389,3 +389,66 @@ def test_a_transformer_exported_to_onnx_has_the_specs_totals(tmp_path: Path, nam
     a, b = spec.totals(), read.totals()
     assert (a["params"], a["buffers"], a["macs"]) == (b["params"], b["buffers"], b["macs"])
     assert [read.shapes[o] for o in read.graph.outputs] == [spec.shapes[o] for o in spec.graph.outputs]
+
+
+def _constant(name: str, array: Any) -> Any:
+    return node("Constant", [], [name], value=numpy_helper.from_array(array))
+
+
+ONES, ZEROS = np.ones(3, dtype=np.float32), np.zeros(3, dtype=np.float32)
+
+
+# files netcalc must refuse at their node (never a traceback, never a guess), found by a
+# hostile read of the reader
+@pytest.mark.parametrize("nodes, weights, expected", [
+    ([node("Concat", ["x", "x"], ["y"])], {}, ("invalid-onnx", 1, 1)),                         # no axis
+    ([helper.make_node("Relu", ["x"], ["y"], domain="com.acme")], {}, ("unknown-operator", 1, 1)),
+    ([node("PRelu", ["x", "s"], ["y"])], {"s": [3, 8, 8]}, ("unsupported-node", 1, 1)),        # no nn.PReLU
+    ([node("Conv", ["x", "w"], ["y"], kernel_shape=[5, 5])], {"w": [4, 3, 3, 3]}, ("shape-mismatch", 1, 1)),
+    ([node("Conv", ["x", "w", "b"], ["y"])], {"w": [4, 3, 3, 3], "b": [5]}, ("shape-mismatch", 1, 1)),
+    ([node("Resize", ["x", "", "", "sz"], ["y"])], {"sz": np.array([5, 3, 16, 16], dtype=np.int64)},
+     ("unsupported-node", 1, 1)),                                                              # resizes the batch
+    ([node("Range", ["a", "b", "c"], ["r"]), node("Reshape", ["x", "r"], ["y"])],
+     {"a": np.array(0, dtype=np.int64), "b": np.array(10**12, dtype=np.int64), "c": np.array(1, dtype=np.int64)},
+     ("unsupported-node", 1, 1)),                                                              # no 10^12 constant
+])
+def test_a_hostile_file_is_refused_at_its_node(tmp_path: Path, nodes: list[Any], weights: dict[str, Any],
+                                                expected: tuple[str, int, int]) -> None:
+    assert errors(analyze(str(write_model(tmp_path, nodes, X, ["y"], weights)))) == [expected]
+
+
+@pytest.mark.parametrize("inputs, expected", [
+    ({"x": [1]}, ("invalid-input", 1, 1)),              # one value per sample (a timestep): no axis besides the batch
+    ({"x": [1, 3, -5, 8]}, ("invalid-input", 1, 1)),
+])
+def test_an_input_netcalc_cannot_shape_is_refused(tmp_path: Path, inputs: dict[str, list[Any]],
+                                                  expected: tuple[str, int, int]) -> None:
+    path = write_model(tmp_path, [node("Relu", ["x"], ["y"])], inputs, ["y"])
+    assert errors(analyze(str(path))) == [expected]
+
+
+def test_a_norm_whose_scale_and_bias_are_constants_has_no_parameters(tmp_path: Path) -> None:
+    """PyTorch writes BatchNorm2d(affine=False)'s ones and zeros as Constant nodes: its
+    buffers are the running mean and variance (and num_batches_tracked), 3 + 3 + 1."""
+    nodes = [_constant("s", ONES), _constant("b", ZEROS),
+             node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])]
+    report = analyze(str(write_model(tmp_path, nodes, X, ["y"], {"m": [3], "v": [3]})))
+    assert errors(report) == [] and (report.totals()["params"], report.totals()["buffers"]) == (0, 7)
+
+
+def test_a_zero_pad_before_a_valid_conv_is_its_padding(tmp_path: Path) -> None:
+    pads = np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64)
+    nodes = [node("Pad", ["x", "p"], ["padded"]), node("Conv", ["padded", "w"], ["y"], auto_pad="VALID")]
+    report = analyze(str(write_model(tmp_path, nodes, X, ["y"], {"p": pads, "w": [4, 3, 3, 3]})))
+    assert errors(report) == [] and [layer.op for layer in report.graph.layers] == ["conv"]
+    assert report.shapes[report.graph.outputs[0]].dims == (4, 8, 8)
+
+
+def test_check_finds_onnx_files_in_a_folder_and_takes_input(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from netcalc.cli.app import app
+
+    write_model(tmp_path, [node("Relu", ["x"], ["y"])], {"x": ["batch", 3, "h", 8]}, ["y"])
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--input", "3x8x8"])
+    assert result.exit_code == 0 and "1 spec(s) checked: 0 error(s)" in result.stdout

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
 
 from .. import exit_codes
+from ..options import Inputs
 from ..render import names
 from ._report import fail
 
@@ -24,6 +26,7 @@ def check(
     min_rf: Budget = None,
     expect_output: Annotated[str | None, typer.Option(help="The output shape expected, like 1000.")] = None,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
+    input: Inputs = None,
     format: Annotated[
         str,
         typer.Option(
@@ -51,7 +54,7 @@ def check(
                "max_activation_bytes": max_activation_bytes, "min_rf": min_rf, "output": expect_output}
     try:
         limits, config = check_limits(options), find_config(Path.cwd())
-        findings = [_check_one(spec, limits, config) for spec in spec_files(paths)]
+        findings = [_check_one(spec, limits, config, input or ()) for spec in spec_files(paths)]
     except ConfigError as exc:
         emit([exc.diagnostic], sys.stderr)
         raise typer.Exit(exit_codes.USAGE_OR_INVALID) from None
@@ -67,7 +70,7 @@ def check(
 INTERNAL_ERROR = "internal-error"
 
 
-def _check_one(spec: str, limits: Any, config: Any) -> tuple[str, bool, list[Any]]:
+def _check_one(spec: str, limits: Any, config: Any, inputs: Sequence[str]) -> tuple[str, bool, list[Any]]:
     """(spec, valid, findings). A bug that one file triggers is that file's finding, and
     every other file is still checked: CI must see all of them."""
     from netcalc.core.api import SpecNotFound
@@ -77,7 +80,7 @@ def _check_one(spec: str, limits: Any, config: Any) -> tuple[str, bool, list[Any
     from ..app import internal_error
 
     try:
-        report, found = check_spec(spec, limits, config)
+        report, found = check_spec(spec, limits, config, inputs)
     except SpecNotFound:
         raise
     except Exception as exc:  # noqa: BLE001 - reported as a finding, and the run exits 3

@@ -21,6 +21,7 @@ def convert(
     spec: Spec,
     to: Annotated[Syntax, typer.Option(help="The syntax to write.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
+    input: Inputs = None,
 ) -> None:
     """Convert a spec between YAML and text: blocks, expressions, repeats and checks kept.
 
@@ -29,8 +30,8 @@ def convert(
     from netcalc.core.api import document
     from netcalc.core.convert import WRITERS
 
-    load(spec, None)  # a spec is converted only once it is valid: exit 2 with its errors otherwise
-    write(WRITERS[to.value](document(spec)), output)
+    load(spec, input)  # a spec is converted only once it is valid: exit 2 with its errors otherwise
+    write(WRITERS[to.value](document(spec, input or ())), output)
 
 
 def import_(

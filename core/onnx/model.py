@@ -88,6 +88,7 @@ class Node:
     inputs: tuple[str, ...]  # "" for an optional input left out
     outputs: tuple[str, ...]
     attrs: dict[str, Any]
+    domain: str  # "" (or ai.onnx) for the standard operators
     scope: str | None  # the PyTorch module path recorded for it (see module_path)
     fallback: str  # its name without one: the node's name, or its first output
     span: Span
@@ -123,7 +124,7 @@ def read_onnx(path: Path, file: str, options: Sequence[str] = ()) -> tuple[Docum
     except Exception as exc:  # protobuf's DecodeError, or a truncated file: say so, positioned at the file
         return _empty(file, path.stem, where), [error("invalid-onnx", f"{file} is not a readable ONNX model "
                                                       f"({type(exc).__name__}: {exc})", where)]
-    reader = Reader(model.graph, file, path.stem, options)
+    reader = Reader(model.graph, file, path.stem, options, str(path.parent))
     return reader.read()
 
 
@@ -132,10 +133,11 @@ def _empty(file: str, stem: str, span: Span) -> Document:
 
 
 class Reader:
-    def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str]) -> None:
+    def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str], folder: str = "") -> None:
         from .operators import BATCH_FIRST, FOLDERS, HANDLERS
 
         self.graph, self.file, self.stem = graph, file, stem
+        self.folder = folder  # where a constant stored as external data is, beside the model
         self.handlers, self.folders, self.batch_first = HANDLERS, FOLDERS, BATCH_FIRST
         self.options = _input_options(options)
         self.values: dict[str, Value] = {}
@@ -161,16 +163,22 @@ class Reader:
         for tensor in self.graph.initializer:
             self.values[tensor.name] = Constant(tuple(tensor.dims), None, weight=True, origin=tensor.name)
         self._initializers = {t.name: t for t in self.graph.initializer}
+        if not self.graph.node:
+            return _empty(self.file, self.stem, where), [error("invalid-onnx", f"{self.file} has no nodes (an empty "
+                                                              "file, or a model without a graph)", where)]
         inputs = self._inputs(where)
         if inputs is None:
             return _empty(self.file, self.stem, where), self.diags
+        if not inputs:
+            return _empty(self.file, self.stem, where), [error("invalid-onnx", f"{self.file} has no input that a "
+                                                              "node reads", where)]
         for index, proto in enumerate(self.graph.node, start=1):
             node = self._last = self._node(index, proto)
             try:
                 self._map(node)
             except Unmapped as exc:
                 self.diags.append(error(exc.id, f"{node.label}: {exc.message}", node.span))
-                return _empty(self.file, self.stem, where), self.diags
+                return replace(_empty(self.file, self.stem, where), inputs=inputs), self.diags
         outputs = []
         for output in self.graph.output:
             value = self.values.get(output.name)
@@ -181,23 +189,34 @@ class Reader:
                 except Unmapped as exc:  # positioned at the node that gives it
                     at = next((e.span for e in reversed(self.entries) if e.name == value.layer), where)
                     self.diags.append(error(exc.id, f"graph output '{output.name}': {exc.message}", at))
-                    return _empty(self.file, self.stem, where), self.diags
+                    return replace(_empty(self.file, self.stem, where), inputs=inputs), self.diags
             if not isinstance(value, Tensor) or value.layer not in self.names:
                 self.diags.append(error("unsupported-node", f"graph output '{output.name}' is not computed by a "
                                         "layer from the inputs (a constant, or an input itself)", where))
-                return _empty(self.file, self.stem, where), self.diags
+                return replace(_empty(self.file, self.stem, where), inputs=inputs), self.diags
             outputs.append(value.layer)
         return Document(self.file, self.stem, inputs, {}, tuple(self.entries), {}, where, tuple(outputs),
                         where), self.diags
 
     def _map(self, node: Node) -> None:
+        import numpy as np
+
+        if node.domain not in ("", "ai.onnx"):
+            raise Unmapped(f"operator {node.domain}::{node.op_type} of a custom domain is not mapped",
+                           id="unknown-operator")
+        try:
+            with np.errstate(all="ignore"):  # numpy's warnings on a file's odd constants: the error says it
+                self._dispatch(node)
+        except (ValueError, TypeError, IndexError, KeyError, AssertionError, ArithmeticError, MemoryError) as exc:
+            # a node missing an attribute or input its operator needs, or constants that do not compute
+            raise Unmapped(f"is malformed or cannot be computed ({type(exc).__name__}: {exc})",
+                           id="invalid-onnx") from None
+
+    def _dispatch(self, node: Node) -> None:
         present = [name for name in node.inputs if name]
         if present and all(isinstance(self.value(name, node), Constant) for name in present) \
                 and node.op_type in self.folders:
-            try:
-                self.folders[node.op_type](self, node)
-            except (ValueError, TypeError, IndexError, KeyError) as exc:  # numpy refusing the file's constants
-                raise Unmapped(f"its constant inputs cannot be computed ({exc})", id="invalid-onnx") from None
+            self.folders[node.op_type](self, node)
             return
         handler = self.handlers.get(node.op_type)
         if handler is None:
@@ -216,7 +235,7 @@ class Reader:
         attrs = {a.name: _attribute(helper.get_attribute_value(a)) for a in proto.attribute}
         fallback = _layer_name(proto.name or (proto.output[0] if proto.output else proto.op_type))
         return Node(index, proto.op_type, proto.name, tuple(proto.input), tuple(proto.output), attrs,
-                    module_path(proto), fallback, Span(self.file, index, 1))
+                    proto.domain, module_path(proto), fallback, Span(self.file, index, 1))
 
     # --- inputs ---------------------------------------------------------------------
 
@@ -233,20 +252,23 @@ class Reader:
                 self.diags.append(error("invalid-input", f"input '{value.name}' has element type "
                                         f"{tensor_type.elem_type}, which netcalc does not read", where))
                 return None
-            dims = self._input_dims(value.name, [d.dim_param or d.dim_value for d in tensor_type.shape.dim], where,
-                                    bool(decls))
+            dims = self._input_dims(value.name, [_dimension(d) for d in tensor_type.shape.dim], where, bool(decls))
             if dims is None:
                 return None
-            name = _layer_name(value.name).replace(".", "_")
+            name = self._unique(_layer_name(value.name).replace(".", "_"))
             decls.append(InputDecl(name, dims, where, dtype))
             self.values[value.name] = Tensor(name, Shape(dims, dtype))
             self.names.add(name)
         return tuple(decls)
 
     def _input_dims(self, name: str, dims: list[int | str], where: Span, first: bool) -> tuple[int, ...] | None:
-        if not dims:
-            self.diags.append(error("invalid-input", f"input '{name}' has no batch axis (a scalar or no shape)",
-                                    where))
+        if len(dims) < 2:
+            self.diags.append(error("invalid-input", f"input '{name}' has {'no axis' if not dims else 'one value'} "
+                                    "per sample; netcalc's shapes need an axis besides the batch", where))
+            return None
+        if any(isinstance(d, int) and d < 1 for d in dims[1:]):
+            self.diags.append(error("invalid-input", f"input '{name}' has a size below 1 "
+                                    f"({'x'.join(map(str, dims))})", where))
             return None
         # a --input without a name is the first input's, as for a spec
         given = self.options.get(_layer_name(name).replace(".", "_")) or (None if first else self.options.get(None))
@@ -254,13 +276,16 @@ class Reader:
         self.batch = batch if isinstance(batch, int) and batch > 0 else self.batch
         if given is not None:
             return given
-        symbolic = [d for d in dims[1:] if isinstance(d, str) or d <= 0]
+        symbolic = [d for d in dims[1:] if isinstance(d, str)]
         if symbolic:
-            what = symbolic[0] if isinstance(symbolic[0], str) and symbolic[0] else "unnamed"
+            what = symbolic[0] or "unnamed"
+            names = [k for k in self.options if k is not None]
+            if names:  # named --input values, none of them this input's
+                what += f"'; --input names {', '.join(names)}, not '{_layer_name(name).replace('.', '_')}"
             self.diags.append(error("symbolic-dimension", f"input '{name}' has a symbolic dimension '{what}' "
                                     f"({'x'.join(str(d) for d in dims)}): give its size with --input", where,
                                     f"--input {_layer_name(name).replace('.', '_')}=" + "x".join(
-                                        "N" if isinstance(d, str) or d <= 0 else str(d) for d in dims[1:])))
+                                        "N" if isinstance(d, str) else str(d) for d in dims[1:])))
             return None
         return tuple(int(d) for d in dims[1:])
 
@@ -297,7 +322,11 @@ class Reader:
             raise Unmapped(f"input '{name}' ({found.numel:,} elements) is too large to read as a constant")
         from onnx import numpy_helper
 
-        array = numpy_helper.to_array(proto)
+        try:
+            array = numpy_helper.to_array(proto, base_dir=self.folder)
+        except Exception as exc:  # onnx's checker: external data missing or outside the model's folder
+            raise Unmapped(f"the values of '{name}' cannot be read ({type(exc).__name__}: {exc})",
+                           id="invalid-onnx") from None
         self.values[name] = Constant(found.dims, array, found.weight, found.origin)
         return array
 
@@ -309,6 +338,13 @@ class Reader:
 
     def ints(self, name: str, node: Node) -> tuple[int, ...]:
         return tuple(int(v) for v in self.array(name, node).reshape(-1))
+
+    @staticmethod
+    def attr_array(node: Node, key: str) -> np.ndarray:
+        """A tensor attribute's values (a ConstantOfShape's `value`)."""
+        from onnx import numpy_helper
+
+        return numpy_helper.to_array(node.attrs[key])
 
     def set_constant(self, name: str, array: np.ndarray, weight: bool = False) -> None:
         self.values[name] = Constant(tuple(int(d) for d in array.shape), array, weight)
@@ -332,7 +368,8 @@ class Reader:
             shape = typed(opdef.reads, bounded(opdef.infer_shape(attrs, ins)), ins)
         except OpError as exc:
             raise Unmapped(f"as '{op}' on {' and '.join(map(str, ins))}: {exc.message}", exc.id) from None
-        name = self._unique(path if path is not None else self._name(node, op))
+        # `input` and `in` name a spec's input, never a layer (a module named `input` is `input_2`)
+        name = self._unique(path if path is not None else self._name(node, op), ("in", "input"))
         origin = self.constant(weight, node).origin if weight else None  # type: ignore[union-attr]
         share = self.owners.get(origin) if origin else None
         if origin and share is None:
@@ -362,9 +399,9 @@ class Reader:
             if f"{prefix}{op}_{count}" not in self.names:
                 return f"{prefix}{op}_{count}"
 
-    def _unique(self, base: str) -> str:
+    def _unique(self, base: str, reserved: tuple[str, ...] = ()) -> str:
         name, n = base, 1
-        while name in self.names:
+        while name in self.names or name in reserved:
             n += 1
             name = f"{base}_{n}"
         return name
@@ -464,6 +501,12 @@ def _as_written(opdef: Any, args: dict[str, Any]) -> dict[str, Any]:
             continue
         written[key] = value
     return written
+
+
+def _dimension(dim: Any) -> int | str:
+    """A dimension's size; a symbolic one's name ("" when it has neither)."""
+    kind = dim.WhichOneof("value")
+    return dim.dim_value if kind == "dim_value" else dim.dim_param if kind == "dim_param" else ""
 
 
 def _attribute(value: Any) -> Any:

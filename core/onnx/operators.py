@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..parse.document import Ref
-from .model import Constant, Handler, Node, Reader, Tensor, Unmapped
+from .model import READ_LIMIT, Constant, Handler, Node, Reader, Tensor, Unmapped
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -78,6 +78,16 @@ def _dim(r: Reader, n: Node, axis: int, source: str) -> int:
 # --- convolution, linear ----------------------------------------------------------------
 
 
+def _kernel_fits(r: Reader, n: Node, w: Constant, out: int) -> None:
+    """kernel_shape, where given, is the weight's; a bias has one value per output channel."""
+    if len(w.dims) < 3 or tuple(n.attrs.get("kernel_shape", w.dims[2:])) != w.dims[2:]:
+        raise Unmapped(f"its weight of shape {list(w.dims)} does not hold the kernel "
+                       f"{list(n.attrs.get('kernel_shape', []))}", id="shape-mismatch")
+    bias = r.constant(n.inputs[2], n) if _present(n, 2) else None
+    if bias is not None and bias.numel != out:
+        raise Unmapped(f"its bias has {bias.numel} values for {out} output channels", id="shape-mismatch")
+
+
 def _fits(w: Constant, reads: int, x: Tensor, what: str) -> None:
     """The weight's input size is what the tensor gives (the file is consistent)."""
     if reads != what_size(x, what):
@@ -92,7 +102,8 @@ def what_size(x: Tensor, what: str) -> int:
 def conv(r: Reader, n: Node) -> None:
     x, w = r.tensor(n.inputs[0], n), _weight(r, n, 1, "weight")
     _fits(w, w.dims[1] * n.attrs.get("group", 1), x, "channels")
-    args = {"out": w.dims[0], **_windows(r, n, x, tuple(n.attrs.get("kernel_shape", w.dims[2:]))),
+    _kernel_fits(r, n, w, w.dims[0])
+    args = {"out": w.dims[0], **_windows(r, n, x, w.dims[2:]),
             "g": n.attrs.get("group", 1), "bias": _present(n, 2)}
     source = _fold_zero_pad(r, n, args)
     r.emit(n, "conv", args, [source], weight=n.inputs[1])
@@ -109,7 +120,8 @@ def _fold_zero_pad(r: Reader, n: Node, args: dict[str, Any]) -> str:
     if entry.name != x.layer or not zeros or args["p"] == "same":
         return n.inputs[0]
     rank = len(entry.args["p"])
-    own = args["p"] if isinstance(args["p"], list) else [[p, p] for p in args["p"]]
+    padding = (args["p"],) * rank if isinstance(args["p"], int) else args["p"]  # auto_pad VALID: 0
+    own = padding if isinstance(padding, list) else [[p, p] for p in padding]
     args["p"] = [[b + pb, e + pe] for (b, e), (pb, pe) in zip(entry.args["p"], own)][:rank]
     r.entries.pop()
     r.names.discard(entry.name)
@@ -120,7 +132,8 @@ def conv_transpose(r: Reader, n: Node) -> None:
     x, w = r.tensor(n.inputs[0], n), _weight(r, n, 1, "weight")
     _fits(w, w.dims[0], x, "channels")
     groups = n.attrs.get("group", 1)
-    kernel = tuple(n.attrs.get("kernel_shape", w.dims[2:]))
+    _kernel_fits(r, n, w, w.dims[1] * groups)
+    kernel = w.dims[2:]
     args = {"out": w.dims[1] * groups, **_windows(r, n, x, kernel), "g": groups, "bias": _present(n, 2)}
     if not isinstance(args["p"], tuple):
         raise Unmapped("ConvTranspose with padding other than symmetric explicit pads has no nn.ConvTranspose form")
@@ -177,24 +190,57 @@ def pool(op: str) -> Handler:
     return handler
 
 
+def _learned(r: Reader, n: Node, *indices: int) -> bool:
+    """Whether a norm's scale and bias are parameters: initializers (PyTorch's exporter writes
+    the ones and zeros of a norm without them as Constant nodes); one learned and the other
+    not is no module netcalc describes."""
+    learned = {_present(n, i) and bool(getattr(r.constant(n.inputs[i], n), "weight", False)) for i in indices}
+    if len(learned) > 1:
+        raise Unmapped("a learned scale without a learned bias (or the reverse) is no norm module netcalc describes")
+    return learned.pop()
+
+
+def _per_channel(r: Reader, n: Node, x: Tensor, *indices: int) -> None:
+    for i in indices:
+        value = r.constant(n.inputs[i], n) if _present(n, i) else None
+        if value is not None and value.numel != x.shape.channels:
+            raise Unmapped(f"input {i} has {value.numel} values for {x.shape.channels} channels", id="shape-mismatch")
+
+
 def batch_norm(r: Reader, n: Node) -> None:
-    r.emit(n, "bn", {"eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
+    _per_channel(r, n, r.tensor(n.inputs[0], n), 1, 2, 3, 4)
+    r.emit(n, "bn", {"eps": n.attrs.get("epsilon", 1e-5), "affine": _learned(r, n, 1, 2)}, [n.inputs[0]])
 
 
 def instance_norm(r: Reader, n: Node) -> None:
-    r.emit(n, "instancenorm", {"affine": True, "eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
+    _per_channel(r, n, r.tensor(n.inputs[0], n), 1, 2)
+    r.emit(n, "instancenorm", {"affine": _learned(r, n, 1, 2), "eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
 
 
 def layer_norm(r: Reader, n: Node) -> None:
     axis = _axis(r, n, n.attrs.get("axis", -1), n.inputs[0])
-    if _present(n, 1) != _present(n, 2):
-        raise Unmapped("a scale without a bias (or a bias without a scale) is no nn.LayerNorm netcalc describes")
     dims = r.rank_with_batch(n.inputs[0], n) - axis
-    r.emit(n, "ln", {"dims": dims, "affine": _present(n, 1), "eps": n.attrs.get("epsilon", 1e-5)}, [n.inputs[0]])
+    normalized = r.tensor(n.inputs[0], n).onnx_dims[axis:]
+    for i in (1, 2):
+        value = r.constant(n.inputs[i], n) if _present(n, i) else None
+        if value is not None and value.numel != _count(normalized):
+            raise Unmapped(f"input {i} of shape {list(value.dims)} is not the normalized shape {list(normalized)}",
+                           id="shape-mismatch")
+    r.emit(n, "ln", {"dims": dims, "affine": _learned(r, n, 1, 2), "eps": n.attrs.get("epsilon", 1e-5)},
+           [n.inputs[0]])
+
+
+def _count(dims: tuple[int, ...]) -> int:
+    total = 1
+    for d in dims:
+        total *= d
+    return total
 
 
 def group_norm(r: Reader, n: Node) -> None:
     x, scale = r.tensor(n.inputs[0], n), _weight(r, n, 1, "scale")
+    if not _learned(r, n, 1, 2):
+        raise Unmapped("a GroupNormalization without learned scale and bias is not mapped yet")
     if scale.numel != x.shape.channels:
         raise Unmapped(f"its scale has {scale.numel} values, one per group (opset 18); nn.GroupNorm has one per "
                        f"channel ({x.shape.channels}), as opset 21 writes it")
@@ -263,7 +309,9 @@ def clip(r: Reader, n: Node) -> None:
 
 
 def prelu(r: Reader, n: Node) -> None:
-    slope = _weight(r, n, 1, "slope")
+    slope, x = _weight(r, n, 1, "slope"), r.tensor(n.inputs[0], n)
+    if slope.numel not in (1, x.shape.channels) or (slope.numel > 1 and slope.dims[0] != x.shape.channels):
+        raise Unmapped(f"a slope of shape {list(slope.dims)}: nn.PReLU has one, or one per channel")
     r.emit(n, "prelu", {"per_channel": slope.numel > 1}, [n.inputs[0]])
 
 
@@ -284,7 +332,7 @@ def _data(r: Reader, n: Node, name: str, other: str) -> str:
         if dims[0] != 1:
             raise Unmapped(f"constant '{name}' of shape {list(dims)} varies over the batch axis")
         dims = dims[1:]
-    r.emit(n, "param", {"shape": list(dims)}, [], output=name, path=r.layer_name(name))
+    r.emit(n, "param", {"shape": list(dims)}, [], output=name, path=r.layer_name(name), weight=name)
     return name
 
 
@@ -357,6 +405,8 @@ def _fuse_bias(r: Reader, n: Node) -> bool:
         if bias.dims[-1:] != (entry.args["out"],) or bias.numel != entry.args["out"]:
             continue
         r.entries[index] = _with_args(entry, bias=True)
+        if bias.origin:  # read again elsewhere, the same tensor is shared, not counted twice
+            r.owners.setdefault(bias.origin, _name_of(entry))
         r.values[n.outputs[0]] = tensor
         return True
     return False
@@ -379,6 +429,11 @@ def _fuse_silu(r: Reader, n: Node) -> bool:
             r.values[n.outputs[0]] = value
             return True
     return False
+
+
+def _name_of(entry: Any) -> str:
+    assert entry.name is not None  # the reader names every layer
+    return str(entry.name)
 
 
 def _with_args(entry: Any, **args: Any) -> Any:
@@ -473,7 +528,7 @@ def squeeze_unsqueeze(r: Reader, n: Node) -> None:
             dims.insert(axis, 1)
         moved = 0 in {a % out_rank for a in axes}
     else:
-        drop = {a % len(dims) for a in axes} if axes is not None else {i for i, d in enumerate(dims) if d == 1 and i}
+        drop = {a % len(dims) for a in axes} if axes is not None else {i for i, d in enumerate(dims) if d == 1}
         dims = [d for i, d in enumerate(dims) if i not in drop]
         moved = 0 in drop
     if x.full or moved:
@@ -514,19 +569,23 @@ def resize(r: Reader, n: Node) -> None:
     scales_at, sizes_at = (2, 3) if n.op_type == "Resize" else (1, None)
     scales = r.array(n.inputs[scales_at], n).reshape(-1).tolist() if _present(n, scales_at) else []
     sizes = r.ints(n.inputs[sizes_at], n) if sizes_at is not None and _present(n, sizes_at) else ()
+    if n.attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch" or "axes" in n.attrs:
+        raise Unmapped("Resize with keep_aspect_ratio_policy or axes (opset 18) is not mapped yet")
+    if not scales and "scales" in n.attrs:  # Upsample before opset 9: an attribute
+        scales = list(n.attrs["scales"])
     mode = n.attrs.get("mode", "nearest")
     transform = n.attrs.get("coordinate_transformation_mode", "half_pixel")
     names = {"nearest": "nearest", "linear": ("linear", "bilinear", "trilinear")[rank - 1], "cubic": "bicubic"}
     args: dict[str, Any] = {"mode": names[mode], "align_corners": transform == "align_corners"}
     if sizes:
-        if tuple(sizes[:2]) != (r.batch or 1, x.shape.channels) and sizes[1] != x.shape.channels:
+        if len(sizes) != x.shape.rank + 1 or not r.is_batch(sizes[0]) or sizes[1] != x.shape.channels:
             raise Unmapped(f"sizes {list(sizes)} change the batch or channel axis")
         args["size"] = tuple(sizes[2:])
     elif scales:
         if scales[:2] != [1.0, 1.0]:
             raise Unmapped(f"scales {scales} scale the batch or channel axis")
         spatial = scales[2:]
-        args["scale"] = tuple(int(s) if float(s).is_integer() else s for s in spatial)
+        args["scale"] = tuple(int(s) if float(s).is_integer() else float(f"{s:.7g}") for s in spatial)  # float32
     else:
         raise Unmapped("neither scales nor sizes is given")
     r.emit(n, "upsample", args, [n.inputs[0]])
@@ -546,9 +605,13 @@ def gather(r: Reader, n: Node) -> None:
 
 
 def slice_(r: Reader, n: Node) -> None:
-    starts, ends = r.ints(n.inputs[1], n), r.ints(n.inputs[2], n)
-    axes = r.ints(n.inputs[3], n) if _present(n, 3) else tuple(range(len(starts)))
-    steps = r.ints(n.inputs[4], n) if _present(n, 4) else (1,) * len(starts)
+    if "starts" in n.attrs:  # before opset 10: attributes
+        starts, ends = tuple(n.attrs["starts"]), tuple(n.attrs["ends"])
+        axes, steps = tuple(n.attrs.get("axes", range(len(starts)))), (1,) * len(starts)
+    else:
+        starts, ends = r.ints(n.inputs[1], n), r.ints(n.inputs[2], n)
+        axes = r.ints(n.inputs[3], n) if _present(n, 3) else tuple(range(len(starts)))
+        steps = r.ints(n.inputs[4], n) if _present(n, 4) else (1,) * len(starts)
     source = n.inputs[0]
     for i, (start, end, axis, step) in enumerate(zip(starts, ends, axes, steps)):
         if step < 1:
@@ -571,6 +634,8 @@ def split(r: Reader, n: Node) -> None:
         count = n.attrs.get("num_outputs", len(n.outputs))
         chunk = -(-size // count)
         parts = tuple(min(chunk, size - i * chunk) for i in range(count))
+    if sum(parts) != size or len(parts) != len(n.outputs) or min(parts) < 1:
+        raise Unmapped(f"splits {size} into {list(parts)} for {len(n.outputs)} outputs", id="shape-mismatch")
     start = 0
     for output, length in zip(n.outputs, parts):
         r.emit(n, "slice", {"dim": axis, "start": start, "end": start + length}, [n.inputs[0]], output=output)
@@ -654,17 +719,35 @@ def _shape_only(r: Reader, n: Node) -> None:
     r.values[n.outputs[0]] = source
 
 
+def _too_many(n: Node) -> Any:
+    raise Unmapped(f"computes a constant of more than {READ_LIMIT:,} elements, or none")
+
+
+def _constant_of_shape(r: Reader, n: Node) -> None:
+    """A constant filled with `value` (0.0 by default); one too large to read is its shape."""
+    np = _np()
+    dims = tuple(int(d) for d in r.ints(n.inputs[0], n))
+    if any(d < 0 for d in dims):
+        raise Unmapped(f"a constant of shape {list(dims)}")
+    value = np.asarray(r.attr_array(n, "value")).reshape(-1) if "value" in n.attrs else np.zeros(1, np.float32)
+    if int(np.prod(dims, dtype=object)) > READ_LIMIT:
+        r.values[n.outputs[0]] = Constant(dims, None)
+    else:
+        r.set_constant(n.outputs[0], np.full(dims, value[0], dtype=value.dtype))
+
+
 def _expand(r: Reader, n: Node) -> None:
     """A constant broadcast to a shape; a weight so expanded (a class token over the batch)
-    stays that weight, of the broadcast shape."""
+    stays that weight, of the broadcast shape (its values where they can be read)."""
     source = r.constant(n.inputs[0], n)
     assert source is not None
     shape = tuple(max(int(d), 1) for d in r.ints(n.inputs[1], n))
     dims = _np().broadcast_shapes(source.dims, shape)
-    if source.weight:
-        r.values[n.outputs[0]] = Constant(tuple(dims), None, True)
+    if r.readable(n.inputs[0]) and _count(tuple(dims)) <= READ_LIMIT:
+        values = _np().broadcast_to(r.array(n.inputs[0], n), dims).copy()
+        r.values[n.outputs[0]] = Constant(tuple(dims), values, source.weight)
     else:
-        r.set_constant(n.outputs[0], _np().broadcast_to(r.array(n.inputs[0], n), dims).copy())
+        r.values[n.outputs[0]] = Constant(tuple(dims), None, source.weight)
 
 
 def _np() -> Any:
@@ -696,6 +779,10 @@ _SHAPE_ONLY: dict[str, Callable[..., tuple[int, ...]]] = {
     **{op: _view_dims for op in ("Reshape", "Transpose", "Unsqueeze", "Squeeze", "Slice", "Cast", "Expand")},
     "Concat": _concat_dims,
     "Gather": _gather_dims,
+    "Trilu": lambda n, compute, x, k=None: tuple(x.shape),
+    # elementwise: the broadcast shape (a causal mask of 1024 x 1024 made by Where)
+    **{op: lambda n, compute, *xs: tuple(_np().broadcast_shapes(*(x.shape for x in xs if x is not None)))
+       for op in ("Add", "Sub", "Mul", "Div", "Where", "Equal", "Neg", "Sqrt", "Pow")},
 }
 
 _LAYOUT: dict[str, Callable[..., Any]] = {
@@ -706,7 +793,9 @@ _LAYOUT: dict[str, Callable[..., Any]] = {
 }
 
 
-def _slice_values(n: Node, x: Any, starts: Any, ends: Any, axes: Any = None, steps: Any = None) -> Any:
+def _slice_values(n: Node, x: Any, starts: Any = None, ends: Any = None, axes: Any = None, steps: Any = None) -> Any:
+    if starts is None:  # before opset 10: attributes
+        starts, ends, axes = n.attrs["starts"], n.attrs["ends"], n.attrs.get("axes")
     index = [slice(None)] * x.ndim
     axes = range(len(starts)) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
@@ -734,8 +823,9 @@ FOLDERS: dict[str, Handler] = {
     "Gather": _fold(lambda n, x, i: _np().take(x, i, axis=n.attrs.get("axis", 0))),
     "Concat": _fold(lambda n, *xs: _np().concatenate(xs, axis=n.attrs["axis"])),
     "Slice": _fold(_slice_values),
-    "ConstantOfShape": _fold(lambda n, shape: _np().full(tuple(int(d) for d in shape), 0, dtype=_np().int64)),
-    "Range": _fold(lambda n, start, limit, delta: _np().arange(start, limit, delta)),
+    "ConstantOfShape": lambda r, n: _constant_of_shape(r, n),
+    "Range": _fold(lambda n, start, limit, delta: _np().arange(start, limit, delta) if delta != 0 and
+                   (limit - start) / delta <= READ_LIMIT else _too_many(n)),
     "Equal": _fold(lambda n, a, b: a == b),
     "Where": _fold(lambda n, c, a, b: _np().where(c, a, b)),
     "Expand": lambda r, n: _expand(r, n),

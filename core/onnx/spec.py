@@ -186,8 +186,19 @@ def _block_name(path: str, taken: set[str]) -> str:
 
 def _flat(doc: Document) -> Document:
     """The layers as they are, `.` in names written `_` (a spec name has no dots)."""
+    renamed: dict[str, str] = {}
+    taken = {i.name for i in doc.inputs}
+    for entry in doc.layers:  # `a.b` is `a_b`, or `a_b_2` where the file has an `a_b` too
+        base = name = _name(entry).replace(".", "_")
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        renamed[_name(entry)] = name
+
     def local(name: str | None) -> str | None:
-        return None if name is None else name.replace(".", "_")
+        return None if name is None else renamed.get(name, name)
 
     layers = [replace(e, name=local(e.name), sources=tuple(Ref(local(r.name)) for r in e.sources or ()))
               for e in doc.layers]
