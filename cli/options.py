@@ -39,3 +39,39 @@ Depth = Annotated[
     ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+# `--columns`: the names people pick, and the record key (`Report.as_records`) each shows
+COLUMNS = {
+    "name": "name",
+    "type": "type",
+    "input": "input_shapes",
+    "inputs": "inputs",
+    "shape": "shape",
+    "kernel": "window",
+    "params": "params",
+    "params_percent": "params_percent",
+    "trainable": "trainable",
+    "buffers": "buffers",
+    "macs": "macs",
+    "flops": "flops",
+    "activation_bytes": "activation_bytes",
+    "rf": "rf.size",
+    "jump": "rf.jump",
+}
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Columns, comma-separated, in the order shown, of: " + ", ".join(COLUMNS) + " (default: the command's).",
+    ),
+]
+
+
+class Types(str, Enum):
+    netcalc = "netcalc"
+    torch = "torch"
+
+
+TypesOpt = Annotated[
+    Types, typer.Option("--types", help="Type column: netcalc's op names, or the PyTorch classes `export` builds.")
+]

@@ -86,6 +86,31 @@ def module_code(layer: Layer, ins: tuple[Shape, ...]) -> str | None:
     return None if rule is None else rule(layer.attrs or {}, ins)
 
 
+# The header's own module classes and the torch.nn class each extends (Attention is an
+# nn.MultiheadAttention), read from HEADER itself; Block and Pad extend nn.Module only.
+_HEADER_BASES = {cls: base for cls, base in re.findall(r"^class (\w+)\(nn\.(\w+)\)", HEADER, re.M)
+                 if base != "Module"}
+
+
+def torch_type(layer: Layer, ins: tuple[Shape, ...]) -> str:
+    """The PyTorch class of the layer's module, from its constructor code (`nn.Conv2d(...)`
+    is `Conv2d`, the header's `Attention(...)` is `MultiheadAttention`); an op that is no
+    module (add, concat, permute) keeps its own name."""
+    code = module_code(layer, ins)
+    if code is None:
+        return layer.op
+    cls = code.split("(", 1)[0].removeprefix("nn.")
+    return _HEADER_BASES.get(cls, cls)
+
+
+def torch_types(report: Report) -> dict[str, str]:
+    """Every layer's PyTorch class by name (`netcalc ... --types torch`), for `Report.as_records`."""
+    types: dict[str, str] = {}
+    for layer in report.graph.layers:
+        types[layer.name] = torch_type(layer, tuple(report.shape(name) for name in layer.inputs))
+    return types
+
+
 def pad_before(layer: Layer, ins: tuple[Shape, ...]) -> PadBefore | None:
     """The padding forward applies before calling the layer's module (its op's `torch_pad`
     rule), or None when there is none to apply."""

@@ -125,13 +125,18 @@ class Report:
     def total(self) -> Cost:
         return sum(self.costs.values(), Cost())
 
-    def as_records(self, batch: int = 1, dtype: str = "float32", depth: int | None = None) -> dict[str, Any]:
-        """The JSON document (a stable schema: later commands add keys, never rename)."""
+    def as_records(self, batch: int = 1, dtype: str = "float32", depth: int | None = None, *,
+                   types: Mapping[str, str] | None = None, columns: bool = False) -> dict[str, Any]:
+        """The JSON document (a stable schema: later commands add keys, never rename).
+        `types`: a type per layer name shown instead of the op's (`export.torch_types`: the
+        PyTorch classes); block rows keep their block's. `columns`: every layer also gets
+        the figures only `--columns` shows (`column_figures`)."""
         size = DTYPE_BYTES[dtype]
+        rows = self.rows(depth)
         layers = [
             {
                 "name": r.name,
-                "type": r.type,
+                "type": types.get(r.name, r.type) if types else r.type,
                 "inputs": list(r.inputs),
                 "shape": list(r.shape.dims),
                 "params": r.cost.params,
@@ -148,8 +153,12 @@ class Report:
                 **({} if r.shape.dtype == "float32" else {"dtype": r.shape.dtype}),
                 **({"shares": r.shares} if r.shares else {}),
             }
-            for r in self.rows(depth)
+            for r in rows
         ]
+        if columns:
+            total = self.total().params
+            for r, layer in zip(rows, layers, strict=True):
+                layer.update(column_figures(r, self.shapes, total))
         typed = {i.name: i.shape.dtype for i in self.graph.inputs if i.shape.dtype != "float32"}
         return {
             "name": self.graph.name,
@@ -203,6 +212,20 @@ class Report:
             "total_bytes": input_bytes + activation_bytes + param_bytes + buffer_bytes,
             **(cache if per_position else {}),
         }
+
+
+def column_figures(row: Row, shapes: Mapping[str, Shape | None], total_params: int) -> dict[str, Any]:
+    """What `--columns` adds to a layer's record, as torchinfo's columns state it:
+    `input_shapes`, the shapes the row reads (a folded block: its first layer's inputs);
+    `params_percent`, its share of the network's parameters in percent (torchinfo's
+    "Param %"; None without parameters); `trainable`, True, False, "partial" or None
+    (no parameters), torchinfo's True/False/Partial/--."""
+    params, frozen = row.cost.params, row.cost.frozen_params
+    return {
+        "input_shapes": [list(shape.dims) for shape in (shapes[n] for n in row.inputs) if shape is not None],
+        "params_percent": 100 * params / total_params if params and total_params else None,
+        "trainable": None if not params else (not frozen or (False if frozen == params else "partial")),
+    }
 
 
 def number(value: int | Fraction) -> int | str:

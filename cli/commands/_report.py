@@ -66,14 +66,38 @@ def _replace(output: Path, text: str) -> None:
         raise
 
 
-def show(fmt: str, records: dict[str, Any], columns: Sequence[str], footer: str = "totals") -> NoReturn:
+def show(fmt: str, records: dict[str, Any], columns: Sequence[str], footer: str = "totals",
+         chosen: Sequence[str] = ()) -> NoReturn:
     from ..render import formats
 
-    formats.emit(fmt, records, formats.View(tuple(columns), footer))
+    formats.emit(fmt, records, formats.View(tuple(columns), footer, tuple(chosen)))
     raise typer.Exit(exit_codes.OK)
 
 
+def chosen_columns(text: str) -> list[str]:
+    """The names of `--columns name,type,rf`, or exit 2 naming the valid columns."""
+    from ..options import COLUMNS
+
+    names = [name.strip() for name in text.split(",")]
+    unknown = list(dict.fromkeys(name for name in names if name not in COLUMNS))
+    if unknown:  # an empty name too: `--columns ""`, `name,,type`
+        fail(f"--columns: unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+             f"valid columns: {', '.join(COLUMNS)}")
+    return names
+
+
 def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
-        fmt: str, columns: Sequence[str]) -> None:
+        fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc") -> None:
+    from ..options import COLUMNS
+
+    picked = chosen_columns(chosen) if chosen is not None else None
     report = load(spec, inputs)
-    show(fmt, report.as_records(batch, dtype, depth), columns)
+    names = None
+    if types == "torch":
+        from netcalc.core.export import torch_types
+
+        names = torch_types(report)
+    records = report.as_records(batch, dtype, depth, types=names, columns=picked is not None)
+    if picked is None:
+        show(fmt, records, columns)
+    show(fmt, records, [COLUMNS[name] for name in picked], chosen=picked)

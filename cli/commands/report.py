@@ -1,8 +1,9 @@
-"""`shapes`, `params`, `flops` and `summary`: one per-layer table, different columns."""
+"""`shapes`, `params`, `flops` and `summary`: one per-layer table, different columns
+(each command's own, or those `--columns` picks)."""
 
 from __future__ import annotations
 
-from ..options import FLOAT32, TABLE, Batch, Depth, DtypeOpt, FormatOpt, Inputs, Spec
+from ..options import FLOAT32, TABLE, Batch, ColumnsOpt, Depth, DtypeOpt, FormatOpt, Inputs, Spec, Types, TypesOpt
 from ._report import run
 
 SHAPES = ("name", "type", "inputs", "shape")
@@ -12,36 +13,40 @@ SUMMARY = ("name", "type", "shape", "params", "buffers", "macs", "flops", "activ
 
 
 def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-           depth: Depth = None, format: FormatOpt = TABLE) -> None:
+           depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
+           types: TypesOpt = Types.netcalc) -> None:
     """Output shape of every layer.
 
     Example: netcalc shapes resnet18 --input 3x512x512
     """
-    run(spec, input, batch, dtype.value, depth, format.value, SHAPES)
+    run(spec, input, batch, dtype.value, depth, format.value, SHAPES, columns, types.value)
 
 
 def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-           depth: Depth = None, format: FormatOpt = TABLE) -> None:
+           depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
+           types: TypesOpt = Types.netcalc) -> None:
     """Parameters and buffers of every layer, as PyTorch counts them.
 
     Example: netcalc params resnet50 --depth 1
     """
-    run(spec, input, batch, dtype.value, depth, format.value, PARAMS)
+    run(spec, input, batch, dtype.value, depth, format.value, PARAMS, columns, types.value)
 
 
 def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-          depth: Depth = None, format: FormatOpt = TABLE) -> None:
+          depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
+          types: TypesOpt = Types.netcalc) -> None:
     """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see docs/conventions.md).
 
     Example: netcalc flops mobilenet_v2 --batch 8 --format csv
     """
-    run(spec, input, batch, dtype.value, depth, format.value, FLOPS)
+    run(spec, input, batch, dtype.value, depth, format.value, FLOPS, columns, types.value)
 
 
 def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
-            depth: Depth = None, format: FormatOpt = TABLE) -> None:
+            depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
+            types: TypesOpt = Types.netcalc) -> None:
     """Every column and a totals and memory footer, like torchinfo's summary.
 
     Example: netcalc summary resnet50 --depth 2 --dtype float16
     """
-    run(spec, input, batch, dtype.value, depth, format.value, SUMMARY)
+    run(spec, input, batch, dtype.value, depth, format.value, SUMMARY, columns, types.value)

@@ -22,6 +22,9 @@ HEADERS = {
     "name": "Layer",
     "type": "Type",
     "inputs": "Inputs",
+    "input_shapes": "Input shape",
+    "params_percent": "Param %",
+    "trainable": "Trainable",
     "shape": "Output shape",
     "params": "Params",
     "buffers": "Buffers",
@@ -52,13 +55,15 @@ HEADERS = {
     "nearest": "Nearest centre",
     "status": "Change",
 }
-TEXT_COLUMNS = ("name", "type", "inputs", "shape", "window", "region", "formula", "status")
+TEXT_COLUMNS = ("name", "type", "inputs", "input_shapes", "shape", "window", "trainable", "region", "formula", "status")
+LISTS = ("inputs", "input_shapes")  # cells that join several values with ", "
 
 
 @dataclass(frozen=True, slots=True)
 class View:
     columns: tuple[str, ...]
     footer: str = "totals"  # a key of FOOTERS
+    chosen: tuple[str, ...] = ()  # the names picked with --columns: JSON layers keep only theirs, CSV heads them
 
 
 def lookup(record: Mapping[str, Any], key: str) -> Any:
@@ -75,6 +80,8 @@ def lookup(record: Mapping[str, Any], key: str) -> Any:
 
 
 def cell(key: str, value: Any) -> str:
+    if key in ("trainable", "params_percent"):  # torchinfo's: True/False/Partial/--, 0.08%
+        return "--" if value is None else f"{value:.2f}%" if key == "params_percent" else str(value).capitalize()
     if value is None:
         return "-"
     if key in ("shape", "region"):
@@ -83,6 +90,8 @@ def cell(key: str, value: Any) -> str:
         return f"{value[0]}..{value[1]}"
     if key == "inputs":
         return ", ".join(value)
+    if key == "input_shapes":
+        return ", ".join(cell("shape", shape) for shape in value) or "-"
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, list):  # per-axis figures: one when the axes agree
@@ -94,7 +103,12 @@ def cell(key: str, value: Any) -> str:
 
 def to_json(records: dict[str, Any], view: View) -> str:
     """One line per top-level key and per layer: readable, and encoded by json's C encoder
-    (json's `indent` falls back to pure Python, seconds for 100,000 layers)."""
+    (json's `indent` falls back to pure Python, seconds for 100,000 layers). With columns
+    picked (`--columns`), each layer keeps the keys of those columns only (`rf` and `jump`:
+    the `rf` object), the rest of the document whole."""
+    if view.chosen:
+        keep = {k.partition(".")[0] for k in view.columns}
+        records = {**records, "layers": [{k: v for k, v in layer.items() if k in keep} for layer in records["layers"]]}
     fields = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in records.items() if key != "layers"]
     layers = ",\n".join(f"    {json.dumps(layer)}" for layer in records["layers"])
     fields.append(f'  "layers": [\n{layers}\n  ]' if layers else '  "layers": []')
@@ -104,9 +118,9 @@ def to_json(records: dict[str, Any], view: View) -> str:
 def to_csv(records: dict[str, Any], view: View) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(view.columns)
+    writer.writerow(view.chosen or view.columns)
     for layer in records["layers"]:
-        writer.writerow([cell(k, lookup(layer, k)).replace(",", "") if k not in ("inputs",) else cell(k, layer[k])
+        writer.writerow([cell(k, lookup(layer, k)).replace(",", "") if k not in LISTS else cell(k, layer[k])
                          for k in view.columns])
     return out.getvalue()
 
