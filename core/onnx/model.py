@@ -152,9 +152,12 @@ class Reader:
         self.pending_bias: dict[str, tuple[int, Tensor]] = {}
         self._last: Node | None = None  # the node being read (graph outputs are converted at the last)
         self.pad_sources: dict[str, str] = {}  # a Pad's output -> its input, should a Conv take the padding
-        for node in graph.node:
+        self.consumers: dict[str, list[int]] = {}  # value -> the indices (from 1) of the nodes that read it
+        self.skipped: set[int] = set()  # nodes a pattern has read already (GELU's arithmetic)
+        for index, node in enumerate(graph.node, start=1):
             for name in node.input:
                 self.readers[name] = self.readers.get(name, 0) + 1
+                self.consumers.setdefault(name, []).append(index)
 
     # --- the walk ---------------------------------------------------------------------
 
@@ -172,7 +175,15 @@ class Reader:
         if not inputs:
             return _empty(self.file, self.stem, where), [error("invalid-onnx", f"{self.file} has no input that a "
                                                               "node reads", where)]
+        for index, proto in enumerate(self.graph.node, start=1):  # constants first: a pattern looks ahead at them
+            if proto.op_type == "Constant" and not proto.input:
+                try:
+                    self._map(self._node(index, proto))
+                except Unmapped:
+                    pass  # reported where the walk reaches it
         for index, proto in enumerate(self.graph.node, start=1):
+            if index in self.skipped:
+                continue
             node = self._last = self._node(index, proto)
             try:
                 self._map(node)
@@ -405,6 +416,13 @@ class Reader:
             n += 1
             name = f"{base}_{n}"
         return name
+
+    def only_reader(self, value: str) -> Node | None:
+        """The one node that reads `value`, or None where none or several do."""
+        readers = self.consumers.get(value, [])
+        if len(readers) != 1:
+            return None
+        return self._node(readers[0], self.graph.node[readers[0] - 1])
 
     @staticmethod
     def layer_name(name: str) -> str:

@@ -449,6 +449,41 @@ def concat(r: Reader, n: Node) -> None:
     r.emit(n, "concat", {"dim": _dim(r, n, n.attrs["axis"], names[0])}, names)
 
 
+def erf_gelu(r: Reader, n: Node) -> None:
+    """GELU as exporters write it below opset 20: x / sqrt(2) -> Erf -> + 1 -> x * . -> * 0.5.
+    The division is already a `scale` layer reading x; the whole chain is one `gelu`."""
+    scaled = r.tensor(n.inputs[0], n)
+    entry = r.entries[-1] if r.entries else None
+    if entry is None or entry.name != scaled.layer or entry.type != "scale" or r.readers.get(n.inputs[0]) != 1 \
+            or abs(float(entry.args["by"]) - 0.5 ** 0.5) > 1e-6:
+        raise Unmapped("Erf outside GELU's pattern (x / sqrt(2), Erf, + 1, times x, times 0.5) is not mapped",
+                       id="unknown-operator")
+    x = str(entry.sources[0].name) if entry.sources else ""  # the layer giving what was divided
+    source, value = "", n.outputs[0]
+    chain: list[Node] = []
+    for step in ("Add", "Mul", "Mul"):
+        reader = r.only_reader(value)
+        if reader is None or reader.op_type != step:
+            raise Unmapped("Erf outside GELU's pattern is not mapped", id="unknown-operator")
+        other = [name for name in reader.inputs if name != value]
+        expected = {"Add": 1.0, "Mul": None}[step] if len(chain) != 2 else 0.5
+        if step == "Mul" and len(chain) == 1:  # times x itself
+            given = r.values.get(other[0]) if len(other) == 1 else None
+            ok = isinstance(given, Tensor) and given.layer == x and given.shape == scaled.shape
+            source = other[0]
+        else:
+            constant = r.constant(other[0], n) if other else None
+            ok = constant is not None and constant.numel == 1 and float(r.array(other[0], n).reshape(-1)[0]) == expected
+        if not ok:
+            raise Unmapped("Erf outside GELU's pattern is not mapped", id="unknown-operator")
+        chain.append(reader)
+        value = reader.outputs[0]
+    r.entries.pop()
+    r.names.discard(entry.name)
+    r.emit(n, "gelu", {}, [source], output=value)
+    r.skipped.update(step.index for step in chain)
+
+
 # --- recurrence -----------------------------------------------------------------------
 
 
@@ -875,6 +910,7 @@ HANDLERS: dict[str, Handler] = {
     "HardSwish": activation("hardswish"),
     "HardSigmoid": hard_sigmoid,
     "Gelu": activation("gelu", approximate=("approximate", "none")),
+    "Erf": erf_gelu,
     "Clip": clip,
     "PRelu": prelu,
     "Softmax": softmax("softmax"),
