@@ -234,11 +234,10 @@ def exported(spec: Any, path: Path, opset: int) -> Path:
 
 
 # The built-ins read back layer by layer (the transformers below agree in their totals;
-# tf-slim/resnet_v1_50's max pools padded with -inf are not mapped yet, and PyTorch cannot
-# export shufflenet_v2_x1_0's channel shuffle: see docs/onnx.md)
+# PyTorch cannot export shufflenet_v2_x1_0's channel shuffle: see docs/onnx.md)
 ROUND_TRIP = ["alexnet", "efficientnet_b0", "mobilenet_v2", "mobilenet_v3_large", "resnet18", "resnet50",
-              "seed_deconv", "seed_rf", "tf-slim/alexnet_v2", "tf-slim/mobilenet_v1", "tf-slim/vgg_16", "unet",
-              "vgg16"]
+              "seed_deconv", "seed_rf", "tf-slim/alexnet_v2", "tf-slim/mobilenet_v1", "tf-slim/resnet_v1_50",
+              "tf-slim/vgg_16", "unet", "vgg16"]
 
 
 @pytest.mark.torch
@@ -468,3 +467,19 @@ def test_gelu_written_as_erf_arithmetic_is_one_gelu(tmp_path: Path) -> None:
     assert report.totals()["flops"] == 192  # GELU's one FLOP per element, as the spec counts it
     alone = analyze(str(write_model(tmp_path, [node("Erf", ["x"], ["y"])], X, ["y"], name="erf")))
     assert errors(alone) == [("unknown-operator", 1, 1)]
+
+
+@pytest.mark.parametrize("pads, expected", [
+    ([0, 0, 0, 0, 0, 0, 1, 1], "same"),   # TensorFlow's SAME for k3 s2 on 8: the extra pixel after
+    ([0, 0, 1, 1, 0, 0, 1, 1], 1),         # symmetric: the pool's own padding
+])
+def test_a_pad_of_minus_infinity_before_a_max_pool_is_its_padding(tmp_path: Path, pads: list[int],
+                                                                  expected: Any) -> None:
+    nodes = [_constant("p", np.array(pads, dtype=np.int64)), _constant("v", np.array(-np.inf, dtype=np.float32)),
+             node("Pad", ["x", "p", "v"], ["padded"]),
+             node("MaxPool", ["padded"], ["y"], kernel_shape=[3, 3], strides=[2, 2])]
+    path = write_model(tmp_path, nodes, X, ["y"])
+    report = analyze(str(path))
+    assert errors(report) == [] and [layer.op for layer in report.graph.layers] == ["maxpool"]
+    assert report.graph.layers[0].attrs["p"] == expected
+    assert runtime_shape(path, X) in (report.shapes["MaxPool_y"].dims, None)

@@ -152,6 +152,8 @@ class Reader:
         self.pending_bias: dict[str, tuple[int, Tensor]] = {}
         self._last: Node | None = None  # the node being read (graph outputs are converted at the last)
         self.pad_sources: dict[str, str] = {}  # a Pad's output -> its input, should a Conv take the padding
+        # a Pad of -inf before a max pool -> (its input, the sides): the pool's padding
+        self.pool_pads: dict[str, tuple[str, list[list[int]]]] = {}
         self.consumers: dict[str, list[int]] = {}  # value -> the indices (from 1) of the nodes that read it
         self.skipped: set[int] = set()  # nodes a pattern has read already (GELU's arithmetic)
         for index, node in enumerate(graph.node, start=1):
@@ -225,7 +227,7 @@ class Reader:
 
     def _dispatch(self, node: Node) -> None:
         present = [name for name in node.inputs if name]
-        if present and all(isinstance(self.value(name, node), Constant) for name in present) \
+        if present and all(isinstance(self.values.get(name), Constant) for name in present) \
                 and node.op_type in self.folders:
             self.folders[node.op_type](self, node)
             return

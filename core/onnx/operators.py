@@ -177,6 +177,9 @@ def matmul(r: Reader, n: Node) -> None:
 
 def pool(op: str) -> Handler:
     def handler(r: Reader, n: Node) -> None:
+        if op == "maxpool" and n.inputs[0] in r.pool_pads:
+            _padded_max_pool(r, n)
+            return
         x = r.tensor(n.inputs[0], n)
         args = _windows(r, n, x, tuple(n.attrs["kernel_shape"]))
         if isinstance(args["p"], list):
@@ -188,6 +191,26 @@ def pool(op: str) -> Handler:
                 raise Unmapped("a dilated average pool has no PyTorch module")
         r.emit(n, op, args, [n.inputs[0]])
     return handler
+
+
+def _padded_max_pool(r: Reader, n: Node) -> None:
+    """A MaxPool after a Pad of -inf: `p=same` where the sides are TensorFlow's SAME for this
+    input (the extra pixel after), the sides themselves where they are symmetric."""
+    source, sides = r.pool_pads.pop(n.inputs[0])
+    x = r.tensor(source, n)
+    args = _windows(r, n, x, tuple(n.attrs["kernel_shape"]))
+    if args["p"] != (0,) * len(sides) and args["p"] != 0:
+        raise Unmapped("a MaxPool with padding of its own after a Pad of -inf is not mapped")
+    same = [list(reversed(_same_lower(size, k, stride, d))) for size, k, stride, d in
+            zip(x.shape.spatial, args["k"], args["s"], args["d"])]
+    if sides == same:
+        args["p"] = "same"
+    elif all(b == e for b, e in sides):
+        args["p"] = tuple(b for b, _ in sides)
+    else:
+        raise Unmapped(f"pads {sides} of -inf before a max pool are neither symmetric nor TensorFlow's SAME")
+    args["ceil"] = bool(n.attrs.get("ceil_mode", 0))
+    r.emit(n, "maxpool", args, [source])
 
 
 def _learned(r: Reader, n: Node, *indices: int) -> bool:
@@ -589,8 +612,14 @@ def pad(r: Reader, n: Node) -> None:
         raise Unmapped("Pad with `axes` is not mapped yet")
     if any(pads[i] or pads[rank + i] for i in (0, 1)) or any(p < 0 for p in pads):
         raise Unmapped(f"pads {list(pads)} pad the batch or channel axis, or crop: no nn padding layer does that")
-    if _present(n, 2) and r.array(n.inputs[2], n).reshape(-1).tolist() not in ([0], [0.0]):
-        raise Unmapped("padding with a value other than 0 is not mapped yet")
+    value = float(r.array(n.inputs[2], n).reshape(-1)[0]) if _present(n, 2) else 0.0
+    reader = r.only_reader(n.outputs[0])
+    if value == float("-inf") and reader is not None and reader.op_type == "MaxPool":
+        # -inf before a max pool: the pool's own padding (TensorFlow's SAME, as TF-slim's pools)
+        r.pool_pads[n.outputs[0]] = (n.inputs[0], [[pads[i], pads[rank + i]] for i in range(2, rank)])
+        return
+    if value != 0.0:
+        raise Unmapped("padding with a value other than 0 (or -inf before a max pool) is not mapped yet")
     mode = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}[n.attrs.get("mode",
                                                                                                           "constant")]
     sides = [[pads[i], pads[rank + i]] for i in range(2, rank)]
