@@ -33,14 +33,19 @@ GOLDEN_CASES = {
 }
 
 
-@pytest.mark.parametrize("golden", sorted(GOLDEN_CASES))
-def test_golden_output(golden: str, update_golden: bool) -> None:
-    result = netcalc(*GOLDEN_CASES[golden])
+def assert_golden(golden: str, args: tuple[str, ...], update: bool) -> None:
+    """The command's stdout is the file tests/golden/<golden> (written anew with --update-golden)."""
+    result = netcalc(*args)
     assert result.exit_code == 0, result.output
     path = GOLDEN / golden
-    if update_golden:
+    if update:
         path.write_text(result.stdout)
     assert result.stdout == path.read_text()
+
+
+@pytest.mark.parametrize("golden", sorted(GOLDEN_CASES))
+def test_golden_output(golden: str, update_golden: bool) -> None:
+    assert_golden(golden, GOLDEN_CASES[golden], update_golden)
 
 
 def test_json_totals_equal_the_sum_of_the_rows() -> None:

@@ -7,20 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from test_cli import assert_golden, netcalc
 
-from netcalc.cli.app import app
 from netcalc.cli.options import COLUMNS
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 ALL = "name,type,input,shape,kernel,params,params_percent,trainable,macs,flops,activation_bytes,rf,jump"
-runner = CliRunner()
-
-
-def netcalc(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args))
-
-
 GOLDEN_CASES = {
     "summary_seed_rf_columns.md": ("summary", "seed_rf", "--columns", ALL, "--format", "markdown"),
     "shapes_seed_rf_columns.json": ("shapes", "seed_rf", "--columns", "kernel,name,rf,input", "-f", "json"),
@@ -34,12 +25,7 @@ GOLDEN_CASES = {
 
 @pytest.mark.parametrize("golden", sorted(GOLDEN_CASES))
 def test_golden_output(golden: str, update_golden: bool) -> None:
-    result = netcalc(*GOLDEN_CASES[golden])
-    assert result.exit_code == 0, result.output
-    path = GOLDEN / golden
-    if update_golden:
-        path.write_text(result.stdout)
-    assert result.stdout == path.read_text()
+    assert_golden(golden, GOLDEN_CASES[golden], update_golden)
 
 
 @pytest.mark.parametrize("command", ["summary", "shapes", "params", "flops"])

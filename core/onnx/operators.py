@@ -11,6 +11,7 @@ its kernel as in PyTorch).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..parse.document import Ref
@@ -89,14 +90,12 @@ def _kernel_fits(r: Reader, n: Node, w: Constant, out: int) -> None:
 
 
 def _fits(w: Constant, reads: int, x: Tensor, what: str) -> None:
-    """The weight's input size is what the tensor gives (the file is consistent)."""
-    if reads != what_size(x, what):
+    """The weight's input size (`channels`, or the last axis's `features`) is what the tensor
+    gives: the file is consistent."""
+    given = x.shape.channels if what == "channels" else x.shape.dims[-1]
+    if reads != given:
         raise Unmapped(f"its weight of shape {list(w.dims)} reads {reads} {what}, but its input {x.shape} has "
-                       f"{what_size(x, what)}", id="shape-mismatch")
-
-
-def what_size(x: Tensor, what: str) -> int:
-    return x.shape.channels if what == "channels" else x.shape.dims[-1]
+                       f"{given}", id="shape-mismatch")
 
 
 def conv(r: Reader, n: Node) -> None:
@@ -446,8 +445,6 @@ def _fuse_silu(r: Reader, n: Node) -> bool:
             continue
         entry = r.entries[index]
         if entry.type == "sigmoid" and entry.sources == (Ref(source.layer),):
-            from dataclasses import replace
-
             r.entries[index] = replace(entry, type="silu")
             r.values[n.outputs[0]] = value
             return True
@@ -460,8 +457,6 @@ def _name_of(entry: Any) -> str:
 
 
 def _with_args(entry: Any, **args: Any) -> Any:
-    from dataclasses import replace
-
     return replace(entry, args={**entry.args, **args})
 
 
