@@ -55,6 +55,7 @@ COLUMNS = {
     "macs": "macs",
     "flops": "flops",
     "activation_bytes": "activation_bytes",
+    "saved_bytes": "saved_bytes",
     "rf": "rf.size",
     "jump": "rf.jump",
 }
@@ -74,4 +75,38 @@ class Types(str, Enum):
 
 TypesOpt = Annotated[
     Types, typer.Option("--types", help="Type column: netcalc's op names, or the PyTorch classes `export` builds.")
+]
+
+
+class Memory(str, Enum):
+    netcalc = "netcalc"
+    torchinfo = "torchinfo"
+
+
+MemoryOpt = Annotated[
+    Memory, typer.Option("--memory", help="Also print torchinfo 1.8's mult-adds and memory lines, by its rules "
+                         "(docs/torchinfo.md), under netcalc's own.")
+]
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    sgd_momentum = "sgd-momentum"
+    adam = "adam"
+    adamw = "adamw"
+
+
+Train = Annotated[
+    bool,
+    typer.Option("--train", help="Training memory: what autograd saves for backward per layer (the saved_bytes "
+                 "column), gradients, optimizer states (docs/training-memory.md)."),
+]
+OptimizerOpt = Annotated[
+    Optimizer, typer.Option(help="With --train: the optimizer, whose states are counted (sgd none, sgd-momentum 1, "
+                            "adam and adamw 2 per trainable parameter).")
+]
+GradDtype = Annotated[
+    Dtype | None,
+    typer.Option("--grad-dtype", help="With --train: the gradients' type (default: the weights', float32 under "
+                 "mixed precision)."),
 ]

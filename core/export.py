@@ -262,7 +262,7 @@ def _batched(tensor: str, batch_of: str, shape: Shape | None) -> str:
     return f"{tensor}.expand({batch_of}.shape[0], {', '.join(['-1'] * rank)})"
 
 
-def _broadcast_params(report: Report) -> set[str]:
+def broadcast_params(report: Report) -> set[str]:
     """The `param` layers read only into tensors of more axes (a layer scale of C on H x W x C):
     PyTorch broadcasts their (1, *shape) from the right, where one expanded over the batch
     would meet the reader's axes with its batch axis."""
@@ -318,7 +318,7 @@ class _Writer:
 
     def __init__(self, report: Report) -> None:
         self.graph, self.shapes, self.costs = report.graph, report.shapes, report.costs
-        self.broadcast = _broadcast_params(report)
+        self.broadcast = broadcast_params(report)
         self.bodies: dict[tuple[Any, ...], str] = {}
         self.classes: list[str] = []
         self.class_names = _Unique({"Block", "Pad", "Attention", "LSTM", "GRU", "RNN", "F"})

@@ -150,7 +150,8 @@ Passing:
     _rule("budget-exceeded", "error", """\
 budget-exceeded: the network is over a budget of the spec's `check` section or of the
 command line (which wins): `max_params`, `max_macs`, `max_flops`, `max_activation_bytes`
-(batch 1, float32), or under `min_rf` (the output layer's receptive field, every axis).
+(batch 1, float32), `max_train_memory` (`summary --train`'s total: batch 1, float32,
+Adam), or under `min_rf` (the output layer's receptive field, every axis).
 The message gives the figure and the limit.
 
 Failing:

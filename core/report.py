@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from .analysis.cost import Cost
 from .analysis.receptive_field import Axes, Field, regions_from_back
+from .analysis.training import Training, saved_bytes
 from .diagnostics import Diagnostic, has_errors
 from .dtypes import COUNTER_BYTES, DTYPE_BYTES, TENSOR_BYTES
 from .ir import Graph, Shape
@@ -30,6 +31,7 @@ class Row(NamedTuple):
     field: Field | None
     window: str
     shares: str | None = None  # the layer whose module (or tied weight) it calls again
+    members: range = range(0)  # the indices of its layers in graph.layers (consecutive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class Report:
         windows: dict[int, str] = {}  # identical layers share one attrs mapping
         rows: list[Row] = []
         group: str | None = None
-        for layer in self.graph.layers:
+        for index, layer in enumerate(self.graph.layers):
             shape, cost = self.shapes[layer.name], self.costs[layer.name]
             assert shape is not None
             path = layer.block_path
@@ -69,16 +71,17 @@ class Report:
                 if window is None:
                     window = windows[id(layer.attrs)] = LOOKUP[layer.op].window_text(layer.attrs or {})
                 rows.append(Row(layer.name, layer.op, layer.inputs, shape, cost, len(path), layer.span.line,
-                                layer.span.col, rf, window, layer.shares))
+                                layer.span.col, rf, window, layer.shares, range(index, index + 1)))
                 group = None
                 continue
             name = path[depth - 1]
             if group == name:
                 last = rows[-1]
-                rows[-1] = last._replace(shape=shape, cost=last.cost + cost, field=rf)
+                rows[-1] = last._replace(shape=shape, cost=last.cost + cost, field=rf,
+                                         members=range(last.members.start, index + 1))
             else:
                 rows.append(Row(name, block_type.get(name, "block"), layer.inputs, shape, cost, depth - 1,
-                                layer.span.line, layer.span.col, rf, ""))
+                                layer.span.line, layer.span.col, rf, "", members=range(index, index + 1)))
                 group = name
         return rows
 
@@ -126,11 +129,13 @@ class Report:
         return sum(self.costs.values(), Cost())
 
     def as_records(self, batch: int = 1, dtype: str = "float32", depth: int | None = None, *,
-                   types: Mapping[str, str] | None = None, columns: bool = False) -> dict[str, Any]:
+                   types: Mapping[str, str] | None = None, columns: bool = False,
+                   training: Training | None = None) -> dict[str, Any]:
         """The JSON document (a stable schema: later commands add keys, never rename).
         `types`: a type per layer name shown instead of the op's (`export.torch_types`: the
         PyTorch classes); block rows keep their block's. `columns`: every layer also gets
-        the figures only `--columns` shows (`column_figures`)."""
+        the figures only `--columns` shows (`column_figures`). `training`: every layer gets
+        `saved_bytes`, the totals the training memory (`analysis.training`)."""
         size = DTYPE_BYTES[dtype]
         rows = self.rows(depth)
         layers = [
@@ -159,6 +164,12 @@ class Report:
             total = self.total().params
             for r, layer in zip(rows, layers, strict=True):
                 layer.update(column_figures(r, self.shapes, total))
+        totals = self.totals(batch, dtype)
+        if training is not None:
+            saved = list(saved_bytes(self.graph, self.shapes, batch, dtype).values())
+            for r, layer in zip(rows, layers, strict=True):
+                layer["saved_bytes"] = sum(saved[r.members.start:r.members.stop])
+            totals.update(training.totals(totals, sum(saved), dtype))
         typed = {i.name: i.shape.dtype for i in self.graph.inputs if i.shape.dtype != "float32"}
         return {
             "name": self.graph.name,
@@ -171,7 +182,8 @@ class Report:
             "batch": batch,
             "dtype": dtype,
             "layers": layers,
-            "totals": self.totals(batch, dtype),
+            "totals": totals,
+            **({"training": training.record(dtype)} if training is not None else {}),
         }
 
     def kv_cache(self) -> tuple[int, int]:
@@ -322,4 +334,20 @@ def totals_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
         *([("KV cache per token (causal attention: keys and values)", human(t["kv_cache_bytes_per_token"], "B")),
            (f"KV cache at the input length ({per})", human(t["kv_cache_bytes"], "B"))]
           if "kv_cache_bytes" in t else []),
+        *(training_footer(records) if "training" in records else []),
+    ]
+
+
+def training_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The --train lines: each part of a training step's memory, then their sum."""
+    t, settings = records["totals"], records["training"]
+    master, states = settings["master_dtype"], settings["optimizer_states"]
+    return [
+        (f"Saved for backward (autograd, batch {records['batch']}, {records['dtype']})",
+         human(t["saved_activation_bytes"], "B")),
+        (f"Weights ({master})", human(t["master_param_bytes"], "B")),
+        (f"Gradients ({settings['grad_dtype']})", human(t["gradient_bytes"], "B")),
+        (f"Optimizer states ({settings['optimizer']}: {states} per trainable parameter, {master})",
+         human(t["optimizer_state_bytes"], "B")),
+        ("Training step total (weights, buffers, gradients, states, saved)", human(t["train_memory_bytes"], "B")),
     ]

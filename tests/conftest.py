@@ -22,10 +22,11 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
     from helpers import TORCH_COMPARED
 
-    if TORCH_COMPARED["cases"]:
+    if TORCH_COMPARED["cases"] or TORCH_COMPARED["saved"]:
         verdict = "all agreed" if exitstatus == 0 else "see the failures above"
         n = TORCH_COMPARED
         terminalreporter.write_line(
             f"torch harness: {n['layers']:,} layers in {n['cases']:,} exported specs compared with PyTorch (shape, "
             f"parameters, buffers per layer), {n['macs']:,} MAC totals with FlopCounterMode, {n['fields']:,} receptive "
-            f"fields with gradients, {n['refused']:,} invalid cases refused by both: {verdict}")
+            f"fields with gradients, {n['refused']:,} invalid cases refused by both, {n['saved']:,} layers' bytes "
+            f"saved for backward with saved_tensors_hooks: {verdict}")

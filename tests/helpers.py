@@ -44,4 +44,4 @@ def case_spec(case: dict[str, Any]) -> str:
 
 
 # what the torch harness compared in this run, printed by conftest's terminal summary
-TORCH_COMPARED = {"cases": 0, "layers": 0, "macs": 0, "fields": 0, "refused": 0}
+TORCH_COMPARED = {"cases": 0, "layers": 0, "macs": 0, "fields": 0, "refused": 0, "saved": 0}

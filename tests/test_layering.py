@@ -56,7 +56,8 @@ LAYERS = [
     {"build"},
     {"analysis"},
     {"report"},
-    {"checks", "config", "graph_view", "calculator", "convert", "diff", "export", "schema", "onnx"},
+    {"checks", "config", "graph_view", "calculator", "convert", "diff", "export", "schema", "onnx",
+     "torchinfo"},
     {"api"},
     {"python_api"},
 ]

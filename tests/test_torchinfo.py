@@ -256,3 +256,17 @@ def test_the_storage_object_is_64_bytes() -> None:
     torch = pytest.importorskip("torch")
     storage = torch.zeros(3, 5).untyped_storage()
     assert sys.getsizeof(storage) - storage.nbytes() == STORAGE_OBJECT_BYTES
+
+
+def test_cli_memory_torchinfo_prints_its_lines_under_netcalcs_and_in_json() -> None:
+    import json
+
+    from test_cli import netcalc
+
+    result = netcalc("summary", "resnet18", "--memory", "torchinfo", "-f", "plain")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-5:] == [
+        line for line in result.stdout.splitlines() if line.startswith("torchinfo: ")]
+    assert "torchinfo: Total mult-adds (G)" in result.stdout
+    figures = json.loads(netcalc("summary", "resnet18", "--memory", "torchinfo", "-f", "json").stdout)["torchinfo"]
+    assert figures["mult_adds"] == 1_814_083_944 and figures["params"] == 11_689_512

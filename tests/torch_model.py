@@ -4,6 +4,7 @@ and its module gives parameter and buffer counts."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from netcalc.core.export import HEADER, module_code, pad_before
+from netcalc.core.export import HEADER, broadcast_params, module_code, pad_before
 from netcalc.core.ir import Graph, Layer, Shape
 from netcalc.core.ops import LOOKUP
+from netcalc.core.report import Report
 
 # the exporter's helpers (Pad, Block, ...), so that its constructors can be evaluated here
 _EXPORTED: dict[str, Any] = {}
@@ -117,3 +119,50 @@ def shared(layer: Layer, modules: dict[str, nn.Module]) -> nn.Module | None:
     head = nn.Linear(target.embedding_dim, target.num_embeddings, bias=(layer.attrs or {})["bias"])
     head.weight = target.weight
     return head
+
+
+def saved_bytes(report: Report, batch: int, inputs_need_grad: bool = False) -> dict[str, int]:
+    """Per layer, the bytes autograd keeps for backward (saved_tensors_hooks) in training
+    mode, each storage counted once, at the first layer that keeps it; parameters and
+    buffers left out. Recurrent layers run PyTorch's per-step implementation (oneDNN's fused
+    LSTM keeps an opaque workspace). A `param` is expanded over the batch where the exporter
+    expands it (a class token concatenated to the patches)."""
+    graph, shapes = report.graph, report.shapes
+    broadcast = broadcast_params(report)
+    torch.manual_seed(0)
+    values = {i.name: torch.cat([sample(i.shape)] * batch) for i in graph.inputs}
+    for value in values.values():
+        value.requires_grad_(inputs_need_grad and value.is_floating_point())
+    modules: dict[str, nn.Module] = {}
+    counted: set[int] = set()
+    owned: set[int] = set()  # the storages of every parameter and buffer so far
+    measured: dict[str, int] = {}
+    kept: list[torch.Tensor] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        kept.append(t)
+        return t
+
+    for layer in graph.layers:
+        ins = tuple(shapes[name] for name in layer.inputs)
+        module = modules[layer.name] = shared(layer, modules) or module_for(layer, ins).train()  # type: ignore[arg-type]
+        for p in module.parameters():
+            p.requires_grad_(layer.trainable)
+        owned.update(t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()])
+        kept.clear()
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mkldnn.flags warns of Intel GPUs
+            with torch.backends.mkldnn.flags(enabled=False):
+                value = module(*(values[name] for name in layer.inputs))
+        if isinstance(module, Tensor) and layer.name not in broadcast:
+            value = value.expand(batch, *value.shape[1:])
+        values[layer.name] = value
+        total = 0
+        for t in kept:
+            storage = t.untyped_storage()
+            if storage.data_ptr() in owned or storage.data_ptr() in counted:
+                continue
+            counted.add(storage.data_ptr())
+            total += storage.nbytes()
+        measured[layer.name] = total
+    return measured

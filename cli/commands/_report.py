@@ -87,17 +87,33 @@ def chosen_columns(text: str) -> list[str]:
 
 
 def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
-        fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc") -> None:
+        fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc",
+        training: tuple[str, str | None] | None = None, torchinfo: bool = False) -> None:
+    """`training`: (optimizer, gradient type) for --train; `torchinfo`: torchinfo's
+    figures too (--memory torchinfo)."""
     from ..options import COLUMNS
 
     picked = chosen_columns(chosen) if chosen is not None else None
+    if picked and "saved_bytes" in picked and training is None:
+        fail("--columns saved_bytes: the bytes autograd saves are a training figure: add --train")
+    if training is not None and dtype == "int8":
+        fail("--train: int8 is no type to train in; use float32, float16, bfloat16 or float64")
     report = load(spec, inputs)
     names = None
     if types == "torch":
         from netcalc.core.export import torch_types
 
         names = torch_types(report)
-    records = report.as_records(batch, dtype, depth, types=names, columns=picked is not None)
+    settings = None
+    if training is not None:
+        from netcalc.core.analysis.training import Training
+
+        settings = Training(*training)
+    records = report.as_records(batch, dtype, depth, types=names, columns=picked is not None, training=settings)
+    if torchinfo:
+        from netcalc.core.torchinfo import torchinfo_figures
+
+        records["torchinfo"] = torchinfo_figures(report, batch, dtype)
     if picked is None:
         show(fmt, records, columns)
     show(fmt, records, [COLUMNS[name] for name in picked], chosen=picked)

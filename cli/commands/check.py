@@ -23,6 +23,7 @@ def check(
     max_macs: Budget = None,
     max_flops: Budget = None,
     max_activation_bytes: Budget = None,
+    max_train_memory: Budget = None,
     min_rf: Budget = None,
     expect_output: Annotated[str | None, typer.Option(help="The output shape expected, like 1000.")] = None,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
@@ -51,7 +52,8 @@ def check(
     if problem("findings", format):
         fail(f"unknown format '{format}' ({', '.join(names('findings'))} or auto)")
     options = {"max_params": max_params, "max_macs": max_macs, "max_flops": max_flops,
-               "max_activation_bytes": max_activation_bytes, "min_rf": min_rf, "output": expect_output}
+               "max_activation_bytes": max_activation_bytes, "max_train_memory": max_train_memory, "min_rf": min_rf,
+               "output": expect_output}
     try:
         limits, config = check_limits(options), find_config(Path.cwd())
         findings = [_check_one(spec, limits, config, input or ()) for spec in spec_files(paths)]

@@ -3,7 +3,25 @@
 
 from __future__ import annotations
 
-from ..options import FLOAT32, TABLE, Batch, ColumnsOpt, Depth, DtypeOpt, FormatOpt, Inputs, Spec, Types, TypesOpt
+from ..options import (
+    FLOAT32,
+    TABLE,
+    Batch,
+    ColumnsOpt,
+    Depth,
+    DtypeOpt,
+    FormatOpt,
+    GradDtype,
+    Inputs,
+    Memory,
+    MemoryOpt,
+    Optimizer,
+    OptimizerOpt,
+    Spec,
+    Train,
+    Types,
+    TypesOpt,
+)
 from ._report import run
 
 SHAPES = ("name", "type", "inputs", "shape")
@@ -44,9 +62,14 @@ def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = 
 
 def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
             depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
-            types: TypesOpt = Types.netcalc) -> None:
+            types: TypesOpt = Types.netcalc, memory: MemoryOpt = Memory.netcalc, train: Train = False,
+            optimizer: OptimizerOpt = Optimizer.adam, grad_dtype: GradDtype = None) -> None:
     """Every column and a totals and memory footer, like torchinfo's summary.
 
-    Example: netcalc summary resnet50 --depth 2 --dtype float16
+    Example: netcalc summary resnet50 --depth 2 --dtype float16;
+    netcalc summary resnet50 --train --optimizer adam --batch 32;
+    netcalc summary resnet18 --memory torchinfo
     """
-    run(spec, input, batch, dtype.value, depth, format.value, SUMMARY, columns, types.value)
+    training = (optimizer.value, grad_dtype.value if grad_dtype else None) if train else None
+    run(spec, input, batch, dtype.value, depth, format.value, SUMMARY + (("saved_bytes",) if train else ()),
+        columns, types.value, training, memory is Memory.torchinfo)

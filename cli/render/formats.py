@@ -31,6 +31,7 @@ HEADERS = {
     "macs": "MACs",
     "flops": "FLOPs",
     "activation_bytes": "Activation bytes",
+    "saved_bytes": "Saved for backward",
     "window": "Window",
     "rf.size": "RF",
     "rf.jump": "Jump",
@@ -167,10 +168,19 @@ def diff_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
+def torchinfo_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """torchinfo's lines by its rules (--memory torchinfo), under netcalc's own."""
+    if "torchinfo" not in records:
+        return []
+    from netcalc.core.torchinfo import torchinfo_lines
+
+    return [(f"torchinfo: {label}", text) for label, text in torchinfo_lines(records["torchinfo"])]
+
+
 FOOTERS: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str]]]] = {
     "diff": diff_footer,
     "none": lambda records: [],
-    "totals": totals_footer,
+    "totals": lambda records: totals_footer(records) + torchinfo_footer(records),
     "rf": rf_footer,
     "regions": regions_footer,
 }

@@ -15,6 +15,7 @@ from .registry import (
     NO_MACS,
     NO_WEIGHTS,
     NUMBER,
+    SAVES_NOTHING,
     Attr,
     Attrs,
     OpDef,
@@ -28,6 +29,7 @@ from .registry import (
     table,
     torch_class,
 )
+from .saved import input_for_any_grad, input_for_input_grad, output_for_input_grad
 
 
 def _same(a: Attrs, ins: Shapes) -> Shape:
@@ -71,7 +73,8 @@ def _prelu_params(a: Attrs, ins: Shapes) -> Weights:
 
 def _activation(name: str, doc: str, **fields: Any) -> OpDef:
     """An activation: no weights (prelu says its own), no MACs, position by position (softmax
-    says its own), one FLOP per element unless it says otherwise."""
+    says its own), one FLOP per element unless it says otherwise; each says what its
+    derivative reads (`saves`)."""
     return op(name, doc, fields.pop("infer_shape", _same), count_params=fields.pop("count_params", NO_WEIGHTS),
               count_macs=NO_MACS, other_flops=fields.pop("other_flops", _per_element),
               receptive_field=fields.pop("receptive_field", ELEMENTWISE),
@@ -79,34 +82,39 @@ def _activation(name: str, doc: str, **fields: Any) -> OpDef:
 
 
 OPS = table(
-    _activation("relu", "ReLU.", torch_module=torch_class("ReLU")),
-    _activation("relu6", "ReLU6.", torch_module=torch_class("ReLU6")),
+    _activation("relu", "ReLU.", torch_module=torch_class("ReLU"), saves=output_for_input_grad),
+    _activation("relu6", "ReLU6.", torch_module=torch_class("ReLU6"), saves=input_for_input_grad),
     _activation("leakyrelu", "LeakyReLU.", attrs={"slope": Attr(NUMBER, 0.01, aliases=("negative_slope",))},
-                torch_module=lambda a, ins: f"nn.LeakyReLU({a['slope']})"),
+                torch_module=lambda a, ins: f"nn.LeakyReLU({a['slope']})", saves=input_for_input_grad),
     _activation("prelu", "PReLU: one parameter, or one per channel with per_channel=true.",
                 attrs={"per_channel": Attr(BOOLEAN, False)}, count_params=_prelu_params,
-                torch_module=lambda a, ins: f"nn.PReLU({ins[0].channels if a['per_channel'] else 1})"),
-    _activation("elu", "ELU.", attrs={"alpha": Attr(NUMBER, 1.0)}, torch_module=lambda a, ins: f"nn.ELU({a['alpha']})"),
+                torch_module=lambda a, ins: f"nn.PReLU({ins[0].channels if a['per_channel'] else 1})",
+                saves=input_for_any_grad),
+    _activation("elu", "ELU.", attrs={"alpha": Attr(NUMBER, 1.0)}, torch_module=lambda a, ins: f"nn.ELU({a['alpha']})",
+                saves=input_for_input_grad),
     _activation("gelu", "GELU.", attrs={"approximate": Attr(choice("none", "tanh"), "none")},
-                torch_module=lambda a, ins: f"nn.GELU(approximate={a['approximate']!r})"),
-    _activation("silu", "SiLU (swish).", torch_module=torch_class("SiLU")),
-    _activation("sigmoid", "Sigmoid.", torch_module=torch_class("Sigmoid")),
-    _activation("hardsigmoid", "Hardsigmoid.", torch_module=torch_class("Hardsigmoid")),
-    _activation("hardswish", "Hardswish.", torch_module=torch_class("Hardswish")),
-    _activation("tanh", "Tanh.", torch_module=torch_class("Tanh")),
+                torch_module=lambda a, ins: f"nn.GELU(approximate={a['approximate']!r})", saves=input_for_input_grad),
+    _activation("silu", "SiLU (swish).", torch_module=torch_class("SiLU"), saves=input_for_input_grad),
+    _activation("sigmoid", "Sigmoid.", torch_module=torch_class("Sigmoid"), saves=output_for_input_grad),
+    _activation("hardsigmoid", "Hardsigmoid.", torch_module=torch_class("Hardsigmoid"), saves=input_for_input_grad),
+    _activation("hardswish", "Hardswish.", torch_module=torch_class("Hardswish"), saves=input_for_input_grad),
+    _activation("tanh", "Tanh.", torch_module=torch_class("Tanh"), saves=output_for_input_grad),
     _activation("offset", "Addition of a constant tensor of `shape` that is no parameter (a causal mask, a fixed "
                 "positional encoding), broadcast into the input as PyTorch does; ONNX's Add of a constant. Exported "
                 "as a zero tensor of that shape.", attrs={"shape": Attr(INTEGERS)}, infer_shape=_offset_shape,
-                torch_expression=lambda a, args: f"{args[0]} + torch.zeros({', '.join(map(str, a['shape']))})"),
+                torch_expression=lambda a, args: f"{args[0]} + torch.zeros({', '.join(map(str, a['shape']))})",
+                saves=SAVES_NOTHING),
     _activation("scale", "Multiplication by a constant `by` (attention's 1/sqrt(d) as ONNX writes it; "
                 "no parameter).", attrs={"by": Attr(NUMBER)},
-                torch_expression=lambda a, args: f"{args[0]} * {a['by']!r}"),
+                torch_expression=lambda a, args: f"{args[0]} * {a['by']!r}", saves=SAVES_NOTHING),
     _activation("softmax", "Softmax over `dim` (PyTorch's convention: 1 = channels).",
                 attrs={"dim": Attr(INTEGER, 1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
                 receptive_field=_softmax_reach,
-                flops_rule="3 per element", torch_module=lambda a, ins: f"nn.Softmax(dim={a['dim']})"),
+                flops_rule="3 per element", torch_module=lambda a, ins: f"nn.Softmax(dim={a['dim']})",
+                saves=output_for_input_grad),
     _activation("logsoftmax", "LogSoftmax over `dim` (default the last axis, as a language model's head).",
                 attrs={"dim": Attr(INTEGER, -1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
                 receptive_field=_softmax_reach,
-                flops_rule="3 per element", torch_module=lambda a, ins: f"nn.LogSoftmax(dim={a['dim']})"),
+                flops_rule="3 per element", torch_module=lambda a, ins: f"nn.LogSoftmax(dim={a['dim']})",
+                saves=output_for_input_grad),
 )

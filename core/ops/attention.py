@@ -28,6 +28,7 @@ from .registry import (
     table,
     whole_reach,
 )
+from .saved import ACCUMULATE, OUTPUT, Grads, Saved, positions_first
 
 # --- matmul -------------------------------------------------------------------------
 
@@ -190,12 +191,79 @@ def _sdpa_torch(a: Attrs, args: list[str]) -> str:
 
 _SCORES_RULE = "4 per score, heads x L x S (scaling, softmax)"
 
+
+# --- what autograd keeps ---------------------------------------------------------------
+
+
+def _matmul_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """Each operand, for the other's gradient, as torch.matmul folds it: a batched operand
+    times a `param` matrix folds to (-1, k); otherwise both are expanded to the broadcast
+    leading axes and fold them (a copy where the expanded strides allow no view)."""
+    x, y = ins
+    if y.rank == 2 and not y.batched and x.batched:
+        return (Saved(0, folded=1),) if g.inputs[1] else ()
+    lead = out.dims[:-2]
+    return tuple(Saved(i, folded=2, expanded=lead)
+                 for i, partner_needs in enumerate((g.inputs[1], g.inputs[0])) if partner_needs)
+
+
+def _attention_core(heads: int, length: int, source: int, d: int, dv: int, dropout: float) -> tuple[Saved, ...]:
+    """What F.scaled_dot_product_attention keeps beyond q, k and v. PyTorch's CPU flash
+    kernel (head sizes equal, no dropout) keeps its output and a log-sum-exp per query and
+    head (float32 for half types); the math fallback keeps the scaled q and k, the
+    softmax, with dropout its mask and the dropped weights, and a copy of v in heads."""
+    if d == dv and not dropout:
+        return (Saved(OUTPUT), Saved(elements=heads * length, dtype=ACCUMULATE))
+    scores = heads * length * source
+    return (Saved(elements=heads * length * d), Saved(elements=heads * source * d),
+            *(Saved(elements=scores),) * (3 if dropout else 1), Saved(elements=heads * source * dv))
+
+
+def _sdpa_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """q, k and v as the heads view them (the inputs' memory) and the flash kernel's own;
+    the math path keeps its own copies instead (`_attention_core`)."""
+    if not g.any:
+        return ()
+    query, key, value = ins
+    heads, kv_heads = a["heads"], _kv_heads(a)
+    d, dv = query.dims[-1] // heads, value.dims[-1] // kv_heads
+    core = _attention_core(heads, query.dims[0], key.dims[0], d, dv, 0)
+    return core if d != dv else (Saved(0), Saved(1), Saved(2), *core)
+
+
+def _mha_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """F.multi_head_attention_forward, batch_first: each input moved positions first and
+    folded (`Grads.moved_copy`), once per tensor where the projection is packed
+    (kdim = vdim = E: self-attention projects q, k, v in one product, key-is-value
+    cross-attention k and v in one), once per projection otherwise; the projections; the
+    attention core on them; the out projection's input (the attention's output, or with
+    dropout a copy of it)."""
+    if not g.any:
+        return ()
+    query, key, value = _qkv(ins)
+    (length, source), e, heads = _lengths(ins), query.dims[-1], a["heads"]
+    tensor = (0, 0, 0) if len(ins) == 1 else g.first or (0, 1, 2)  # the tensor q, k and v are
+    roles = ((query, length), (key, source), (value, source))
+    packed = _kv_dims(a, ins) == (e, e)
+    read = [r for r in range(3) if not packed or tensor.index(tensor[r]) == r]
+    moved = tuple(g.moved_copy(tensor[r], roles[r][1], roles[r][1] * roles[r][0].dims[-1]) for r in read)
+    if packed and tensor[0] == tensor[1] == tensor[2]:
+        projections: tuple[Saved, ...] = (Saved(elements=3 * length * e),)
+    elif packed and tensor[1] == tensor[2]:
+        projections = (Saved(elements=length * e), Saved(elements=2 * source * e))
+    else:
+        projections = (Saved(elements=length * e), Saved(elements=source * e), Saved(elements=source * e))
+    core = _attention_core(heads, length, source, e // heads, e // heads, a["dropout"])
+    if a["dropout"]:  # the math path's copy of v is the projection's view; its output a new tensor
+        core = core[:-1] + (Saved(elements=length * e),)
+    return moved + projections + core
+
 OPS = table(
     op("matmul", "Matrix product of two inputs (torch.matmul), leading axes broadcast; global: it mixes "
        "every position of the contracted axis.", _matmul_shape, inputs=(2, 2),
        count_params=NO_WEIGHTS, count_macs=_matmul_macs, other_flops=NO_OTHER_FLOPS, receptive_field=whole_reach,
        macs_rule="output elements x contracted length", flops_rule="0 (the sums are in the MACs)",
-       torch_expression=lambda a, args: f"torch.matmul({args[0]}, {args[1]})"),
+       saves=_matmul_saves, torch_expression=lambda a, args: f"torch.matmul({args[0]}, {args[1]})"),
     op("mha", "Multi-head attention (nn.MultiheadAttention, batch_first) on L x E sequences: one input "
        "(self-attention) or three (query, key, value); output has the query's shape; global.",
        _mha_shape, inputs=(1, 3),
@@ -204,7 +272,8 @@ OPS = table(
               "dropout": Attr(PROBABILITY, 0)},
        count_params=_mha_params, count_macs=_mha_macs, other_flops=_mha_flops, receptive_field=whole_reach,
        macs_rule="L·E·E (q) + S·kdim·E (k) + S·vdim·E (v) + L·E·E (out) + 2·L·S·E (Q·Kᵀ, A·V)",
-       flops_rule=f"{_SCORES_RULE}; (2L + 2S)·E bias adds, if bias", torch_module=_mha_torch),
+       flops_rule=f"{_SCORES_RULE}; (2L + 2S)·E bias adds, if bias", torch_module=_mha_torch,
+       saves=_mha_saves, output_strides=positions_first),
     op("sdpa", "Scaled dot-product attention (F.scaled_dot_product_attention) of q (L x heads·d), k and v "
        "(S x kv_heads·d), split into heads and merged back; grouped-query when kv_heads < heads; global "
        "(causal: each position reads the whole prefix).", _sdpa_shape, inputs=(3, 3),
@@ -216,5 +285,5 @@ OPS = table(
        cached_per_position=_sdpa_cache,
        macs_rule="L·S·heads·(d + dv) (Q·Kᵀ, A·V; 2·L·S·heads·d when v's head size dv is d), causal too "
                  "(the masked scores are computed)",
-       flops_rule=_SCORES_RULE, torch_expression=_sdpa_torch),
+       flops_rule=_SCORES_RULE, torch_expression=_sdpa_torch, saves=_sdpa_saves),
 )

@@ -27,6 +27,7 @@ from .registry import (
     Shapes,
     Weights,
     Window,
+    module_input,
     numel,
     op,
     optional,
@@ -36,6 +37,7 @@ from .registry import (
     torch_nd,
     window,
 )
+from .saved import Grads, Saved, input_for_weight_grad
 
 _WINDOW = {
     "k": Attr(AXES, aliases=("kernel_size",)),
@@ -165,8 +167,22 @@ def convt_torch(a: Attrs, ins: Shapes) -> str:
             f"padding={a['p']}, output_padding={a['op']}, groups={a['g']}, bias={a['bias']}, dilation={a['d']})")
 
 
+def conv_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """The weight's gradient reads the input the module got: padded, where forward pads
+    first, or where PyTorch's own `same` pads unevenly (it pads the odd unit at the end
+    into a copy, the rest as usual); the input's gradient reads only the weight."""
+    if not g.weights:
+        return ()
+    pad = conv_torch_pad(a, ins)
+    odd = tuple((0, (before + after) % 2) for before, after in sliding(a, ins[0]).pads)
+    if pad is None and a["p"] == "same" and any(extra for _, extra in odd):
+        pad = PadBefore(odd)
+    return (module_input(ins[0], pad),)
+
+
 _CONV_FIELDS = dict(
     count_params=conv_params, count_macs=conv_macs, other_flops=bias_adds, receptive_field=conv_reach,
+    saves=conv_saves,
     macs_rule="output elements x in/g x prod(k)", flops_rule="output elements (bias), if bias",
     torch_module=conv_torch, torch_pad=conv_torch_pad, window_text=written_window,
 )
@@ -205,6 +221,7 @@ OPS = table(
         count_params=convt_params,
         count_macs=convt_macs,
         receptive_field=convt_reach,
+        saves=input_for_weight_grad,
         macs_rule="INPUT elements x out/g x prod(k)",
         other_flops=bias_adds,
         flops_rule="output elements (bias), if bias",

@@ -23,6 +23,7 @@ from .registry import (
     NO_WEIGHTS,
     POSITIVE,
     READS_NOTHING,
+    SAVES_NOTHING,
     Attr,
     Attrs,
     OpError,
@@ -34,6 +35,7 @@ from .registry import (
     optional,
     table,
 )
+from .saved import input_for_weight_grad, permuted, reshaped, selected, sliced, transposed
 
 
 def _embedding(a: Attrs, ins: Shapes) -> Shape:
@@ -162,7 +164,7 @@ def _select(a: Attrs, ins: Shapes) -> Shape:
 
 
 _MOVES = {"count_params": NO_WEIGHTS, "count_macs": NO_MACS, "other_flops": NO_OTHER_FLOPS, "reads": "any",
-          "flops_rule": "0 (a view or a copy)"}
+          "flops_rule": "0 (a view or a copy)", "saves": SAVES_NOTHING}
 
 OPS = table(
     op("embedding", "A lookup table of `num` vectors of size `dim` (nn.Embedding): reads integer ids of any "
@@ -171,27 +173,28 @@ OPS = table(
               "padding_idx": Attr(optional(INTEGER), None)},
        count_params=lambda a, ins: Weights(a["num"] * a["dim"]), count_macs=NO_MACS, other_flops=NO_OTHER_FLOPS,
        flops_rule="0 (a lookup)", receptive_field=_embedding_reach, torch_module=_embedding_torch,
-       reads="integer"),
+       reads="integer", saves=input_for_weight_grad),
     op("param", "A learned tensor of `shape` with no input (nn.Parameter): a class token, a position "
        "embedding, a layer scale; broadcast over the batch.", _param,
        attrs={"shape": Attr(INTEGERS)}, count_params=lambda a, ins: Weights(prod(a["shape"])),
        count_macs=NO_MACS, other_flops=NO_OTHER_FLOPS, receptive_field=READS_NOTHING, inputs=(0, 0),
+       saves=SAVES_NOTHING,
        torch_module=lambda a, ins: f"nn.Parameter(torch.zeros(1, {', '.join(map(str, a['shape']))}))"),
     op("permute", "Reorders all axes (Tensor.permute); `dims` name them batch first: 0,2,3,1 is channels last.",
-       _permute, attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=_permute_reach,
+       _permute, attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=_permute_reach, view=permuted,
        torch_expression=lambda a, args: f"{args[0]}.permute({', '.join(map(str, a['dims']))})"),
     op("transpose", "Swaps two axes (Tensor.transpose): dims=1,2.", _transpose,
-       attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=_transpose_reach,
+       attrs={"dims": Attr(INTEGERS)}, **_MOVES, receptive_field=_transpose_reach, view=transposed,
        torch_expression=lambda a, args: f"{args[0]}.transpose({', '.join(map(str, a['dims']))})"),
     op("reshape", "Gives the elements a new `shape` (no batch axis; at most one -1), as Tensor.reshape.",
-       _reshape, attrs={"shape": Attr(INTEGERS)}, **_MOVES, receptive_field=_reshape_reach,
+       _reshape, attrs={"shape": Attr(INTEGERS)}, **_MOVES, receptive_field=_reshape_reach, view=reshaped,
        torch_expression=lambda a, args: f"{args[0]}.reshape({args[0]}.shape[0], {', '.join(map(str, a['shape']))})"),
     op("slice", "Keeps `start`:`end`:`step` of axis `dim` (Python's slice rules; ShuffleNetV2's split is two).",
        _slice, attrs={"dim": Attr(INTEGER), "start": Attr(INTEGER, 0), "end": Attr(optional(INTEGER), None),
                       "step": Attr(POSITIVE, 1)},
-       **_MOVES, receptive_field=ELEMENTWISE, torch_expression=_slice_torch),
+       **_MOVES, receptive_field=ELEMENTWISE, torch_expression=_slice_torch, view=sliced),
     op("select", "Takes position `index` of axis `dim` and drops the axis (Tensor.select): index=0 is a class "
        "token, index=-1 the last step.", _select, attrs={"dim": Attr(INTEGER), "index": Attr(INTEGER)},
-       **_MOVES, receptive_field=_select_reach,
+       **_MOVES, receptive_field=_select_reach, view=selected,
        torch_expression=lambda a, args: f"{args[0]}.select({a['dim']}, {a['index']})"),
 )

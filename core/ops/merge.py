@@ -4,6 +4,8 @@ C x H x W; a `param` of fewer axes against a batched tensor) and `concat` along 
 
 from __future__ import annotations
 
+from math import prod
+
 from ..ir import Shape
 from .registry import (
     ELEMENTWISE,
@@ -11,6 +13,7 @@ from .registry import (
     NO_MACS,
     NO_OTHER_FLOPS,
     NO_WEIGHTS,
+    SAVES_NOTHING,
     Attr,
     Attrs,
     OpError,
@@ -19,6 +22,7 @@ from .registry import (
     op,
     table,
 )
+from .saved import Grads, Saved
 
 
 def _broadcast(a: Attrs, ins: Shapes) -> Shape:
@@ -64,18 +68,35 @@ def _concat(a: Attrs, ins: Shapes) -> Shape:
     return Shape(ins[0].dims[:axis] + (sum(x.dims[axis] for x in ins),) + ins[0].dims[axis + 1 :])
 
 
+def _mul_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """x * y * z runs as (x * y) * z: each product keeps each factor whose partner needs a
+    gradient; a product of more than two keeps the partial products it needs, new tensors."""
+    kept: list[Saved] = []
+    left_grad, left = g.inputs[0], Saved(0)
+    for i in range(1, len(ins)):
+        if g.inputs[i]:
+            kept.append(left)
+        if left_grad:
+            kept.append(Saved(i))
+        left_grad = left_grad or g.inputs[i]
+        n = prod(broadcast(ins[: i + 1]))
+        left = Saved(elements=n) if any(x.batched for x in ins[: i + 1]) else Saved(fixed=n)
+    return tuple(kept)
+
+
 _MERGE = {"inputs": (2, None), "count_params": NO_WEIGHTS, "count_macs": NO_MACS, "receptive_field": ELEMENTWISE,
           "reads": "any"}  # int + int stays int, int + float is float (position ids plus an offset)
 
 OPS = table(
     op("add", "Elementwise sum of two or more inputs, with broadcasting.", _broadcast,
        other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
-       torch_expression=lambda a, args: " + ".join(args)),
+       saves=SAVES_NOTHING, torch_expression=lambda a, args: " + ".join(args)),
     op("mul", "Elementwise product of two or more inputs, with broadcasting (a gate).", _broadcast,
        other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
-       torch_expression=lambda a, args: " * ".join(args)),
+       saves=_mul_saves, torch_expression=lambda a, args: " * ".join(args)),
     op("concat", "Concatenation of one or more inputs along `dim` (PyTorch's convention: 1 = channels).",
        _concat, attrs={"dim": Attr(INTEGER, 1)}, count_params=NO_WEIGHTS, count_macs=NO_MACS,
        other_flops=NO_OTHER_FLOPS, flops_rule="0 (a copy)", receptive_field=ELEMENTWISE, inputs=(1, None), reads="any",
+       saves=SAVES_NOTHING,
        torch_expression=lambda a, args: f"torch.cat([{', '.join(args)}], dim={a['dim']})"),
 )

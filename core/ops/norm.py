@@ -28,6 +28,7 @@ from .registry import (
     table,
     torch_nd,
 )
+from .saved import ACCUMULATE, Grads, Saved
 
 
 def _channel_weights(a: Attrs, ins: Shapes) -> Weights:
@@ -84,6 +85,64 @@ def _lrn_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
     return (a["size"] + 3) * numel(out)
 
 
+def _bn_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """Training mode normalises by the batch's statistics: the input, and the batch mean and
+    inverse deviation per channel (whatever the batch size), in the accumulation type."""
+    if not g.any:
+        return ()
+    c = ins[0].channels
+    return Saved(0), Saved(fixed=c, dtype=ACCUMULATE), Saved(fixed=c, dtype=ACCUMULATE)
+
+
+def _rows(a: Attrs, x: Shape) -> int:
+    """The positions a layer norm normalises one at a time: one mean each."""
+    return numel(x) // prod(x.dims[-a["dims"]:])
+
+
+def _ln_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """The input as given (a permuted view keeps its memory), and a mean and an inverse
+    deviation per normalised row."""
+    if not g.any:
+        return ()
+    rows = _rows(a, ins[0])
+    return Saved(0), Saved(elements=rows, dtype=ACCUMULATE), Saved(elements=rows, dtype=ACCUMULATE)
+
+
+def _rmsnorm_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """nn.RMSNorm is composite: x * rsqrt(mean(x^2) + eps) * weight. The input's gradient
+    reads x and the row's rsqrt; the weight's reads the normalised x, a new tensor."""
+    kept = (Saved(0), Saved(elements=_rows(a, ins[0]))) if g.inputs[0] else ()
+    return kept + ((Saved(elements=numel(ins[0])),) if a["affine"] and g.weights else ())
+
+
+def _gn_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """The input, and a mean and an inverse deviation per group of each sample."""
+    if not g.any:
+        return ()
+    return Saved(0), Saved(elements=a["groups"], dtype=ACCUMULATE), Saved(elements=a["groups"], dtype=ACCUMULATE)
+
+
+def _instance_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """PyTorch runs a batch norm over 1 x (N*C) x ...: the input (a view), the statistics per
+    channel of each sample, and the weight and running statistics repeated N times (the
+    bias's gradient needs no value)."""
+    if not g.any:
+        return ()
+    c = ins[0].channels
+    repeats = (1 if a["affine"] else 0) + (2 if a["track"] else 0)
+    return (Saved(0), Saved(elements=2 * c, dtype=ACCUMULATE)) + ((Saved(elements=repeats * c),) if repeats else ())
+
+
+def _lrn_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """F.local_response_norm is composite: the input (squared, divided), the squares padded
+    across channels (average-pooled), the pooled sum (raised to beta) and the divisor."""
+    if not g.inputs[0]:
+        return ()
+    x = ins[0]
+    padded = (x.channels + a["size"] - 1) * prod(x.spatial)
+    return Saved(0), Saved(elements=padded), Saved(elements=numel(x)), Saved(elements=numel(x))
+
+
 _AFFINE = Attr(BOOLEAN, True)
 # PyTorch's defaults; they change no count, but the exported module must be the real one
 _EPS = Attr(NUMBER, 1e-5)
@@ -93,7 +152,7 @@ _STATS_RULE = "4 per element (mean, variance, normalise), +2 if affine"
 # normalisation by statistics over the map: no MACs, its FLOPs, and a field that is the
 # position's own and, through the statistics, the whole map's
 _STATISTICS: dict[str, Any] = {"count_macs": NO_MACS, "other_flops": _statistics_flops, "flops_rule": _STATS_RULE,
-                               "receptive_field": statistics_reach}
+                               "receptive_field": statistics_reach, "saves": _gn_saves}
 
 OPS = table(
     op(
@@ -106,6 +165,7 @@ OPS = table(
         count_macs=NO_MACS,
         other_flops=_bn_flops,
         receptive_field=ELEMENTWISE,  # inference mode: running statistics, one position at a time
+        saves=_bn_saves,
         flops_rule="2 per element (scale and shift)",
         torch_module=lambda a, ins: (
             f"{torch_nd('BatchNorm', ins)}({ins[0].channels}, eps={a['eps']}, momentum={a['momentum']}, "
@@ -119,7 +179,7 @@ OPS = table(
         attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",)),
                "eps": _EPS},
         count_params=_ln_weights,
-        **{**_STATISTICS, "receptive_field": last_axes_statistics},
+        **{**_STATISTICS, "receptive_field": last_axes_statistics, "saves": _ln_saves},
         torch_module=lambda a, ins: (
             f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']})"
         ),
@@ -135,6 +195,7 @@ OPS = table(
         other_flops=lambda a, ins, out: (3 + (1 if a["affine"] else 0)) * numel(out),
         flops_rule="3 per element (square, mean, normalise), +1 if affine",
         receptive_field=last_axes_statistics,
+        saves=_rmsnorm_saves,
         torch_module=lambda a, ins: (
             f"nn.RMSNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']})"
         ),
@@ -157,7 +218,7 @@ OPS = table(
         attrs={"affine": Attr(BOOLEAN, False), "track": Attr(BOOLEAN, False, aliases=("track_running_stats",)),
                "eps": _EPS, "momentum": _MOMENTUM},
         count_params=_channel_weights,
-        **_STATISTICS,
+        **{**_STATISTICS, "saves": _instance_saves},
         torch_module=lambda a, ins: (
             f"{torch_nd('InstanceNorm', ins)}({ins[0].channels}, eps={a['eps']}, momentum={a['momentum']}, "
             f"affine={a['affine']}, track_running_stats={a['track']})"
@@ -172,6 +233,7 @@ OPS = table(
         count_macs=NO_MACS,
         other_flops=_lrn_flops,
         receptive_field=ELEMENTWISE,  # across channels only
+        saves=_lrn_saves,
         flops_rule="(size + 3) per element",
         torch_module=lambda a, ins: (
             f"nn.LocalResponseNorm({a['size']}, alpha={a['alpha']}, beta={a['beta']}, k={a['k']})"

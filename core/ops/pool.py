@@ -24,6 +24,7 @@ from .registry import (
     Reach,
     Shapes,
     Window,
+    module_input,
     numel,
     op,
     optional,
@@ -35,6 +36,7 @@ from .registry import (
     whole_reach,
     window,
 )
+from .saved import Grads, Saved
 
 
 def _pool_shape(a: Attrs, ins: Shapes) -> Shape:
@@ -146,17 +148,43 @@ _ADAPTIVE = {"out": Attr(AXES, aliases=("output_size",))}
 _WINDOW_RULE = "output elements x prod(k) (one comparison or add per window element)"
 _ADAPTIVE_RULE = "channels x the summed window sizes of PyTorch's adaptive bins"
 
+def _pool_saves(fill: str, indices: bool) -> Callable[[Attrs, Shapes, Shape, Grads], tuple[Saved, ...]]:
+    """The input the module reads (padded first, for `same`), and a max pool's argmax
+    indices, int64, one per output element."""
+
+    def saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+        if not g.inputs[0]:
+            return ()
+        kept = module_input(ins[0], _pool_pad(fill)(a, ins))
+        return (kept, Saved(elements=numel(out), dtype="int64")) if indices else (kept,)
+
+    return saves
+
+
+def _adaptive_saves(indices: bool) -> Callable[[Attrs, Shapes, Shape, Grads], tuple[Saved, ...]]:
+    """As a sliding pool; an average to one value per channel is a mean, whose gradient
+    needs only sizes (PyTorch's shortcut)."""
+
+    def saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+        if not g.inputs[0] or (not indices and all(n == 1 for n in out.spatial)):
+            return ()
+        return (Saved(0), Saved(elements=numel(out), dtype="int64")) if indices else (Saved(0),)
+
+    return saves
+
+
 def _sliding_pool(name: str, doc: str, torch_name: str, fill: str, dilation: bool) -> OpDef:
     """Max and average pooling: the same window, shape, field and work; their own module."""
     return op(name, doc, _pool_shape, attrs=_window_attrs(dilation=dilation), count_params=NO_WEIGHTS,
               count_macs=NO_MACS, other_flops=_window_work, flops_rule=_WINDOW_RULE, receptive_field=_pool_reach,
+              saves=_pool_saves(fill, indices=name == "maxpool"),
               torch_module=_pool_torch(torch_name), torch_pad=_pool_pad(fill), window_text=written_window)
 
 
 def _adaptive_pool(name: str, doc: str, torch_name: str) -> OpDef:
     return op(name, doc, _adaptive_shape, attrs=_ADAPTIVE, count_params=NO_WEIGHTS, count_macs=NO_MACS,
               other_flops=_adaptive_work, flops_rule=_ADAPTIVE_RULE, receptive_field=_adaptive_reach,
-              torch_module=_adaptive_torch(torch_name))
+              saves=_adaptive_saves(indices=name == "adaptivemaxpool"), torch_module=_adaptive_torch(torch_name))
 
 
 OPS = table(
@@ -175,6 +203,7 @@ OPS = table(
         other_flops=_gap_work,
         flops_rule="input elements",
         receptive_field=whole_reach,
+        saves=_adaptive_saves(indices=False),
         torch_module=_adaptive_torch("AdaptiveAvgPool"),
     ),
 )

@@ -40,6 +40,7 @@ from .registry import (
     table,
     whole_reach,
 )
+from .saved import Grads, Saved, positions_first
 
 # elementwise FLOPs per hidden unit and step beyond the gate sums, as PyTorch's cells
 # (aten/src/ATen/native/RNN.cpp) compute them; each activation counts 1, as the activation ops do
@@ -148,6 +149,35 @@ _SEQUENCE = ("Input L x F, output L x (proj or hidden)*directions (the final sta
              "A unidirectional layer reads the whole prefix of the sequence, a bidirectional one all of it: "
              "global along the sequence.")
 
+# what a cell keeps per step and hidden unit, beyond the state it reads: lstm its 4 gates,
+# the previous cell state and tanh of the new one; gru 6 (the gates, their products); rnn
+# only its new state (which the next step reads: the same tensor)
+_STEP_KEPT = {4: 6, 3: 6, 1: 0}
+
+
+def _saves(gates: int) -> Callable[[Attrs, Shapes, Shape, Grads], tuple[Saved, ...]]:
+    """PyTorch's per-step implementation (aten/src/ATen/native/RNN.cpp; oneDNN's fused LSTM,
+    the CPU default where it applies, keeps an opaque workspace instead): each direction of
+    the first layer folds the input it moved positions first (a copy unless N or L is 1),
+    each later layer the previous one's output; per step, the state it reads (r, the
+    initial one zeros of all layers) and what the cell keeps (_STEP_KEPT; with proj, also
+    the state before the projection)."""
+
+    def saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+        if not g.any:
+            return ()
+        length, features = ins[0].dims
+        hidden, r, layers, directions = a["hidden"], _fed_back(a), a["layers"], _directions(a)
+        first = g.moved_copy(0, length, length * features)
+        inputs = (first,) if first.kept is not None else (first,) * directions
+        later = (Saved(elements=length * directions * r),) * (layers - 1)
+        per_step = r + _STEP_KEPT[gates] * hidden + (hidden if a.get("proj") else 0)
+        steps = Saved(elements=layers * directions * (length * per_step + (hidden if gates == 1 else 0)))
+        return inputs + later + (steps,)
+
+    return saves
+
+
 def _recurrent_reach(a: Attrs, ins: Shapes, out: Shape) -> Reach:
     """One direction reads the prefix (causal); both directions, the whole sequence."""
     return (whole_reach if a["bidirectional"] else prefix_reach)(a, ins, out)
@@ -159,17 +189,20 @@ OPS = table(
        count_params=_params(4), count_macs=_macs(4), macs_rule=_macs_rule(4, proj=True),
        other_flops=_other_flops(4, _LSTM_WORK),
        flops_rule=_flops_rule(4, _LSTM_WORK, "4 gate activations, c = f·c + i·g, h = o·tanh(c)"),
-       receptive_field=_recurrent_reach, torch_module=_torch("LSTM", lambda a: f", proj_size={a['proj']}")),
+       receptive_field=_recurrent_reach, saves=_saves(4), output_strides=positions_first,
+       torch_module=_torch("LSTM", lambda a: f", proj_size={a['proj']}")),
     op("gru", "GRU (nn.GRU, batch_first), 3 gates. " + _SEQUENCE, _shape,
        attrs=_COMMON,
        count_params=_params(3), count_macs=_macs(3), macs_rule=_macs_rule(3),
        other_flops=_other_flops(3, _GRU_WORK),
        flops_rule=_flops_rule(3, _GRU_WORK, "2 sigmoids, r·hn, tanh, h = n + z·(h - n)"),
-       receptive_field=_recurrent_reach, torch_module=_torch("GRU", lambda a: "")),
+       receptive_field=_recurrent_reach, saves=_saves(3), output_strides=positions_first,
+       torch_module=_torch("GRU", lambda a: "")),
     op("rnn", "Elman RNN (nn.RNN, batch_first), 1 gate, nonlinearity tanh or relu. " + _SEQUENCE, _shape,
        attrs={**_COMMON, "nonlinearity": Attr(choice("tanh", "relu"), "tanh")},
        count_params=_params(1), count_macs=_macs(1), macs_rule=_macs_rule(1),
        other_flops=_other_flops(1, _RNN_WORK),
        flops_rule=_flops_rule(1, _RNN_WORK, "the nonlinearity"),
-       receptive_field=_recurrent_reach, torch_module=_torch("RNN", lambda a: f", nonlinearity={a['nonlinearity']!r}")),
+       receptive_field=_recurrent_reach, saves=_saves(1), output_strides=positions_first,
+       torch_module=_torch("RNN", lambda a: f", nonlinearity={a['nonlinearity']!r}")),
 )

@@ -7,6 +7,8 @@ Each rule is a pure function of the normalised attributes and the input shapes:
 - `count_macs(a, ins, out) -> int`: multiply-accumulates (conv, convT, linear only);
 - `other_flops(a, ins, out) -> int`: FLOPs beyond 2 x MACs (bias adds, elementwise work);
 - `receptive_field(a, ins, out) -> Reach`: how an output unit reads its input, per axis;
+- `saves(a, ins, out, grads) -> tuple[Saved, ...]`: what autograd keeps for backward in
+  training (ops/saved.py), and `view`, for an output that shares its input's memory;
 - `torch_module(a, ins) -> str`: the torch.nn constructor of the layer, as code (for
   `netcalc export`), or for an op that is no module (add, concat, permute, slice),
   `torch_expression(a, args) -> str`: the expression forward writes over its inputs' variables;
@@ -17,8 +19,8 @@ Each family module (conv.py, pool.py, ...) lists its ops in an explicit `OPS` ta
 the package (`netcalc.core.ops`) gathers them into `OPS` and `LOOKUP` (with aliases). Adding a layer type
 means adding one `op(...)` entry (and its test cases in tests/cases/ops/<name>.yaml).
 
-The four counting and field rules have no defaults: an op states each, with the named
-constants `NO_WEIGHTS`, `NO_MACS`, `NO_OTHER_FLOPS` and `ELEMENTWISE` where that is the
+The five counting and field rules have no defaults: an op states each, with the named
+constants `NO_WEIGHTS`, `NO_MACS`, `NO_OTHER_FLOPS`, `ELEMENTWISE` and `SAVES_NOTHING` where that is the
 truth, so that a forgotten rule is an error at import rather than a silent identity window.
 """
 
@@ -32,6 +34,8 @@ from typing import Any, NamedTuple
 
 from ..ir import Shape
 from ..parse.expr import LIMIT
+from . import saved
+from .saved import Grads, Saved, View
 
 REQUIRED: Any = object()
 
@@ -234,6 +238,13 @@ class PadBefore(NamedTuple):
     value: str = "0.0"
 
 
+def module_input(x: Shape, pad: PadBefore | None) -> Saved:
+    """The tensor a module reads, saved: the layer's input, or the copy F.pad made of it."""
+    if pad is None:
+        return Saved(0)
+    return Saved(elements=x.dims[0] * prod(n + before + after for n, (before, after) in zip(x.dims[1:], pad.sides)))
+
+
 def _no_pad(a: Attrs, ins: Shapes) -> PadBefore | None:
     return None
 
@@ -247,6 +258,7 @@ NO_MACS = _zero
 NO_OTHER_FLOPS = _zero
 ELEMENTWISE = elementwise_reach
 READS_NOTHING = reads_nothing
+SAVES_NOTHING = saved.nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +273,8 @@ class OpDef:
     count_macs: Callable[[Attrs, Shapes, Shape], int]
     other_flops: Callable[[Attrs, Shapes, Shape], int]
     receptive_field: Callable[[Attrs, Shapes, Shape], Reach]
+    # what autograd keeps for backward in training (ops/saved.py): SAVES_NOTHING where that is the truth
+    saves: Callable[[Attrs, Shapes, Shape, Grads], tuple[Saved, ...]]
     aliases: tuple[str, ...] = ()
     inputs: tuple[int, int | None] = (1, 1)  # least and most inputs (None: any number)
     macs_rule: str = "0"  # the count_macs rule in words, for the conventions table (docs/conventions.md)
@@ -277,6 +291,12 @@ class OpDef:
     # is an error); "any" moves or combines values and keeps their type (layout ops; add
     # promotes int + float to float); "integer" reads indices (embedding)
     reads: str = "float"
+    # an output that is the input's memory (a view: reshape, permute, select), its strides from
+    # the input's; None: the op makes a new tensor
+    view: View | None = None
+    # the strides of a new output that is not contiguous (a batch_first module's, moved back
+    # from positions first), from its sizes with the batch; None: contiguous
+    output_strides: Callable[[Attrs, tuple[int, ...]], tuple[int, ...]] | None = None
 
     @property
     def merges(self) -> bool:

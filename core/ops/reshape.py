@@ -24,6 +24,7 @@ from .registry import (
     PADDING,
     POSITIVE,
     PROBABILITY,
+    SAVES_NOTHING,
     SCALE,
     Attr,
     Attrs,
@@ -42,6 +43,7 @@ from .registry import (
     torch_class,
     window,
 )
+from .saved import Grads, Saved, reshaped, same
 
 
 def _same(a: Attrs, ins: Shapes) -> Shape:
@@ -194,18 +196,41 @@ def _upsample_torch(a: Attrs, ins: Shapes) -> str:
     return f"nn.Upsample(size={a['size']}, scale_factor={scale}, mode={a['mode']!r}, align_corners={corners})"
 
 
-# ops that only move or copy values: no weights, no arithmetic
-_MOVES_VALUES: dict[str, Any] = {"count_params": NO_WEIGHTS, "count_macs": NO_MACS, "other_flops": NO_OTHER_FLOPS}
+def _dropout_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """On the CPU, training-mode dropout multiplies by a scaled random mask of the input's
+    shape and type (CUDA's fused kernel keeps a 1-byte mask instead); p=0 is the input
+    itself, p=1 a product with the 0-d zero."""
+    if not g.inputs[0] or a["p"] == 0:
+        return ()
+    return (Saved(fixed=1),) if a["p"] == 1 else (Saved(elements=numel(ins[0])),)
+
+
+def _pad_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """Reflection and replication keep the input (their gradients gather by its positions);
+    zeros and circular padding are copies."""
+    return (Saved(0),) if g.inputs[0] and a["mode"] in ("reflect", "replicate") else ()
+
+
+def _upsample_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """Interpolation's gradient needs sizes only; `area` is adaptive average pooling, which
+    keeps its input unless it averages to one value (a mean)."""
+    area = a["mode"] == "area" and any(n != 1 for n in out.spatial)
+    return (Saved(0),) if g.inputs[0] and area else ()
+
+
+# ops that only move or copy values: no weights, no arithmetic, nothing kept for backward
+_MOVES_VALUES: dict[str, Any] = {"count_params": NO_WEIGHTS, "count_macs": NO_MACS, "other_flops": NO_OTHER_FLOPS,
+                                 "saves": SAVES_NOTHING}
 
 OPS = table(
     op("identity", "Passes its input through.", _same, **_MOVES_VALUES, receptive_field=ELEMENTWISE,
-       torch_module=torch_class("Identity"), reads="any"),
+       torch_module=torch_class("Identity"), reads="any", view=same),
     op(
         "dropout",
         "Dropout; a no-op for shapes and at inference.",
         _same,
         attrs={"p": Attr(PROBABILITY, 0.5)},
-        **_MOVES_VALUES,
+        **{**_MOVES_VALUES, "saves": _dropout_saves},
         receptive_field=ELEMENTWISE,
         torch_module=lambda a, ins: f"nn.Dropout({a['p']})",
     ),
@@ -218,6 +243,7 @@ OPS = table(
         receptive_field=_flatten_reach,
         torch_module=lambda a, ins: f"nn.Flatten({a['start']}, {a['end']})",
         reads="any",
+        view=reshaped,
     ),
     op(
         "pad",
@@ -227,7 +253,7 @@ OPS = table(
             "p": Attr(PADDING, aliases=("padding",)),
             "mode": Attr(choice("zeros", "reflect", "replicate", "circular"), "zeros"),
         },
-        **_MOVES_VALUES,
+        **{**_MOVES_VALUES, "saves": _pad_saves},
         receptive_field=_pad_reach,
         torch_module=_pad_torch,
     ),
@@ -247,6 +273,7 @@ OPS = table(
         count_macs=NO_MACS,
         other_flops=_upsample_flops,
         receptive_field=_upsample_reach,
+        saves=_upsample_saves,
         flops_rule="2 per tap per output element (linear modes 2 taps per axis, bicubic 4; nearest 0; "
         "area as adaptive pooling)",
         torch_module=_upsample_torch,

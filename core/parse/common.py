@@ -21,6 +21,7 @@ CHECK_KEYS: dict[str, Callable[[Any], Any]] = {
     "max_macs": parse_count,
     "max_flops": parse_count,
     "max_activation_bytes": parse_count,
+    "max_train_memory": parse_count,
     "min_rf": parse_count,
     "output": parse_output_shapes,
 }

@@ -1,0 +1,182 @@
+"""Training memory: what autograd keeps for the backward pass, layer by layer, and the
+parameters, gradients and optimizer states beside it.
+
+Each op's `saves` rule (ops/saved.py) lists the tensors it keeps. A tensor kept by several
+layers (a ReLU's output that the next convolution keeps too, q, k and v sliced from one
+projection) is one storage, counted once, at the first layer that keeps it; a view keeps
+its whole storage alive, so it counts the storage's bytes. Which tensors are views follows
+PyTorch's strides: the pass carries every tensor's sizes and strides (batch included), so
+that a reshape of a permuted tensor, which copies, is told from one that does not.
+Parameters and buffers are never counted here: they are their own lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from math import prod
+
+from ..dtypes import DTYPE_BYTES, TENSOR_BYTES
+from ..ir import Graph, Layer, Shape
+from ..ops import LOOKUP
+from ..ops.saved import ACCUMULATE, OUTPUT, Grads, Saved, contiguous_strides, is_contiguous, view_strides
+
+HALF = frozenset({"float16", "bfloat16"})
+# the states an optimizer keeps per trainable parameter (torch.optim: momentum_buffer;
+# Adam's exp_avg and exp_avg_sq), held in the master weights' type
+OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2, "adamw": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    storage: str  # the layer (or input) whose memory it is
+    sizes: tuple[int, ...]
+    strides: tuple[int, ...]
+
+
+def master_dtype(dtype: str) -> str:
+    """Mixed precision keeps float32 weights, gradients and optimizer states."""
+    return "float32" if dtype in HALF else dtype
+
+
+def saved_bytes(graph: Graph, shapes: Mapping[str, Shape | None], batch: int, dtype: str,
+                inputs_need_grad: bool = False) -> dict[str, int]:
+    """Per layer, the bytes autograd keeps for backward that no earlier layer keeps, at
+    `batch` and with activations in `dtype`, in training mode. `inputs_need_grad`: the
+    inputs' float tensors require gradients (the network is part of a larger one)."""
+    keeper = _Keeper(shapes, batch, dtype)
+    for i in graph.inputs:
+        keeper.add_input(i.name, i.shape, inputs_need_grad and i.shape.is_float)
+    return {layer.name: keeper.run(layer) for layer in graph.layers}
+
+
+class _Keeper:
+    """The tensors so far, which need gradients, and the storages already counted."""
+
+    def __init__(self, shapes: Mapping[str, Shape | None], batch: int, dtype: str) -> None:
+        self.shapes, self.batch, self.dtype = shapes, batch, dtype
+        self.tensors: dict[str, Tensor] = {}
+        self.storage_bytes: dict[str, int] = {}
+        self.needs_grad: dict[str, bool] = {}
+        self.counted: set[str] = set()
+
+    def add_input(self, name: str, shape: Shape, needs_grad: bool) -> None:
+        self._new(name, shape, None)
+        self.needs_grad[name] = needs_grad
+
+    def run(self, layer: Layer) -> int:
+        opdef = LOOKUP[layer.op]
+        a = layer.attrs or {}
+        ins = tuple(self._shape(n) for n in layer.inputs)
+        out = self._shape(layer.name)
+        weights = layer.trainable and opdef.count_params(a, ins).params > 0
+        grads = Grads(tuple(self.needs_grad[n] for n in layer.inputs), weights, self.batch,
+                      tuple(layer.inputs.index(n) for n in layer.inputs))
+        self._output(layer, ins, out)
+        self.needs_grad[layer.name] = out.is_float and (weights or any(grads.inputs))
+        return sum(self._bytes(layer, item) for item in opdef.saves(a, ins, out, grads))
+
+    def _shape(self, name: str) -> Shape:
+        shape = self.shapes[name]
+        assert shape is not None
+        return shape
+
+    def _output(self, layer: Layer, ins: tuple[Shape, ...], out: Shape) -> None:
+        opdef, a = LOOKUP[layer.op], layer.attrs or {}
+        if opdef.view is not None:
+            source = self.tensors[layer.inputs[0]]
+            sizes = self._sizes(out)
+            strides = opdef.view(a, source.sizes, source.strides, sizes)
+            if strides is not None:
+                self.tensors[layer.name] = Tensor(source.storage, sizes, strides)
+                return
+        layout = opdef.output_strides(a, self._sizes(out)) if opdef.output_strides else None
+        self._new(layer.name, out, layout)
+
+    def _new(self, name: str, shape: Shape, strides: tuple[int, ...] | None) -> None:
+        sizes = self._sizes(shape)
+        self.tensors[name] = Tensor(name, sizes, strides or contiguous_strides(sizes))
+        self.storage_bytes[name] = prod(sizes) * self._element_bytes(shape.dtype if not shape.is_float else None)
+
+    def _sizes(self, shape: Shape) -> tuple[int, ...]:
+        return (self.batch if shape.batched else 1, *shape.dims)
+
+    def _element_bytes(self, dtype: str | None) -> int:
+        if dtype is None:
+            return DTYPE_BYTES[self.dtype]
+        if dtype == ACCUMULATE:
+            return DTYPE_BYTES[master_dtype(self.dtype)]
+        return TENSOR_BYTES[dtype]
+
+    def _bytes(self, layer: Layer, item: Saved) -> int:
+        if item.kept is None:
+            return (item.elements * self.batch + item.fixed) * self._element_bytes(item.dtype)
+        name = layer.name if item.kept == OUTPUT else layer.inputs[item.kept]
+        tensor = self.tensors[name]
+        if item.expanded is not None:
+            tensor = _expand(tensor, (self.batch, *item.expanded))
+        if item.folded and not _folds(tensor, item.folded):
+            shape = self._shape(name)
+            return prod(tensor.sizes) * self._element_bytes(None if shape.is_float else shape.dtype)
+        if tensor.storage in self.counted or _is_parameter(self.shapes, tensor.storage):
+            return 0
+        self.counted.add(tensor.storage)
+        return self.storage_bytes[tensor.storage]
+
+
+def _expand(tensor: Tensor, lead: tuple[int, ...]) -> Tensor:
+    """Tensor.expand to `lead` + its last two sizes: new and size-1 axes get stride 0."""
+    rank = len(lead) + 2
+    sizes = (1,) * (rank - len(tensor.sizes)) + tensor.sizes
+    strides = (0,) * (rank - len(tensor.strides)) + tensor.strides
+    wide = tuple(n if m == 1 else m for m, n in zip(sizes[:-2], lead))
+    repeated = tuple(0 if m == 1 and n != 1 else st for m, n, st in zip(sizes[:-2], wide, strides[:-2]))
+    return Tensor(tensor.storage, wide + sizes[-2:], repeated + strides[-2:])
+
+
+def _folds(tensor: Tensor, kept_axes: int) -> bool:
+    """Whether reshaping to (-1, the last `kept_axes` sizes) is a view."""
+    if is_contiguous(tensor.sizes, tensor.strides):
+        return True
+    sizes = (prod(tensor.sizes[:-kept_axes]), *tensor.sizes[-kept_axes:])
+    return view_strides(tensor.sizes, tensor.strides, sizes) is not None
+
+
+def _is_parameter(shapes: Mapping[str, Shape | None], storage: str) -> bool:
+    """A `param` layer's tensor is a parameter: counted with the parameters."""
+    shape = shapes.get(storage)
+    return shape is not None and not shape.batched
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """A training step's settings: the optimizer and the gradients' type (None: the master
+    weights'). Mixed precision (--dtype float16/bfloat16) keeps float32 master weights,
+    their gradients and the optimizer's states; activations are saved in --dtype."""
+
+    optimizer: str = "adam"
+    grad_dtype: str | None = None
+
+    def record(self, dtype: str) -> dict[str, str | int]:
+        master = master_dtype(dtype)
+        return {"optimizer": self.optimizer, "optimizer_states": OPTIMIZER_STATES[self.optimizer],
+                "master_dtype": master, "grad_dtype": self.grad_dtype or master}
+
+    def totals(self, totals: Mapping[str, int], saved: int, dtype: str) -> dict[str, int]:
+        """What one step holds at its peak, after forward: the weights (in the master type),
+        buffers, a gradient per trainable parameter, the optimizer's states and what
+        autograd saved. Not counted: the gradients of activations in flight during backward
+        (at most a few layers' outputs at once), autocast's half copies of the weights,
+        the allocator's rounding and the kernels' workspaces."""
+        master = DTYPE_BYTES[master_dtype(dtype)]
+        trainable = totals["trainable_params"]
+        weights = totals["params"] * master
+        gradients = trainable * DTYPE_BYTES[self.grad_dtype or master_dtype(dtype)]
+        states = trainable * OPTIMIZER_STATES[self.optimizer] * master
+        return {
+            "master_param_bytes": weights,
+            "gradient_bytes": gradients,
+            "optimizer_state_bytes": states,
+            "saved_activation_bytes": saved,
+            "train_memory_bytes": weights + totals["buffer_bytes"] + gradients + states + saved,
+        }

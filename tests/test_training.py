@@ -1,0 +1,159 @@
+"""Training memory (`--train`): what autograd saves for backward per layer, counted once
+per storage, and the step's totals. Hand-checked cases first, then PyTorch's
+saved_tensors_hooks on every op case and, layer by layer, on every built-in spec."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_cli import netcalc
+
+from netcalc.core.analysis.training import Training, saved_bytes
+from netcalc.core.api import analyze, builtin_specs
+
+from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
+
+# (spec, batch, saved bytes per layer) in float32, the arithmetic in the comments
+HAND_CHECKED = [
+    # seed note 000's two k3 s2 p1 convolutions: each keeps its input for the weight's
+    # gradient: the 1x5x5 input (25 floats), then conv1's 1x3x3 output (9)
+    ("input 1x5x5\nconv out=1 k=3 s=2 p=1 name=conv1\nconv out=1 k=3 s=2 p=1 name=conv2\n", 1,
+     {"conv1": 100, "conv2": 36}),
+    # relu keeps its output (2x4x4 = 32 floats); the next conv keeps the same tensor: 0 more
+    ("input 3x4x4\nconv out=2 k=3 p=1 name=c1\nrelu name=r\nconv out=2 k=3 p=1 name=c2\n", 1,
+     {"c1": 192, "r": 128, "c2": 0}),
+    # batch 2: bn keeps its input (2 x 8x4x4 = 256 floats) and a mean and an inverse
+    # deviation per channel whatever the batch (2 x 8): 1,088 bytes
+    ("input 3x4x4\nconv out=8 k=3 p=1 name=c\nbn name=bn\n", 2, {"c": 384, "bn": 1088}),
+    # max pooling keeps its input (1x4x4, 16 floats) and an int64 index per output (4): 64 + 32
+    ("input 1x4x4\nconv out=1 k=1 name=c\nmaxpool k=2 name=p\n", 1, {"c": 64, "p": 96}),
+    # the first layer's input needs no gradient: relu keeps nothing; the linear keeps the
+    # flattened relu output, a view of it (2x3x3 = 18 floats)
+    ("input 2x3x3\nrelu name=r\nflatten name=f\nlinear out=4 name=fc\n", 1, {"r": 0, "f": 0, "fc": 72}),
+    # a flatten of a permuted map cannot be a view: a copy, which the linear keeps (batch 2:
+    # 2 x 24 floats); its input, the permute, is a view of the conv's output
+    ("input 2x3x4\nconv out=2 k=1 name=c\npermute dims=0,2,3,1 name=p\nflatten name=f\nlinear out=5 name=fc\n", 2,
+     {"c": 192, "p": 0, "f": 0, "fc": 192}),
+    # a frozen convolution after a trainable one keeps nothing: its input's gradient reads
+    # only its weight; the dropout after it keeps its mask (1x2x2 = 4 floats at the CPU)
+    ("input 1x2x2\nconv out=1 k=1 name=c1\nconv out=1 k=1 trainable=false name=c2\ndropout p=0.5 name=d\n", 1,
+     {"c1": 16, "c2": 0, "d": 16}),
+]
+
+
+@pytest.mark.parametrize("spec, batch, expected", HAND_CHECKED)
+def test_saved_bytes_by_hand(spec: str, batch: int, expected: dict[str, int]) -> None:
+    report = text_spec(spec)
+    assert report.ok, report.diagnostics
+    assert saved_bytes(report.graph, report.shapes, batch, "float32") == expected
+
+
+def test_half_precision_saves_half_sized_activations_and_float32_statistics() -> None:
+    # bn at bfloat16: its input at 2 bytes (8x4x4 = 128), the statistics at float32 (2 x 8 x 4)
+    report = text_spec("input 3x4x4\nconv out=8 k=3 p=1 name=c\nbn name=bn\n")
+    assert saved_bytes(report.graph, report.shapes, 1, "bfloat16") == {"c": 96, "bn": 256 + 64}
+
+
+@pytest.mark.parametrize("optimizer, states", [("sgd", 0), ("sgd-momentum", 1), ("adam", 2), ("adamw", 2)])
+def test_training_totals(optimizer: str, states: int) -> None:
+    # seed_rf: 20 parameters; saved 100 + 36 bytes (above)
+    totals = analyze("seed_rf").as_records(training=Training(optimizer))["totals"]
+    assert totals["master_param_bytes"] == totals["gradient_bytes"] == 80
+    assert totals["optimizer_state_bytes"] == 80 * states
+    assert totals["saved_activation_bytes"] == 136
+    assert totals["train_memory_bytes"] == 80 + 80 + 80 * states + 136
+
+
+def test_mixed_precision_keeps_float32_master_weights_gradients_and_states() -> None:
+    records = analyze("seed_rf").as_records(dtype="float16", training=Training("adam", "float16"))
+    totals = records["totals"]
+    assert records["training"] == {"optimizer": "adam", "optimizer_states": 2, "master_dtype": "float32",
+                                   "grad_dtype": "float16"}
+    assert (totals["master_param_bytes"], totals["gradient_bytes"], totals["optimizer_state_bytes"]) == (80, 40, 160)
+    assert totals["saved_activation_bytes"] == 68  # half of 136
+
+
+def test_frozen_layers_have_no_gradients_or_states() -> None:
+    report = text_spec("input 1x2x2\nconv out=1 k=1 name=c1 trainable=false\nconv out=1 k=1 name=c2\n")
+    totals = report.as_records(training=Training("sgd-momentum"))["totals"]
+    assert totals["gradient_bytes"] == totals["optimizer_state_bytes"] == 2 * 4  # c2's weight and bias
+
+
+def test_depth_rows_sum_their_layers_saved_bytes() -> None:
+    records = analyze("resnet18").as_records(depth=1, training=Training())
+    flat = analyze("resnet18").as_records(training=Training())
+    assert sum(layer["saved_bytes"] for layer in records["layers"]) == flat["totals"]["saved_activation_bytes"]
+    layer1 = next(layer for layer in records["layers"] if layer["name"] == "layer1")
+    assert layer1["saved_bytes"] == sum(layer["saved_bytes"] for layer in flat["layers"]
+                                        if layer["name"].startswith("layer1."))
+
+
+def test_cli_train_footer_and_json() -> None:
+    result = netcalc("summary", "seed_rf", "--train", "--optimizer", "sgd")
+    assert result.exit_code == 0, result.output
+    assert "Saved for backward" in result.stdout and "Optimizer states (sgd: 0 per trainable" in result.stdout
+    document = json.loads(netcalc("summary", "seed_rf", "--train", "-f", "json").stdout)
+    assert [layer["saved_bytes"] for layer in document["layers"]] == [100, 36]
+    assert document["totals"]["train_memory_bytes"] == 456
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("summary", "seed_rf", "--columns", "name,saved_bytes"), "add --train"),
+    (("summary", "seed_rf", "--train", "--dtype", "int8"), "int8 is no type to train in"),
+])
+def test_cli_train_usage_errors(argv: tuple[str, ...], message: str) -> None:
+    result = netcalc(*argv)
+    assert result.exit_code == 2 and message in result.output
+
+
+# --- PyTorch: saved_tensors_hooks ------------------------------------------------------
+
+torch_cases = [(op, cid, case) for op, cid, case in op_cases() if "error" not in case
+               and cid != "one-spatial-element-with-running-stats"]  # refused in training by PyTorch
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("inputs_need_grad", [False, True], ids=["first-layer", "mid-network"])
+@pytest.mark.parametrize("op, case_id, case", torch_cases, ids=[f"{op}:{cid}" for op, cid, _ in torch_cases])
+def test_op_case_saves_what_autograd_saves(op: str, case_id: str, case: dict, batch: int,
+                                           inputs_need_grad: bool) -> None:
+    pytest.importorskip("torch")
+    from torch_model import saved_bytes as measured
+
+    report = text_spec(case_spec(case))
+    assert report.ok
+    out = report.shape(report.graph.output)
+    if op == "bn" and batch == 1 and out.numel == out.channels:
+        # one value per channel: PyTorch refuses batch statistics (netcalc does not check it)
+        with pytest.raises(ValueError, match="more than 1 value per channel when training"):
+            measured(report, batch, inputs_need_grad)
+        return
+    assert saved_bytes(report.graph, report.shapes, batch, "float32", inputs_need_grad) == measured(
+        report, batch, inputs_need_grad)
+    TORCH_COMPARED["saved"] += len(report.graph.layers)
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(builtin_specs()))
+def test_builtin_saves_what_autograd_saves_layer_by_layer(name: str) -> None:
+    pytest.importorskip("torch")
+    from torch_model import saved_bytes as measured
+
+    report = analyze(name)
+    # batch 2: the batch axis is where views and copies part (a batch_first transpose)
+    assert saved_bytes(report.graph, report.shapes, 2, "float32") == measured(report, 2)
+    TORCH_COMPARED["saved"] += len(report.graph.layers)
+
+
+def test_max_train_memory_budget() -> None:
+    # seed_rf's training step: 456 bytes (test_training_totals, Adam)
+    spec = "input 1x5x5\nconv out=1 k=3 s=2 p=1\nconv out=1 k=3 s=2 p=1\ncheck max_train_memory={}\n"
+    over, under = text_spec(spec.format(455)), text_spec(spec.format(456))
+    from netcalc.core.api import findings
+
+    assert [d.id for d in findings(over, "", {})] == ["budget-exceeded"]
+    assert "train memory 456 bytes" in findings(over, "", {})[0].message
+    assert findings(under, "", {}) == []
