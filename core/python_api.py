@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any, TypeAlias
 
 from . import api
+from .analysis.training import OPTIMIZER_STATES, Training
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .dtypes import DTYPE_BYTES
 from .report import Report, human, totals_footer
@@ -107,6 +108,7 @@ class Row:
     col: int
     dtype: str = "float32"  # the output's element type: int64 for token ids
     shares: str | None = None  # the layer whose module (or tied weight) it calls again
+    saved_bytes: int | None = None  # with train=: what autograd saves for backward (docs/training-memory.md)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Row:
@@ -115,7 +117,7 @@ class Row:
                    record["trainable_params"], record["buffers"], record["macs"], record["flops"],
                    record["activation_bytes"], record["window"], None if rf is None else ReceptiveField.from_record(rf),
                    record["depth"], record["line"], record["col"], record.get("dtype", "float32"),
-                   record.get("shares"))
+                   record.get("shares"), record.get("saved_bytes"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,12 @@ class Totals:
     total_bytes: int
     kv_cache_bytes_per_token: int | None = None
     kv_cache_bytes: int | None = None
+    # with train= (docs/training-memory.md); None without
+    saved_activation_bytes: int | None = None
+    master_param_bytes: int | None = None
+    gradient_bytes: int | None = None
+    optimizer_state_bytes: int | None = None
+    train_memory_bytes: int | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, int]) -> Totals:
@@ -153,9 +161,10 @@ class Summary:
     `batch`, `dtype`, `depth`, `rows`, `totals`, `fields` (name -> receptive field),
     `diagnostics` and `warnings` (what a valid spec was warned about). Not built directly."""
 
-    def __init__(self, report: Report, batch: int, dtype: str, depth: int | None) -> None:
+    def __init__(self, report: Report, batch: int, dtype: str, depth: int | None,
+                 training: Training | None = None) -> None:
         self._report = report
-        self._records = report.as_records(batch, dtype, depth)
+        self._records = report.as_records(batch, dtype, depth, training=training)
         records = self._records
         self.name: str = records["name"]
         self.file: str = report.graph.file
@@ -287,16 +296,20 @@ class Summary:
 
 
 def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",
-            depth: int | None = None) -> Summary:
+            depth: int | None = None, train: str | None = None, grad_dtype: str | None = None) -> Summary:
     """The summary of a spec file (YAML or text), a built-in spec name (`resnet50`), or an
     ONNX model (`model.onnx`, with the onnx package), as `netcalc summary SPEC` gives it.
 
     `input` overrides the spec's input shape (`"3x512x512"`, `(3, 512, 512)`, a list of
     `"NAME=SHAPE"` or a mapping name -> shape); `batch` multiplies MACs, FLOPs and activation
     bytes; `dtype` (float32, float16, bfloat16, int8, float64) sizes the bytes; `depth`
-    folds rows nested deeper into their block, as `--depth` does. Raises SpecNotFound,
-    SpecError, and ValueError or TypeError for an argument out of range or of the wrong type."""
+    folds rows nested deeper into their block, as `--depth` does; `train` (an optimizer:
+    sgd, sgd-momentum, adam, adamw) adds the training memory, as `--train --optimizer` does
+    (each row's `saved_bytes`, the totals' training figures), `grad_dtype` the gradients'
+    type. Raises SpecNotFound, SpecError, and ValueError or TypeError for an argument out of
+    range or of the wrong type."""
     _check_options(batch, dtype, depth)
+    training = _training(train, grad_dtype, dtype)
     inputs = _input_options(input)
     path = _spec_path(spec)
     try:
@@ -305,11 +318,12 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
         raise SpecNotFound(str(exc)) from None
     if not report.ok:
         raise SpecError(report.diagnostics)
-    return Summary(report, batch, dtype, depth)
+    return Summary(report, batch, dtype, depth, training)
 
 
 def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",
-                 depth: int | None = None, file: str = TEXT_FILE) -> Summary:
+                 depth: int | None = None, file: str = TEXT_FILE, train: str | None = None,
+                 grad_dtype: str | None = None) -> Summary:
     """The summary of a spec given as a string, YAML or the text syntax (YAML when a line
     starts with a top-level key such as `input:` or `layers:`). `file` names the spec in
     messages, and by its suffix (.yaml, .yml, .net) says which syntax it is; a spec without
@@ -317,12 +331,28 @@ def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype:
     if not isinstance(text, str):
         raise TypeError(f"analyze_text() takes the spec's text as a str, not {type(text).__name__}")
     _check_options(batch, dtype, depth)
+    training = _training(train, grad_dtype, dtype)
     inputs = _input_options(input)
     stem = "spec" if file == TEXT_FILE else os.path.splitext(os.path.basename(file))[0]
     report = api.analyze_source(text, file, stem, inputs)
     if not report.ok:
         raise SpecError(report.diagnostics)
-    return Summary(report, batch, dtype, depth)
+    return Summary(report, batch, dtype, depth, training)
+
+
+def _training(optimizer: str | None, grad_dtype: str | None, dtype: str) -> Training | None:
+    """The `train=` and `grad_dtype=` arguments, checked as the command line checks them."""
+    if optimizer is None:
+        if grad_dtype is not None:
+            raise ValueError("grad_dtype= needs train= (an optimizer)")
+        return None
+    if optimizer not in OPTIMIZER_STATES:
+        raise ValueError(f"train={optimizer!r} is not one of {', '.join(OPTIMIZER_STATES)}")
+    if dtype == "int8":
+        raise ValueError("int8 is no type to train in; use float32, float16, bfloat16 or float64")
+    if grad_dtype is not None and grad_dtype not in DTYPE_BYTES:
+        raise ValueError(f"grad_dtype {grad_dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
+    return Training(optimizer, grad_dtype)
 
 
 def _spec_path(spec: str | os.PathLike[str]) -> str:

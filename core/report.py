@@ -13,7 +13,7 @@ from .analysis.receptive_field import Axes, Field, regions_from_back
 from .analysis.training import Training, saved_bytes
 from .diagnostics import Diagnostic, has_errors
 from .dtypes import COUNTER_BYTES, DTYPE_BYTES, TENSOR_BYTES
-from .ir import Graph, Shape
+from .ir import Graph, Layer, Shape
 from .ops import LOOKUP
 
 
@@ -32,6 +32,7 @@ class Row(NamedTuple):
     window: str
     shares: str | None = None  # the layer whose module (or tied weight) it calls again
     members: range = range(0)  # the indices of its layers in graph.layers (consecutive)
+    container: bool = False  # a block use's row above its own rows (the tree view), summing them
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +55,29 @@ class Report:
     def ok(self) -> bool:
         return not has_errors(list(self.diagnostics))
 
-    def rows(self, depth: int | None = None) -> list[Row]:
+    def rows(self, depth: int | None = None, tree: bool = False) -> list[Row]:
         """One row per layer; with `depth` (torchinfo's: top-level layers and blocks are at
-        depth 1), everything nested deeper folds into its enclosing block at that depth."""
+        depth 1), everything nested deeper folds into its enclosing block at that depth.
+        `tree`: each block use above the rows also has a row, before its own, summing them
+        (torchinfo's container rows); totals are the layers' rows alone."""
         block_type = {b.name: b.block for b in self.graph.blocks}
         windows: dict[int, str] = {}  # identical layers share one attrs mapping
         rows: list[Row] = []
+        containers: list[int] = []  # the rows of the block uses open above the current layer
         group: str | None = None
         for index, layer in enumerate(self.graph.layers):
             shape, cost = self.shapes[layer.name], self.costs[layer.name]
             assert shape is not None
             path = layer.block_path
             rf = self.fields.get(layer.name)
+            if tree:
+                above = path if depth is None else path[: depth - 1]
+                if _open_containers(rows, containers, above, block_type, layer, index):
+                    group = None
+                for i in containers:
+                    row = rows[i]
+                    rows[i] = row._replace(shape=shape, cost=row.cost + cost, field=rf,
+                                           members=range(row.members.start, index + 1))
             if depth is None or len(path) < depth:
                 window = windows.get(id(layer.attrs))
                 if window is None:
@@ -130,14 +142,15 @@ class Report:
 
     def as_records(self, batch: int = 1, dtype: str = "float32", depth: int | None = None, *,
                    types: Mapping[str, str] | None = None, columns: bool = False,
-                   training: Training | None = None) -> dict[str, Any]:
+                   training: Training | None = None, tree: bool = False) -> dict[str, Any]:
         """The JSON document (a stable schema: later commands add keys, never rename).
         `types`: a type per layer name shown instead of the op's (`export.torch_types`: the
         PyTorch classes); block rows keep their block's. `columns`: every layer also gets
         the figures only `--columns` shows (`column_figures`). `training`: every layer gets
-        `saved_bytes`, the totals the training memory (`analysis.training`)."""
+        `saved_bytes`, the totals the training memory (`analysis.training`). `tree`: block
+        uses' container rows among the layers (`rows`), marked `"container": true`."""
         size = DTYPE_BYTES[dtype]
-        rows = self.rows(depth)
+        rows = self.rows(depth, tree)
         layers = [
             {
                 "name": r.name,
@@ -157,6 +170,7 @@ class Report:
                 "trainable_params": r.cost.params - r.cost.frozen_params,
                 **({} if r.shape.dtype == "float32" else {"dtype": r.shape.dtype}),
                 **({"shares": r.shares} if r.shares else {}),
+                **({"container": True} if r.container else {}),
             }
             for r in rows
         ]
@@ -224,6 +238,21 @@ class Report:
             "total_bytes": input_bytes + activation_bytes + param_bytes + buffer_bytes,
             **(cache if per_position else {}),
         }
+
+
+def _open_containers(rows: list[Row], containers: list[int], above: tuple[str, ...], block_type: Mapping[str, str],
+                     layer: Layer, index: int) -> bool:
+    """Close the container rows `layer` is not in, open a row for each block use above it
+    that is not open yet (empty: the layers fill it); whether any was opened."""
+    kept = 0
+    while kept < min(len(containers), len(above)) and rows[containers[kept]].name == above[kept]:
+        kept += 1
+    del containers[kept:]
+    for level in range(kept, len(above)):
+        containers.append(len(rows))
+        rows.append(Row(above[level], block_type.get(above[level], "block"), layer.inputs, Shape(()), Cost(), level,
+                        layer.span.line, layer.span.col, None, "", members=range(index, index), container=True))
+    return kept < len(above)
 
 
 def column_figures(row: Row, shapes: Mapping[str, Shape | None], total_params: int) -> dict[str, Any]:

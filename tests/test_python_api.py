@@ -480,3 +480,25 @@ def test_the_readme_notebook_example_runs() -> None:
         r = namespace["r"]
         assert isinstance(r, netcalc.Summary) and (r.batch, r.dtype) == (8, "float16")
         assert r.totals.macs == 8 * 21_355_249_664 and len(namespace["df"]) == 175
+
+
+def test_train_adds_saved_bytes_and_the_training_totals() -> None:
+    # seed_rf: the convolutions keep their inputs, 25 and 9 floats; 20 params, Adam 2 states each
+    summary = netcalc.analyze("seed_rf", train="adam")
+    assert [row.saved_bytes for row in summary.rows] == [100, 36]
+    t = summary.totals
+    assert (t.saved_activation_bytes, t.gradient_bytes, t.optimizer_state_bytes, t.train_memory_bytes) == (
+        136, 80, 160, 456)
+    assert netcalc.analyze("seed_rf").totals.train_memory_bytes is None
+    assert "Optimizer states (adam" in summary._repr_html_()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"train": "rmsprop"}, "not one of sgd, sgd-momentum, adam, adamw"),
+    ({"grad_dtype": "float16"}, "needs train="),
+    ({"train": "adam", "dtype": "int8"}, "int8 is no type to train in"),
+    ({"train": "adam", "grad_dtype": "half"}, "grad_dtype 'half' is not one of"),
+])
+def test_train_arguments_are_checked(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        netcalc.analyze("seed_rf", **kwargs)

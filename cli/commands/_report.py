@@ -109,7 +109,11 @@ def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: 
         from netcalc.core.analysis.training import Training
 
         settings = Training(*training)
-    records = report.as_records(batch, dtype, depth, types=names, columns=picked is not None, training=settings)
+    # the terminal's tables show block uses as container rows, indented; JSON, CSV and
+    # markdown (whose cells lose their indentation) stay one row per layer
+    tree = fmt in ("table", "plain")
+    records = report.as_records(batch, dtype, depth, types=names, columns=picked is not None, training=settings,
+                                tree=tree)
     if torchinfo:
         from netcalc.core.torchinfo import torchinfo_figures
 
