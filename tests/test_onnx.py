@@ -483,3 +483,129 @@ def test_a_pad_of_minus_infinity_before_a_max_pool_is_its_padding(tmp_path: Path
     assert errors(report) == [] and [layer.op for layer in report.graph.layers] == ["maxpool"]
     assert report.graph.layers[0].attrs["p"] == expected
     assert runtime_shape(path, X) in (report.shapes["MaxPool_y"].dims, None)
+
+
+# --- arithmetic with constants: offset (Add, Sub) and scale (Mul, Div) -------------------------
+
+def _scalar(name: str, value: float) -> Any:
+    return _constant(name, np.array(value, dtype=np.float32))
+
+
+CHANNEL_MEANS = np.array([0.5, 0.25, 0.125], dtype=np.float32).reshape(3, 1, 1)
+
+
+# (id, nodes, the layers as (op, attributes)); X is 3 x 8 x 8: 192 elements, each layer 1 FLOP per element
+@pytest.mark.parametrize("nodes, layers", [
+    ([_scalar("c", 1.0), node("Add", ["x", "c"], ["y"])], [("offset", {"shape": (1,)})]),              # x + 1
+    ([_scalar("c", 1.0), node("Add", ["c", "x"], ["y"])], [("offset", {"shape": (1,)})]),              # 1 + x
+    ([_scalar("c", 8.0), node("Div", ["x", "c"], ["y"])], [("scale", {"by": 0.125})]),                 # x / 8.0
+    ([_scalar("c", 0.5), node("Mul", ["c", "x"], ["y"])], [("scale", {"by": 0.5})]),                   # 0.5 * x
+    ([_constant("m", CHANNEL_MEANS), node("Sub", ["x", "m"], ["y"])], [("offset", {"shape": (3, 1, 1)})]),  # x - mean
+    # a batch axis of 1 in front of the constant is the tensor's own
+    ([_constant("m", CHANNEL_MEANS[None]), node("Sub", ["x", "m"], ["y"])], [("offset", {"shape": (3, 1, 1)})]),
+    ([_scalar("z", 0.0), node("Sub", ["z", "x"], ["y"])], [("scale", {"by": -1.0})]),                  # 0 - x = -x
+    # a tensor of one value that leaves x's shape as it is: one factor
+    ([_constant("f", np.full((3, 1, 1), 2.0, dtype=np.float32)), node("Mul", ["x", "f"], ["y"])],
+     [("scale", {"by": 2.0})]),
+    ([_scalar("c", 1.0), node("Add", ["x", "c"], ["a"]), _scalar("d", 8.0), node("Div", ["a", "d"], ["y"])],
+     [("offset", {"shape": (1,)}), ("scale", {"by": 0.125})]),
+], ids=["x+1", "1+x", "x/8", "0.5*x", "x-mean", "x-mean-batched", "0-x", "x*uniform-tensor", "chain"])
+def test_arithmetic_with_a_constant_is_an_offset_or_a_scale(tmp_path: Path, nodes: list[Any],
+                                                            layers: list[tuple[str, dict[str, Any]]]) -> None:
+    path = write_model(tmp_path, nodes, X, ["y"])
+    report = analyze(str(path))
+    assert errors(report) == []
+    assert [(layer.op, {k: layer.attrs[k] for k in attrs}) for layer, (_, attrs) in
+            zip(report.graph.layers, layers)] == layers and len(report.graph.layers) == len(layers)
+    totals = report.totals()
+    assert (totals["params"], totals["macs"], totals["flops"]) == (0, 0, 192 * len(layers))
+    assert runtime_shape(path, X) in ((3, 8, 8), None)
+
+
+@pytest.mark.parametrize("nodes, weights, expected", [
+    ([_scalar("c", 1.0), node("Sub", ["c", "x"], ["y"])], {}, "a constant minus a tensor"),          # 1 - x
+    ([_scalar("c", 1.0), node("Div", ["c", "x"], ["y"])], {}, "a constant divided by a tensor"),     # 1 / x
+    ([_constant("f", CHANNEL_MEANS), node("Mul", ["x", "f"], ["y"])], {}, "no op multiplies by a fixed tensor"),
+    ([_constant("f", CHANNEL_MEANS), node("Div", ["x", "f"], ["y"])], {}, "no op multiplies by a fixed tensor"),
+    ([_scalar("z", 0.0), node("Div", ["x", "z"], ["y"])], {}, "divides by a constant 0"),
+    # a factor that broadcasts x to a larger shape: no layer of netcalc's
+    ([_constant("f", np.ones((2, 3, 8, 8), dtype=np.float32)), node("Mul", ["x", "f"], ["y"])], {},
+     "to a larger shape"),
+    ([node("Relu", ["x"], ["r"]), node("Sub", ["x", "r"], ["y"])], {}, "no subtraction layer"),       # two tensors
+    ([node("Sub", ["x", "w"], ["y"])], {"w": [3, 1, 1]}, "no subtraction layer"),                    # a learned tensor
+])
+def test_arithmetic_no_netcalc_op_states_is_refused_at_its_node(tmp_path: Path, nodes: list[Any],
+                                                                weights: dict[str, Any], expected: str) -> None:
+    report = analyze(str(write_model(tmp_path, nodes, X, ["y"], weights)))
+    assert errors(report) == [("unsupported-node", len(nodes), 1)]
+    assert expected in report.diagnostics[0].message
+
+
+def test_a_torch_export_file_tells_its_lifted_constants_from_its_parameters(tmp_path: Path) -> None:
+    """torch.export's files hold `x + 1` as an initializer too, and record which initializers
+    are parameters or buffers (the graph signature) and which were folded from them: `c`
+    (lifted) is an offset, `p` (a parameter, 3 values) a param added, and `e`, folded from
+    `p` (its exp), a param too: 3 + 3 parameters."""
+    nodes = [node("Add", ["x", "c"], ["a"]), node("Add", ["a", "p"], ["b"]), node("Mul", ["b", "e"], ["y"])]
+    weights = {"c": np.array(1.0, dtype=np.float32), "p": [3, 1, 1], "e": [3, 1, 1]}
+    path = write_model(tmp_path, nodes, X, ["y"], weights)
+    model = onnx.load(str(path))
+    helper.set_metadata_props(model.graph, {"pkg.torch.export.ExportedProgram.graph_signature":
+                                            "\n# inputs\np_p: PARAMETER target='p'\nx: USER_INPUT\n"})
+    folded = helper.make_tensor_value_info("e", TensorProto.FLOAT, [3, 1, 1])
+    helper.set_metadata_props(folded, {"pkg.onnxscript.optimizer.folded_from": "['p', 'val_3']"})
+    model.graph.value_info.append(folded)
+    onnx.save(model, str(path))
+    report = analyze(str(path))
+    assert errors(report) == []
+    assert [layer.op for layer in report.graph.layers] == ["offset", "param", "add", "param", "mul"]
+    assert report.totals()["params"] == 6
+    # the same file without the record: every initializer is learned, the scalar a param of 1
+    del model.graph.metadata_props[:]
+    onnx.save(model, str(path))
+    assert analyze(str(path)).totals()["params"] == 7
+
+
+@pytest.mark.torch
+def test_arithmetic_with_constants_round_trips_through_torch(tmp_path: Path) -> None:
+    """A spec of offsets and scales, exported (torch writes `x + torch.zeros(3, 1, 1)` and
+    `x * 0.125` with Constant nodes) and read back: the same layers, 4 x 48 FLOPs."""
+    spec = analyze_source("input x=3x4x4\noffset shape=1\nscale by=0.125\noffset shape=3x1x1\nscale by=-1\n",
+                          "arith.net")
+    read = analyze(str(exported(spec, tmp_path / "model.onnx", opset=17)))
+    assert errors(read) == []
+    assert [(layer.name, layer.op, dict(layer.attrs)) for layer in read.graph.layers] == \
+        [(layer.name, layer.op, dict(layer.attrs)) for layer in spec.graph.layers]
+    assert read.totals() == spec.totals() and spec.totals()["flops"] == 4 * 48
+
+
+@pytest.mark.torch
+def test_x_plus_one_over_eight_minus_a_mean_exported_by_torch_is_offsets_and_a_scale(tmp_path: Path) -> None:
+    """(x + 1) / 8.0 - mean, mean a tensor made in forward (a Constant node); 1 - x is refused
+    at its node, as is a product by a tensor of different factors."""
+    torch = pytest.importorskip("torch")
+
+    class Arithmetic(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            return (x + 1) / 8.0 - torch.tensor([0.5, 0.25, 0.125]).view(3, 1, 1)
+
+    class OneMinus(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            return 1 - x
+
+    example = (torch.randn(1, 3, 4, 4),)
+    paths = {}
+    for module in (Arithmetic(), OneMinus()):
+        paths[type(module).__name__] = path = tmp_path / f"{type(module).__name__}.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, example, str(path), dynamo=False, opset_version=17)
+    read = analyze(str(paths["Arithmetic"]))
+    spec = analyze_source("input x=3x4x4\noffset shape=1\nscale by=0.125\noffset shape=3x1x1\n", "arith.net")
+    assert errors(read) == []
+    assert [(layer.op, dict(layer.attrs)) for layer in read.graph.layers] == \
+        [(layer.op, dict(layer.attrs)) for layer in spec.graph.layers]
+    assert read.totals() == spec.totals()
+    refused = analyze(str(paths["OneMinus"]))
+    assert [e[0] for e in errors(refused)] == ["unsupported-node"]
+    assert "a constant minus a tensor" in refused.diagnostics[0].message

@@ -124,8 +124,33 @@ def read_onnx(path: Path, file: str, options: Sequence[str] = ()) -> tuple[Docum
     except Exception as exc:  # protobuf's DecodeError, or a truncated file: say so, positioned at the file
         return _empty(file, path.stem, where), [error("invalid-onnx", f"{file} is not a readable ONNX model "
                                                       f"({type(exc).__name__}: {exc})", where)]
-    reader = Reader(model.graph, file, path.stem, options, str(path.parent))
+    reader = Reader(model.graph, file, path.stem, options, str(path.parent), lifted_constants(model))
     return reader.read()
+
+
+def lifted_constants(model: Any) -> frozenset[str]:
+    """The initializers a torch.export file records as no parameter or buffer: the constants
+    its exporter lifted (`x + 1`, a tensor made in forward) and folded. Such a file states
+    its parameters and buffers (the graph signature); an initializer that is none of them
+    and was folded from none of them is a constant. Other files say nothing: every
+    initializer is taken as learned."""
+    import re
+
+    signature = next((p.value for p in model.graph.metadata_props
+                      if p.key == "pkg.torch.export.ExportedProgram.graph_signature"), None)
+    if signature is None:
+        return frozenset()
+    learned = set(re.findall(r"(?:PARAMETER|BUFFER) target='([^']*)'", signature))
+    origins: dict[str, set[str]] = {}
+    for value in (*model.graph.value_info, *model.graph.input, *model.graph.initializer):
+        for prop in value.metadata_props:
+            if prop.key == "pkg.onnxscript.optimizer.folded_from":
+                try:
+                    origins.setdefault(value.name, set()).update(map(str, ast.literal_eval(prop.value)))
+                except (ValueError, SyntaxError):
+                    origins.setdefault(value.name, set()).add(value.name)  # unreadable: taken as learned
+    return frozenset(t.name for t in model.graph.initializer
+                     if t.name not in learned and not origins.get(t.name, set()) & (learned | {t.name}))
 
 
 def _empty(file: str, stem: str, span: Span) -> Document:
@@ -133,11 +158,13 @@ def _empty(file: str, stem: str, span: Span) -> Document:
 
 
 class Reader:
-    def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str], folder: str = "") -> None:
+    def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str], folder: str = "",
+                 lifted: frozenset[str] = frozenset()) -> None:
         from .operators import BATCH_FIRST, FOLDERS, HANDLERS
 
         self.graph, self.file, self.stem = graph, file, stem
         self.folder = folder  # where a constant stored as external data is, beside the model
+        self.lifted = lifted  # initializers the file records as constants, not parameters (lifted_constants)
         self.handlers, self.folders, self.batch_first = HANDLERS, FOLDERS, BATCH_FIRST
         self.options = _input_options(options)
         self.values: dict[str, Value] = {}
@@ -166,7 +193,8 @@ class Reader:
     def read(self) -> tuple[Document, list[Diagnostic]]:
         where = Span(self.file, 1, 1)
         for tensor in self.graph.initializer:
-            self.values[tensor.name] = Constant(tuple(tensor.dims), None, weight=True, origin=tensor.name)
+            self.values[tensor.name] = Constant(tuple(tensor.dims), None, weight=tensor.name not in self.lifted,
+                                                origin=tensor.name)
         self._initializers = {t.name: t for t in self.graph.initializer}
         if not self.graph.node:
             return _empty(self.file, self.stem, where), [error("invalid-onnx", f"{self.file} has no nodes (an empty "

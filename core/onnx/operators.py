@@ -346,15 +346,16 @@ def _data(r: Reader, n: Node, name: str, other: str) -> str:
     if isinstance(value, Tensor):
         return name
     if not value.weight:
-        raise Unmapped(f"input '{name}' is a constant of {value.numel} element(s), not a learned tensor: "
-                       "arithmetic with constants other than a scalar factor is not mapped yet")
+        raise Unmapped(f"input '{name}' is a constant of {value.numel} element(s), not a learned tensor: a constant "
+                       "is mapped only as the other operand of a tensor's Add, Sub (offset), Mul or Div (scale)")
     dims = value.dims
     against = r.value(other, n)
     if isinstance(against, Tensor) and not against.full and len(dims) == len(against.onnx_dims):
         if dims[0] != 1:
             raise Unmapped(f"constant '{name}' of shape {list(dims)} varies over the batch axis")
         dims = dims[1:]
-    r.emit(n, "param", {"shape": list(dims)}, [], output=name, path=r.layer_name(name), weight=name)
+    # a learned scalar (one value) is a param of shape 1, which broadcasts as it does
+    r.emit(n, "param", {"shape": list(dims) or [1]}, [], output=name, path=r.layer_name(name), weight=name)
     return name
 
 
@@ -364,43 +365,78 @@ def elementwise(op: str) -> Handler:
             return
         if len(n.inputs) == 2 and op == "mul" and _fuse_silu(r, n):
             return
-        if len(n.inputs) == 2 and op in ("mul", "div") and _scale(r, n, op):
+        if len(n.inputs) == 2 and _with_constant(r, n, op):
             return
-        if op == "div":
-            raise Unmapped("Div of two tensors is not mapped yet")
-        if len(n.inputs) == 2 and op == "add" and _offset(r, n):
-            return
+        if op in ("sub", "div"):
+            raise Unmapped(f"{n.op_type} of two tensors, or of a learned tensor (an initializer), is not mapped: "
+                           f"netcalc has no {'subtraction' if op == 'sub' else 'division'} layer")
         names = [name for name in n.inputs if name]
         r.emit(n, op, {}, _same_layout(r, n, [_data(r, n, name, names[1 - i] if len(names) == 2 else names[0])
                                               for i, name in enumerate(names)]))
     return handler
 
 
-def _scale(r: Reader, n: Node, op: str) -> bool:
-    """A tensor times (or over) a constant scalar that is no weight: attention's scaling."""
-    pairs = [(n.inputs[0], n.inputs[1])] if op == "div" else [tuple(n.inputs), tuple(n.inputs[::-1])]
-    for x, c in pairs:
-        factor = r.constant(c, n)
-        if isinstance(r.values.get(x), Tensor) and factor is not None and factor.numel == 1 and not factor.weight:
-            value = float(r.array(c, n).reshape(-1)[0])
-            if op == "div" and value == 0:
-                raise Unmapped("divides by a constant 0")
-            r.emit(n, "scale", {"by": float(f"{(1 / value if op == 'div' else value):.7g}")}, [x])
-            return True
-    return False
+def _with_constant(r: Reader, n: Node, op: str) -> bool:
+    """A tensor and a constant that is no parameter (a Constant node, or one the file
+    records as lifted): `x + c` and `x - c` add a constant tensor (`offset`, 1 FLOP per
+    element), `x * c` and `x / c` multiply by one number (`scale`, 1 FLOP per element).
+    What no netcalc op states exactly is refused, never approximated."""
+    found = _tensor_and_constant(r, n)
+    if found is None:
+        return False
+    x, c, first = found
+    if op == "sub" and first:  # c - x: only 0 - x is one op (a scale by -1)
+        if not r.readable(c) or r.array(c, n).any():
+            raise Unmapped("a constant minus a tensor (such as 1 - x) is not mapped: netcalc's offset adds a "
+                           "constant and its scale multiplies by one, so no one layer computes c - x")
+        _uniform_factor(r, n, x, c)  # the shape the zeros broadcast to must be x's
+        r.emit(n, "scale", {"by": -1.0}, [x])
+        return True
+    if op in ("add", "sub"):
+        r.emit(n, "offset", {"shape": _offset_dims(r, n, x, c)}, [x])
+        return True
+    if op == "div" and first:
+        raise Unmapped("a constant divided by a tensor (a reciprocal) is not mapped: netcalc has no such layer")
+    value = _uniform_factor(r, n, x, c)
+    if op == "div" and value == 0:
+        raise Unmapped("divides by a constant 0")
+    r.emit(n, "scale", {"by": float(f"{(1 / value if op == 'div' else value):.7g}")}, [x])  # float32's digits
+    return True
 
 
-def _offset(r: Reader, n: Node) -> bool:
-    """A tensor plus a constant that is no weight (a causal mask): an `offset`."""
-    for x, c in (n.inputs, n.inputs[::-1]):
+def _tensor_and_constant(r: Reader, n: Node) -> tuple[str, str, bool] | None:
+    """(the tensor, the constant that is no weight, whether the constant comes first)."""
+    a, b = n.inputs[:2]
+    for x, c, first in ((a, b, False), (b, a, True)):
         constant = r.constant(c, n)
         if isinstance(r.values.get(x), Tensor) and constant is not None and not constant.weight:
-            dims = list(constant.dims)
-            while len(dims) > r.tensor(x, n).shape.rank and dims[0] == 1:
-                dims.pop(0)  # the batch axis (a full tensor's batch of 1 is netcalc's own)
-            r.emit(n, "offset", {"shape": dims or [1]}, [x])
-            return True
-    return False
+            return x, c, first
+    return None
+
+
+def _offset_dims(r: Reader, n: Node, x: str, c: str) -> list[int]:
+    """The constant's shape as netcalc's `offset` states it: without the batch axis."""
+    dims = list(r.value(c, n).dims)  # type: ignore[union-attr]
+    while len(dims) > r.tensor(x, n).shape.rank and dims[0] == 1:
+        dims.pop(0)  # the batch axis (a full tensor's batch of 1 is netcalc's own)
+    return dims or [1]
+
+
+def _uniform_factor(r: Reader, n: Node, x: str, c: str) -> float:
+    """The one value of a constant factor: a scalar, or a tensor of equal values that leaves
+    the tensor's shape as it is. Other factors are refused: `scale` takes one number, and a
+    fixed tensor of factors has no netcalc op (`mul` with a `param` would count parameters)."""
+    values = r.array(c, n).reshape(-1)
+    dims, shape = _offset_dims(r, n, x, c), r.tensor(x, n).shape
+    fits = len(dims) <= shape.rank and all(d in (1, s) for d, s in zip(reversed(dims), reversed(shape.dims)))
+    if not fits:
+        raise Unmapped(f"a constant of shape {list(r.value(c, n).dims)} broadcasts {shape} to a larger shape: "  # type: ignore[union-attr]
+                       "no netcalc layer states that")
+    if values.size == 0 or (values != values[0]).any():
+        raise Unmapped(f"{n.op_type} by a constant tensor of shape {list(r.value(c, n).dims)} with different "  # type: ignore[union-attr]
+                       "values is not mapped: netcalc's scale multiplies by one number, and no op multiplies by "
+                       "a fixed tensor")
+    return float(values[0])
 
 
 def _same_layout(r: Reader, n: Node, names: list[str]) -> list[str]:
@@ -943,6 +979,7 @@ HANDLERS: dict[str, Handler] = {
     "Sum": elementwise("add"),
     "Mul": elementwise("mul"),
     "Div": elementwise("div"),
+    "Sub": elementwise("sub"),
     "Concat": concat,
     "LSTM": recurrent("lstm", 4),
     "GRU": recurrent("gru", 3),
