@@ -609,3 +609,41 @@ def test_x_plus_one_over_eight_minus_a_mean_exported_by_torch_is_offsets_and_a_s
     refused = analyze(str(paths["OneMinus"]))
     assert [e[0] for e in errors(refused)] == ["unsupported-node"]
     assert "a constant minus a tensor" in refused.diagnostics[0].message
+
+
+# --- LayerNormalization with a scale and no bias: nn.LayerNorm(bias=False) --------------------
+
+@pytest.mark.parametrize("bias", [None, "zeros"], ids=["left-out", "constant-zeros"])
+def test_a_layer_norm_with_a_scale_and_no_bias_is_ln_bias_false(tmp_path: Path, bias: str | None) -> None:
+    """Opset 17's LayerNormalization with 2 inputs (torch.export's form), or a bias of zeros as
+    a Constant node (the TorchScript exporter's): over the 8 features, 8 parameters, not 16."""
+    nodes = [node("LayerNormalization", ["x", "s"], ["y"], axis=-1)]
+    if bias:
+        nodes = [_constant("b", np.zeros(8, dtype=np.float32)),
+                 node("LayerNormalization", ["x", "s", "b"], ["y"], axis=-1)]
+    path = write_model(tmp_path, nodes, S, ["y"], {"s": [8]})
+    report = analyze(str(path))
+    assert errors(report) == []
+    layer = report.graph.layers[0]
+    assert (layer.op, layer.attrs["bias"], layer.attrs["affine"]) == ("ln", False, True)
+    assert report.totals()["params"] == 8
+    assert runtime_shape(path, S) in ((6, 8), None)
+
+
+def test_a_layer_norm_with_a_bias_and_no_scale_is_refused(tmp_path: Path) -> None:
+    nodes = [_constant("s", np.ones(8, dtype=np.float32)), node("LayerNormalization", ["x", "s", "b"], ["y"])]
+    report = analyze(str(write_model(tmp_path, nodes, S, ["y"], {"b": [8]})))
+    assert errors(report) == [("unsupported-node", 2, 1)]
+
+
+@pytest.mark.torch
+def test_ln_without_bias_round_trips_through_torch(tmp_path: Path) -> None:
+    """`ln bias=false` exported as nn.LayerNorm(8, bias=False), read back: the same layer, 8
+    parameters (the weight), 6 x 8 x (4 + 2) = 288 FLOPs."""
+    spec = analyze_source("input x=6x8\nlinear out=8\nln bias=false\n", "ln.net")
+    read = analyze(str(exported(spec, tmp_path / "model.onnx", opset=17)))
+    assert errors(read) == []
+    assert [(layer.name, layer.op, dict(layer.attrs)) for layer in read.graph.layers] == \
+        [(layer.name, layer.op, dict(layer.attrs)) for layer in spec.graph.layers]
+    assert read.totals() == spec.totals()
+    assert read.costs["ln_1"].params == 8 and read.costs["ln_1"].flops == 288

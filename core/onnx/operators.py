@@ -248,7 +248,12 @@ def layer_norm(r: Reader, n: Node) -> None:
         if value is not None and value.numel != _count(normalized):
             raise Unmapped(f"input {i} of shape {list(value.dims)} is not the normalized shape {list(normalized)}",
                            id="shape-mismatch")
-    r.emit(n, "ln", {"dims": dims, "affine": _learned(r, n, 1, 2), "eps": n.attrs.get("epsilon", 1e-5)},
+    scale, bias = (_present(n, i) and bool(getattr(r.constant(n.inputs[i], n), "weight", False)) for i in (1, 2))
+    if bias and not scale:
+        raise Unmapped("a learned bias without a learned scale is no nn.LayerNorm")
+    # a learned scale alone is nn.LayerNorm(bias=False): the bias left out (opset 17's 2 inputs,
+    # as torch.export writes it) or the zeros PyTorch's TorchScript exporter writes as a Constant
+    r.emit(n, "ln", {"dims": dims, "affine": scale, "eps": n.attrs.get("epsilon", 1e-5), "bias": bias or not scale},
            [n.inputs[0]])
 
 

@@ -66,7 +66,13 @@ def _ln_shape(a: Attrs, ins: Shapes) -> Shape:
 
 
 def _ln_weights(a: Attrs, ins: Shapes) -> Weights:
-    return Weights(2 * prod(ins[0].dims[-a["dims"]:]) if a["affine"] else 0)
+    """A weight and (unless bias=false, nn.LayerNorm's bias=False) a bias per normalised element."""
+    return Weights((2 if a["bias"] else 1) * prod(ins[0].dims[-a["dims"]:]) if a["affine"] else 0)
+
+
+def _ln_module(a: Attrs, ins: Shapes) -> str:
+    bias = "" if a["bias"] else ", bias=False"
+    return f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']}{bias})"
 
 
 def _bn_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
@@ -174,15 +180,14 @@ OPS = table(
     ),
     op(
         "ln",
-        "Layer normalisation over the last `dims` axes.",
+        "Layer normalisation over the last `dims` axes; bias=false keeps the weight only "
+        "(nn.LayerNorm(bias=False)).",
         _ln_shape,
         attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",)),
-               "eps": _EPS},
+               "eps": _EPS, "bias": Attr(BOOLEAN, True)},
         count_params=_ln_weights,
         **{**_STATISTICS, "receptive_field": last_axes_statistics, "saves": _ln_saves},
-        torch_module=lambda a, ins: (
-            f"nn.LayerNorm({list(ins[0].dims[-a['dims'] :])}, eps={a['eps']}, elementwise_affine={a['affine']})"
-        ),
+        torch_module=_ln_module,
     ),
     op(
         "rmsnorm",
