@@ -647,3 +647,77 @@ def test_ln_without_bias_round_trips_through_torch(tmp_path: Path) -> None:
         [(layer.name, layer.op, dict(layer.attrs)) for layer in spec.graph.layers]
     assert read.totals() == spec.totals()
     assert read.costs["ln_1"].params == 8 and read.costs["ln_1"].flops == 288
+
+
+# --- Resize at opset 18+: axes, keep_aspect_ratio_policy ---------------------------------------
+
+WIDE = {"x": [1, 3, 8, 12]}
+
+
+def _ints(name: str, values: list[int]) -> Any:
+    return _constant(name, np.array(values, dtype=np.int64))
+
+
+# (nodes, the upsample's argument, the output shape), on 3 x 8 x 12
+@pytest.mark.parametrize("nodes, argument, shape", [
+    # scales for the spatial axes only: the others keep theirs
+    ([_constant("sc", np.array([2, 2], dtype=np.float32)),
+      node("Resize", ["x", "", "sc"], ["y"], axes=[2, 3])], {"scale": 2}, (3, 16, 24)),
+    # one size for the last axis (counted from the back): 8 x 12 -> 8 x 6
+    ([_ints("sz", [6]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[-1], mode="linear")],
+     {"size": (8, 6), "mode": "bilinear"}, (3, 8, 6)),
+    # not_larger, 4 x 4 asked: scale min(4/8, 4/12) = 1/3 would give 2.67 x 4 (refused below);
+    # 4 x 6 asked: min(1/2, 1/2) = 1/2, 4 x 6
+    ([_ints("sz", [4, 6]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[2, 3],
+                                keep_aspect_ratio_policy="not_larger")], {"size": (4, 6)}, (3, 4, 6)),
+    # not_smaller, 4 x 4 asked: max(4/8, 4/12) = 1/2, so 4 x 6
+    ([_ints("sz", [4, 4]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[2, 3],
+                                keep_aspect_ratio_policy="not_smaller")], {"size": (4, 6)}, (3, 4, 6)),
+    # not_larger over every axis, 1 x 3 x 16 x 30: min(1, 1, 2, 2.5) = 1, the input's own size
+    ([_ints("sz", [1, 3, 16, 30]), node("Resize", ["x", "", "", "sz"], ["y"],
+                                        keep_aspect_ratio_policy="not_larger")], {"size": (8, 12)}, (3, 8, 12)),
+], ids=["axes-scales", "axes-negative-size", "not-larger", "not-smaller", "not-larger-all-axes"])
+def test_a_resize_of_opset_18_with_axes_or_an_aspect_policy_maps_exactly(
+        tmp_path: Path, nodes: list[Any], argument: dict[str, Any], shape: tuple[int, ...]) -> None:
+    path = write_model(tmp_path, nodes, WIDE, ["y"], opset=19)
+    report = analyze(str(path))
+    assert errors(report) == []
+    layer = report.graph.layers[-1]
+    assert layer.op == "upsample" and report.shapes[layer.name].dims == shape
+    assert {key: layer.attrs[key] for key in argument} == argument
+    assert runtime_shape(path, WIDE) in (shape, None)
+
+
+@pytest.mark.parametrize("nodes, expected", [
+    # not_larger, 4 x 4 asked: scale 1/3, 8 x 12 -> 2.67 x 4, rounded to 3 x 4: ONNX samples at 1/3
+    ([_ints("sz", [4, 4]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[2, 3],
+                                keep_aspect_ratio_policy="not_larger")], ("unsupported-node", 2, 1)),
+    ([_ints("sz", [4, 4]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[2, 2])], ("invalid-onnx", 2, 1)),
+    ([_ints("sz", [4, 4]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[3])], ("invalid-onnx", 2, 1)),
+    ([_ints("sz", [4]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[4])], ("invalid-onnx", 2, 1)),
+    # the channels resized along the axes named
+    ([_ints("sz", [6]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[1])], ("unsupported-node", 2, 1)),
+    # a linear downscale with antialias filters over more taps than nn.Upsample
+    ([_ints("sz", [4, 6]), node("Resize", ["x", "", "", "sz"], ["y"], axes=[2, 3], mode="linear", antialias=1)],
+     ("unsupported-node", 2, 1)),
+    # the policy is for sizes only: with scales, onnxruntime refuses the node too
+    ([_constant("sc", np.array([1, 1, 2, 2], dtype=np.float32)),
+      node("Resize", ["x", "", "sc"], ["y"], keep_aspect_ratio_policy="not_larger")], ("invalid-onnx", 2, 1)),
+], ids=["rounded-sizes", "repeated-axes", "sizes-for-other-axes", "axis-outside", "channels", "antialias",
+        "policy-with-scales"])
+def test_a_resize_of_opset_18_no_upsample_states_is_refused(tmp_path: Path, nodes: list[Any],
+                                                             expected: tuple[str, int, int]) -> None:
+    report = analyze(str(write_model(tmp_path, nodes, WIDE, ["y"], opset=19)))
+    assert errors(report) == [expected]
+
+
+@pytest.mark.torch
+def test_upsampling_round_trips_through_torch_at_opset_18(tmp_path: Path) -> None:
+    """nn.Upsample by a scale and to a size, exported at opset 18 (Resize with its new
+    attributes at their defaults): the same layers, the same shapes."""
+    spec = analyze_source("input x=3x8x12\nupsample scale=2 mode=bilinear\nupsample size=10x7\n", "up.net")
+    read = analyze(str(exported(spec, tmp_path / "model.onnx", opset=18)))
+    assert errors(read) == []
+    assert [(layer.op, dict(layer.attrs), read.shapes[layer.name]) for layer in read.graph.layers] == \
+        [(layer.op, dict(layer.attrs), spec.shapes[layer.name]) for layer in spec.graph.layers]
+    assert read.totals() == spec.totals()

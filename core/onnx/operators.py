@@ -668,11 +668,18 @@ def resize(r: Reader, n: Node) -> None:
     rank = x.shape.rank - 1
     scales_at, sizes_at = (2, 3) if n.op_type == "Resize" else (1, None)
     scales = r.array(n.inputs[scales_at], n).reshape(-1).tolist() if _present(n, scales_at) else []
-    sizes = r.ints(n.inputs[sizes_at], n) if sizes_at is not None and _present(n, sizes_at) else ()
-    if n.attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch" or "axes" in n.attrs:
-        raise Unmapped("Resize with keep_aspect_ratio_policy or axes (opset 18) is not mapped yet")
+    sizes = list(r.ints(n.inputs[sizes_at], n)) if sizes_at is not None and _present(n, sizes_at) else []
     if not scales and "scales" in n.attrs:  # Upsample before opset 9: an attribute
         scales = list(n.attrs["scales"])
+    dims = [r.batch or 1, *x.shape.dims]  # the input as ONNX has it
+    axes = _resize_axes(r, n, len(dims))
+    if sizes:  # opset 18's axes name the axes sizes give; the others keep theirs
+        sizes = _on_axes(n, "sizes", _aspect_sizes(n, dims, axes, sizes), axes, dims)
+    elif scales:
+        if n.attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
+            raise Unmapped("keep_aspect_ratio_policy applies to sizes, not to scales (ONNX's checker refuses both "
+                           "together)", id="invalid-onnx")
+        scales = _on_axes(n, "scales", scales, axes, [1.0] * len(dims))
     mode = n.attrs.get("mode", "nearest")
     transform = n.attrs.get("coordinate_transformation_mode", "half_pixel")
     names = {"nearest": "nearest", "linear": ("linear", "bilinear", "trilinear")[rank - 1], "cubic": "bicubic"}
@@ -681,14 +688,62 @@ def resize(r: Reader, n: Node) -> None:
         if len(sizes) != x.shape.rank + 1 or not r.is_batch(sizes[0]) or sizes[1] != x.shape.channels:
             raise Unmapped(f"sizes {list(sizes)} change the batch or channel axis")
         args["size"] = tuple(sizes[2:])
+        shrinks = any(s < d for s, d in zip(sizes[2:], dims[2:]))
     elif scales:
         if scales[:2] != [1.0, 1.0]:
             raise Unmapped(f"scales {scales} scale the batch or channel axis")
         spatial = scales[2:]
         args["scale"] = tuple(int(s) if float(s).is_integer() else float(f"{s:.7g}") for s in spatial)  # float32
+        shrinks = any(s < 1 for s in spatial)
     else:
         raise Unmapped("neither scales nor sizes is given")
+    if n.attrs.get("antialias", 0) and mode != "nearest" and shrinks:
+        raise Unmapped("antialias=1 filters a downscale over more taps than nn.Upsample; netcalc's upsample has "
+                       "no antialiasing")
     r.emit(n, "upsample", args, [n.inputs[0]])
+
+
+def _resize_axes(r: Reader, n: Node, rank: int) -> list[int]:
+    """The axes a Resize's scales or sizes name (opset 18's `axes`; all by default)."""
+    if "axes" not in n.attrs:
+        return list(range(rank))
+    axes = [int(a) for a in n.attrs["axes"]]
+    if any(not -rank <= a < rank for a in axes) or len({a % rank for a in axes}) != len(axes):
+        raise Unmapped(f"axes {axes} are outside a {rank}-axis input, or repeated", id="invalid-onnx")
+    return [a % rank for a in axes]
+
+
+def _on_axes(n: Node, what: str, values: list[Any], axes: list[int], whole: list[Any]) -> list[Any]:
+    """Values given for `axes` as values for every axis: the others keep `whole`'s."""
+    if len(values) != len(axes):
+        raise Unmapped(f"{what} has {len(values)} values for {len(axes)} axes", id="invalid-onnx")
+    full = list(whole)
+    for axis, value in zip(axes, values):
+        full[axis] = value
+    return full
+
+
+def _aspect_sizes(n: Node, dims: list[int], axes: list[int], sizes: list[int]) -> list[int]:
+    """The sizes `keep_aspect_ratio_policy` (opset 18) makes of the asked ones: one scale for
+    every axis named (the least for not_larger, the largest for not_smaller), each size
+    that scale times the input's, rounded half up. Where the rounding moves a size, ONNX
+    samples at that scale and nn.Upsample(size) at the sizes' own ratio: no netcalc layer."""
+    from fractions import Fraction
+
+    policy = n.attrs.get("keep_aspect_ratio_policy", "stretch")
+    if policy == "stretch":
+        return sizes
+    if policy not in ("not_larger", "not_smaller") or len(sizes) != len(axes):
+        raise Unmapped(f"keep_aspect_ratio_policy {policy!r} with {len(sizes)} sizes for {len(axes)} axes",
+                       id="invalid-onnx")
+    ratios = [Fraction(size, dims[axis]) for size, axis in zip(sizes, axes)]
+    scale = min(ratios) if policy == "not_larger" else max(ratios)
+    exact = [scale * dims[axis] for axis in axes]
+    if any(size.denominator != 1 for size in exact):
+        raise Unmapped(f"keep_aspect_ratio_policy {policy} scales {[dims[a] for a in axes]} by {scale} to "
+                       f"{[float(e) for e in exact]}, which ONNX rounds: it then samples at that scale, "
+                       "nn.Upsample(size) at the rounded sizes' ratio, and netcalc's upsample states only the latter")
+    return [int(size) for size in exact]
 
 
 def gather(r: Reader, n: Node) -> None:
