@@ -105,6 +105,12 @@ OptimizerOpt = Annotated[
     Optimizer, typer.Option(help="With --train: the optimizer, whose states are counted (sgd none, sgd-momentum 1, "
                             "adam and adamw 2 per trainable parameter).")
 ]
+Checkpoint = Annotated[
+    str | None,
+    typer.Option("--checkpoint", metavar="BLOCK", help="With --train: run every use of block type BLOCK under "
+                 "torch.utils.checkpoint (activation checkpointing): it keeps only its inputs, and is recomputed "
+                 "in backward."),
+]
 GradDtype = Annotated[
     Dtype | None,
     typer.Option("--grad-dtype", help="With --train: the gradients' type (default: the weights', float32 under "

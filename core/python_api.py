@@ -143,6 +143,7 @@ class Totals:
     kv_cache_bytes: int | None = None
     # with train= (docs/training-memory.md); None without
     saved_activation_bytes: int | None = None
+    recomputed_bytes: int | None = None  # with checkpoint=
     master_param_bytes: int | None = None
     gradient_bytes: int | None = None
     optimizer_state_bytes: int | None = None
@@ -296,7 +297,8 @@ class Summary:
 
 
 def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",
-            depth: int | None = None, train: str | None = None, grad_dtype: str | None = None) -> Summary:
+            depth: int | None = None, train: str | None = None, grad_dtype: str | None = None,
+            checkpoint: str | None = None) -> Summary:
     """The summary of a spec file (YAML or text), a built-in spec name (`resnet50`), or an
     ONNX model (`model.onnx`, with the onnx package), as `netcalc summary SPEC` gives it.
 
@@ -306,10 +308,11 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
     folds rows nested deeper into their block, as `--depth` does; `train` (an optimizer:
     sgd, sgd-momentum, adam, adamw) adds the training memory, as `--train --optimizer` does
     (each row's `saved_bytes`, the totals' training figures), `grad_dtype` the gradients'
-    type. Raises SpecNotFound, SpecError, and ValueError or TypeError for an argument out of
-    range or of the wrong type."""
+    type, `checkpoint` a block type run under activation checkpointing (`--checkpoint`).
+    Raises SpecNotFound, SpecError, and ValueError or TypeError for an argument out of range
+    or of the wrong type."""
     _check_options(batch, dtype, depth)
-    training = _training(train, grad_dtype, dtype)
+    training = _training(train, grad_dtype, dtype, checkpoint)
     inputs = _input_options(input)
     path = _spec_path(spec)
     try:
@@ -318,12 +321,13 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
         raise SpecNotFound(str(exc)) from None
     if not report.ok:
         raise SpecError(report.diagnostics)
+    _check_checkpoint(report, training)
     return Summary(report, batch, dtype, depth, training)
 
 
 def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",
                  depth: int | None = None, file: str = TEXT_FILE, train: str | None = None,
-                 grad_dtype: str | None = None) -> Summary:
+                 grad_dtype: str | None = None, checkpoint: str | None = None) -> Summary:
     """The summary of a spec given as a string, YAML or the text syntax (YAML when a line
     starts with a top-level key such as `input:` or `layers:`). `file` names the spec in
     messages, and by its suffix (.yaml, .yml, .net) says which syntax it is; a spec without
@@ -331,20 +335,23 @@ def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype:
     if not isinstance(text, str):
         raise TypeError(f"analyze_text() takes the spec's text as a str, not {type(text).__name__}")
     _check_options(batch, dtype, depth)
-    training = _training(train, grad_dtype, dtype)
+    training = _training(train, grad_dtype, dtype, checkpoint)
     inputs = _input_options(input)
     stem = "spec" if file == TEXT_FILE else os.path.splitext(os.path.basename(file))[0]
     report = api.analyze_source(text, file, stem, inputs)
     if not report.ok:
         raise SpecError(report.diagnostics)
+    _check_checkpoint(report, training)
     return Summary(report, batch, dtype, depth, training)
 
 
-def _training(optimizer: str | None, grad_dtype: str | None, dtype: str) -> Training | None:
-    """The `train=` and `grad_dtype=` arguments, checked as the command line checks them."""
+def _training(optimizer: str | None, grad_dtype: str | None, dtype: str, checkpoint: str | None) -> Training | None:
+    """The `train=`, `grad_dtype=` and `checkpoint=` arguments, checked as the command line
+    checks them."""
     if optimizer is None:
-        if grad_dtype is not None:
-            raise ValueError("grad_dtype= needs train= (an optimizer)")
+        if grad_dtype is not None or checkpoint is not None:
+            given = "grad_dtype=" if grad_dtype is not None else "checkpoint="
+            raise ValueError(f"{given} needs train= (an optimizer)")
         return None
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"train={optimizer!r} is not one of {', '.join(OPTIMIZER_STATES)}")
@@ -352,7 +359,16 @@ def _training(optimizer: str | None, grad_dtype: str | None, dtype: str) -> Trai
         raise ValueError("int8 is no type to train in; use float32, float16, bfloat16 or float64")
     if grad_dtype is not None and grad_dtype not in DTYPE_BYTES:
         raise ValueError(f"grad_dtype {grad_dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
-    return Training(optimizer, grad_dtype)
+    return Training(optimizer, grad_dtype, checkpoint)
+
+
+def _check_checkpoint(report: Report, training: Training | None) -> None:
+    if training is None or training.checkpoint is None:
+        return
+    known = sorted({b.block for b in report.graph.blocks})
+    if training.checkpoint not in known:
+        raise ValueError(f"checkpoint={training.checkpoint!r}: {report.graph.name} has no such block"
+                         + (f"; its blocks: {', '.join(known)}" if known else ""))
 
 
 def _spec_path(spec: str | os.PathLike[str]) -> str:

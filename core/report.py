@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from .analysis.cost import Cost
 from .analysis.receptive_field import Axes, Field, regions_from_back
-from .analysis.training import Training, saved_bytes
+from .analysis.training import Training
 from .diagnostics import Diagnostic, has_errors
 from .dtypes import COUNTER_BYTES, DTYPE_BYTES, TENSOR_BYTES
 from .ir import Graph, Layer, Shape
@@ -180,10 +180,11 @@ class Report:
                 layer.update(column_figures(r, self.shapes, total))
         totals = self.totals(batch, dtype)
         if training is not None:
-            saved = list(saved_bytes(self.graph, self.shapes, batch, dtype).values())
+            per_layer, recomputed = training.saved(self.graph, self.shapes, batch, dtype)
+            saved = list(per_layer.values())
             for r, layer in zip(rows, layers, strict=True):
                 layer["saved_bytes"] = sum(saved[r.members.start:r.members.stop])
-            totals.update(training.totals(totals, sum(saved), dtype))
+            totals.update(training.totals(totals, sum(saved), dtype, recomputed))
         typed = {i.name: i.shape.dtype for i in self.graph.inputs if i.shape.dtype != "float32"}
         return {
             "name": self.graph.name,
@@ -378,5 +379,8 @@ def training_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
         (f"Gradients ({settings['grad_dtype']})", human(t["gradient_bytes"], "B")),
         (f"Optimizer states ({settings['optimizer']}: {states} per trainable parameter, {master})",
          human(t["optimizer_state_bytes"], "B")),
-        ("Training step total (weights, buffers, gradients, states, saved)", human(t["train_memory_bytes"], "B")),
+        *([(f"Recomputed at the peak (one use of {settings['checkpoint']} at a time)",
+            human(t["recomputed_bytes"], "B"))] if "checkpoint" in settings else []),
+        ("Training step total (weights, buffers, gradients, states, saved"
+         + (", recomputed)" if "checkpoint" in settings else ")"), human(t["train_memory_bytes"], "B")),
     ]

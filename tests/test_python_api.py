@@ -498,7 +498,19 @@ def test_train_adds_saved_bytes_and_the_training_totals() -> None:
     ({"grad_dtype": "float16"}, "needs train="),
     ({"train": "adam", "dtype": "int8"}, "int8 is no type to train in"),
     ({"train": "adam", "grad_dtype": "half"}, "grad_dtype 'half' is not one of"),
+    ({"checkpoint": "basic"}, "checkpoint= needs train="),
+    ({"train": "adam", "checkpoint": "GPT2Block"}, "checkpoint='GPT2Block': seed_rf has no such block"),
 ])
 def test_train_arguments_are_checked(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         netcalc.analyze("seed_rf", **kwargs)
+
+
+def test_checkpoint_adds_the_recomputation_to_the_training_total() -> None:
+    plain, checkpointed = netcalc.analyze("resnet18", train="sgd"), netcalc.analyze("resnet18", train="sgd",
+                                                                                    checkpoint="basic")
+    assert plain.totals.recomputed_bytes is None and checkpointed.totals.recomputed_bytes
+    assert checkpointed.totals.saved_activation_bytes < plain.totals.saved_activation_bytes
+    t = checkpointed.totals
+    assert t.train_memory_bytes == (t.master_param_bytes + t.buffer_bytes + t.gradient_bytes
+                                    + t.optimizer_state_bytes + t.saved_activation_bytes + t.recomputed_bytes)

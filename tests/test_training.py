@@ -9,7 +9,7 @@ import json
 import pytest
 from test_cli import netcalc
 
-from netcalc.core.analysis.training import Training, saved_bytes
+from netcalc.core.analysis.training import Training, checkpointed_saved_bytes, checkpointed_uses, saved_bytes
 from netcalc.core.api import analyze, builtin_specs
 
 from helpers import TORCH_COMPARED, case_spec, op_cases, text_spec
@@ -107,6 +107,52 @@ def test_cli_train_usage_errors(argv: tuple[str, ...], message: str) -> None:
     assert result.exit_code == 2 and message in result.output
 
 
+UNITS = """\
+input 2x3x3
+block unit
+  conv out=2 k=1 name=c
+  relu name=r
+unit name=u1
+unit name=u2
+linear out=4 name=fc
+"""
+
+
+def test_checkpointed_uses_keep_their_inputs_and_are_recomputed_one_at_a_time() -> None:
+    report = text_spec(UNITS)
+    assert checkpointed_uses(report.graph, "unit") == ["u1", "u2"]
+    kept, recomputed = checkpointed_saved_bytes(report.graph, report.shapes, 1, "float32", ["u1", "u2"])
+    # u1 keeps the 2x3x3 input (18 floats), u2 u1's relu output (18); fc keeps u2's (18):
+    # without checkpointing u1.c keeps the input, u1.r its output, u2.c nothing (the same
+    # tensor), u2.r its output, fc nothing (the same)
+    assert kept == {"u1.c": 72, "u1.r": 0, "u2.c": 72, "u2.r": 0, "fc": 72}
+    assert saved_bytes(report.graph, report.shapes, 1, "float32") == {
+        "u1.c": 72, "u1.r": 72, "u2.c": 0, "u2.r": 72, "fc": 0}
+    # recomputing a use keeps its relu's output again (its conv's input is already kept)
+    assert recomputed == 72
+
+
+def test_a_repeat_group_is_not_checkpointed_whole_its_members_are() -> None:
+    assert checkpointed_uses(analyze("gpt2").graph, "GPT2Block") == [f"transformer.h.{i}" for i in range(12)]
+    assert checkpointed_uses(analyze("resnet18").graph, "basic")[:2] == ["layer1.0", "layer1.1"]
+
+
+def test_cli_checkpoint() -> None:
+    result = netcalc("summary", "seed_rf", "--train", "--checkpoint", "basic")
+    assert result.exit_code == 2 and "seed_rf has no block 'basic'; it has no blocks" in result.output
+    result = netcalc("summary", "resnet18", "--checkpoint", "basic")
+    assert result.exit_code == 2 and "--checkpoint is a training setting: add --train" in result.output
+    document = json.loads(netcalc("summary", "resnet18", "--train", "--checkpoint", "basic", "-f", "json").stdout)
+    report = analyze("resnet18")
+    kept, recomputed = checkpointed_saved_bytes(report.graph, report.shapes, 1, "float32",
+                                                checkpointed_uses(report.graph, "basic"))
+    assert document["totals"]["saved_activation_bytes"] == sum(kept.values())
+    assert document["totals"]["recomputed_bytes"] == recomputed
+    assert document["training"]["checkpoint"] == "basic"
+    plain = netcalc("summary", "resnet18", "--train", "--checkpoint", "basic", "-f", "plain").stdout
+    assert "Recomputed at the peak (one use of basic at a time)" in plain
+
+
 # --- PyTorch: saved_tensors_hooks ------------------------------------------------------
 
 torch_cases = [(op, cid, case) for op, cid, case in op_cases() if "error" not in case
@@ -157,3 +203,22 @@ def test_max_train_memory_budget() -> None:
     assert [d.id for d in findings(over, "", {})] == ["budget-exceeded"]
     assert "train memory 456 bytes" in findings(over, "", {})[0].message
     assert findings(under, "", {}) == []
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@pytest.mark.parametrize("name, block", [
+    ("resnet18", "basic"), ("resnet50", "bottleneck"), ("mobilenet_v2", "inverted_residual"),
+    ("convnext_tiny", "cnblock"), ("vit_b_16", "encoder_block"), ("bert_base", "BertLayer"), ("gpt2", "GPT2Block"),
+])
+def test_checkpointed_blocks_keep_what_autograd_keeps(name: str, block: str) -> None:
+    pytest.importorskip("torch")
+    from torch_model import checkpointed_saved_bytes as measured
+
+    report = analyze(name)
+    uses = checkpointed_uses(report.graph, block)
+    # from an input that needs gradients: reentrant checkpointing, which the hooks can see,
+    # then keeps what the non-reentrant kind netcalc counts keeps
+    assert checkpointed_saved_bytes(report.graph, report.shapes, 2, "float32", uses, True) == measured(
+        report, 2, uses, True)
+    TORCH_COMPARED["saved"] += len(report.graph.layers)

@@ -121,48 +121,122 @@ def shared(layer: Layer, modules: dict[str, nn.Module]) -> nn.Module | None:
     return head
 
 
-def saved_bytes(report: Report, batch: int, inputs_need_grad: bool = False) -> dict[str, int]:
-    """Per layer, the bytes autograd keeps for backward (saved_tensors_hooks) in training
-    mode, each storage counted once, at the first layer that keeps it; parameters and
-    buffers left out. Recurrent layers run PyTorch's per-step implementation (oneDNN's fused
-    LSTM keeps an opaque workspace). A `param` is expanded over the batch where the exporter
-    expands it (a class token concatenated to the patches)."""
-    graph, shapes = report.graph, report.shapes
-    broadcast = broadcast_params(report)
-    torch.manual_seed(0)
-    values = {i.name: torch.cat([sample(i.shape)] * batch) for i in graph.inputs}
-    for value in values.values():
-        value.requires_grad_(inputs_need_grad and value.is_floating_point())
-    modules: dict[str, nn.Module] = {}
-    counted: set[int] = set()
-    owned: set[int] = set()  # the storages of every parameter and buffer so far
-    measured: dict[str, int] = {}
-    kept: list[torch.Tensor] = []
+class Autograd:
+    """A graph run in training mode, layer by layer, with what autograd keeps for backward
+    seen by saved_tensors_hooks: each storage counted once, parameters and buffers left out.
+    Recurrent layers run PyTorch's per-step implementation (oneDNN's fused LSTM keeps an
+    opaque workspace). A `param` is expanded over the batch where the exporter expands it
+    (a class token concatenated to the patches)."""
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        kept.append(t)
-        return t
+    def __init__(self, report: Report, batch: int, inputs_need_grad: bool = False) -> None:
+        self.report, self.batch = report, batch
+        self.broadcast = broadcast_params(report)
+        torch.manual_seed(0)
+        self.values = {i.name: torch.cat([sample(i.shape)] * batch) for i in report.graph.inputs}
+        for value in self.values.values():
+            value.requires_grad_(inputs_need_grad and value.is_floating_point())
+        self.modules: dict[str, nn.Module] = {}
+        self.owned: set[int] = set()  # the storages of every parameter and buffer
+        for layer in report.graph.layers:
+            ins = tuple(report.shapes[name] for name in layer.inputs)
+            module = self.modules[layer.name] = (shared(layer, self.modules)
+                                                 or module_for(layer, ins).train())  # type: ignore[arg-type]
+            for p in module.parameters():
+                p.requires_grad_(layer.trainable)
+            self.owned.update(t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()])
+        self.counted: set[int] = set()
+        self.kept: list[torch.Tensor] = []
 
-    for layer in graph.layers:
-        ins = tuple(shapes[name] for name in layer.inputs)
-        module = modules[layer.name] = shared(layer, modules) or module_for(layer, ins).train()  # type: ignore[arg-type]
-        for p in module.parameters():
-            p.requires_grad_(layer.trainable)
-        owned.update(t.untyped_storage().data_ptr() for t in [*module.parameters(), *module.buffers()])
-        kept.clear()
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """saved_tensors_hooks collecting into `kept`, oneDNN's fused kernels off."""
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            self.kept.append(t)
+            return t
+
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # mkldnn.flags warns of Intel GPUs
             with torch.backends.mkldnn.flags(enabled=False):
-                value = module(*(values[name] for name in layer.inputs))
-        if isinstance(module, Tensor) and layer.name not in broadcast:
-            value = value.expand(batch, *value.shape[1:])
-        values[layer.name] = value
+                yield
+
+    def call(self, layer: Layer, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        module = self.modules[layer.name]
+        value = module(*(values[name] for name in layer.inputs))
+        if isinstance(module, Tensor) and layer.name not in self.broadcast:
+            value = value.expand(self.batch, *value.shape[1:])
+        return value  # type: ignore[no-any-return]
+
+    def new_bytes(self, counted: set[int]) -> int:
+        """The bytes of the storages kept since `kept` was cleared, not in `counted` (which
+        they join), not parameters."""
         total = 0
-        for t in kept:
+        for t in self.kept:
             storage = t.untyped_storage()
-            if storage.data_ptr() in owned or storage.data_ptr() in counted:
-                continue
-            counted.add(storage.data_ptr())
-            total += storage.nbytes()
-        measured[layer.name] = total
-    return measured
+            if storage.data_ptr() not in self.owned and storage.data_ptr() not in counted:
+                counted.add(storage.data_ptr())
+                total += storage.nbytes()
+        self.kept.clear()
+        return total
+
+    def step(self, layer: Layer) -> int:
+        with self.watching():
+            self.values[layer.name] = self.call(layer, self.values)
+        return self.new_bytes(self.counted)
+
+
+def saved_bytes(report: Report, batch: int, inputs_need_grad: bool = False) -> dict[str, int]:
+    """Per layer, the bytes autograd keeps for backward (`Autograd`), at the first layer
+    that keeps each storage."""
+    run = Autograd(report, batch, inputs_need_grad)
+    return {layer.name: run.step(layer) for layer in report.graph.layers}
+
+
+def checkpointed_saved_bytes(report: Report, batch: int, uses: list[str],
+                             inputs_need_grad: bool = False) -> tuple[dict[str, int], int]:
+    """As `saved_bytes`, with each of the block `uses` run by torch.utils.checkpoint
+    (reentrant: its inputs are saved with save_for_backward, which the hooks see, at the
+    use's first layer), then a backward pass, during which the hooks see what each use
+    keeps again when it is recomputed: the most of those, beside its inputs, is returned.
+    Reentrant checkpointing records nothing for a use none of whose inputs needs a
+    gradient (nor its weights' gradients: PyTorch's known pitfall); netcalc counts the
+    non-reentrant kind, which keeps the inputs all the same: compare from inputs that need
+    gradients."""
+    from torch.utils.checkpoint import checkpoint
+
+    run = Autograd(report, batch, inputs_need_grad)
+    layers = report.graph.layers
+    measured: dict[str, int] = {}
+    recomputed: dict[str, int] = {}
+    index = 0
+    while index < len(layers):
+        use = next((name for name in layers[index].block_path if name in uses), None)
+        if use is None:
+            measured[layers[index].name] = run.step(layers[index])
+            index += 1
+            continue
+        end = index
+        while end < len(layers) and use in layers[end].block_path:
+            end += 1
+        segment = layers[index:end]
+        made = {layer.name for layer in segment}
+        reads = list(dict.fromkeys(name for layer in segment for name in layer.inputs if name not in made))
+
+        def replay(*xs: torch.Tensor, segment: tuple[Layer, ...] = segment, reads: list[str] = reads) -> tuple:
+            values = dict(zip(reads, xs))
+            for layer in segment:
+                values[layer.name] = run.call(layer, values)
+            if torch.is_grad_enabled():  # the recomputation, during backward
+                inputs = {x.untyped_storage().data_ptr() for x in xs}
+                recomputed[segment[0].name] = run.new_bytes(inputs)
+            return tuple(values[layer.name] for layer in segment)
+
+        with run.watching():
+            outputs = checkpoint(replay, *(run.values[name] for name in reads), use_reentrant=True)
+        run.values.update(zip((layer.name for layer in segment), outputs))
+        measured.update({layer.name: 0 for layer in segment})
+        measured[segment[0].name] = run.new_bytes(run.counted)
+        index = end
+    loss = sum(run.values[name].float().sum() for name in report.graph.outputs)
+    with run.watching():
+        loss.backward()  # type: ignore[union-attr]
+    return measured, max(recomputed.values(), default=0)

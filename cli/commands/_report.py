@@ -88,9 +88,9 @@ def chosen_columns(text: str) -> list[str]:
 
 def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
         fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc",
-        training: tuple[str, str | None] | None = None, torchinfo: bool = False) -> None:
-    """`training`: (optimizer, gradient type) for --train; `torchinfo`: torchinfo's
-    figures too (--memory torchinfo)."""
+        training: tuple[str, str | None, str | None] | None = None, torchinfo: bool = False) -> None:
+    """`training`: (optimizer, gradient type, checkpointed block) for --train; `torchinfo`:
+    torchinfo's figures too (--memory torchinfo)."""
     from ..options import COLUMNS
 
     picked = chosen_columns(chosen) if chosen is not None else None
@@ -99,6 +99,11 @@ def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: 
     if training is not None and dtype == "int8":
         fail("--train: int8 is no type to train in; use float32, float16, bfloat16 or float64")
     report = load(spec, inputs)
+    if training is not None and training[2] is not None:
+        known = sorted({b.block for b in report.graph.blocks})
+        if training[2] not in known:
+            fail(f"--checkpoint: {report.graph.name} has no block '{training[2]}'"
+                 + (f"; its blocks: {', '.join(known)}" if known else "; it has no blocks"))
     names = None
     if types == "torch":
         from netcalc.core.export import torch_types

@@ -7,6 +7,7 @@ from ..options import (
     FLOAT32,
     TABLE,
     Batch,
+    Checkpoint,
     ColumnsOpt,
     Depth,
     DtypeOpt,
@@ -22,7 +23,7 @@ from ..options import (
     Types,
     TypesOpt,
 )
-from ._report import run
+from ._report import fail, run
 
 SHAPES = ("name", "type", "inputs", "shape")
 PARAMS = ("name", "type", "shape", "params", "buffers")
@@ -63,13 +64,16 @@ def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = 
 def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
             depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
             types: TypesOpt = Types.netcalc, memory: MemoryOpt = Memory.netcalc, train: Train = False,
-            optimizer: OptimizerOpt = Optimizer.adam, grad_dtype: GradDtype = None) -> None:
+            optimizer: OptimizerOpt = Optimizer.adam, grad_dtype: GradDtype = None,
+            checkpoint: Checkpoint = None) -> None:
     """Every column and a totals and memory footer, like torchinfo's summary.
 
     Example: netcalc summary resnet50 --depth 2 --dtype float16;
     netcalc summary resnet50 --train --optimizer adam --batch 32;
     netcalc summary resnet18 --memory torchinfo
     """
-    training = (optimizer.value, grad_dtype.value if grad_dtype else None) if train else None
+    if not train and (checkpoint is not None or grad_dtype is not None):
+        fail(f"{'--checkpoint' if checkpoint is not None else '--grad-dtype'} is a training setting: add --train")
+    training = (optimizer.value, grad_dtype.value if grad_dtype else None, checkpoint) if train else None
     run(spec, input, batch, dtype.value, depth, format.value, SUMMARY + (("saved_bytes",) if train else ()),
         columns, types.value, training, memory is Memory.torchinfo)

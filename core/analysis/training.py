@@ -50,6 +50,66 @@ def saved_bytes(graph: Graph, shapes: Mapping[str, Shape | None], batch: int, dt
     return {layer.name: keeper.run(layer) for layer in graph.layers}
 
 
+def checkpointed_uses(graph: Graph, block: str) -> list[str]:
+    """The uses of block type `block` that --checkpoint runs under torch.utils.checkpoint:
+    the outermost, and not a repeat's group (`h` of `h.0`, `h.1`: its members are)."""
+    instances = graph.blocks
+    groups = {b.name for b, after in zip(instances, instances[1:])
+              if after.name == f"{b.name}.0" and after.block == b.block}
+    uses: list[str] = []
+    for b in instances:
+        if b.block == block and b.name not in groups and not any(b.name.startswith(f"{u}.") for u in uses[-1:]):
+            uses.append(b.name)
+    return uses
+
+
+def checkpointed_saved_bytes(graph: Graph, shapes: Mapping[str, Shape | None], batch: int, dtype: str,
+                             uses: list[str], inputs_need_grad: bool = False) -> tuple[dict[str, int], int]:
+    """As `saved_bytes`, with the block `uses` run under torch.utils.checkpoint: a use keeps
+    only the tensors it reads from outside (at its first layer: checkpoint saves its
+    inputs), its layers nothing; the other layers keep what they keep. Also returns the
+    most that one use keeps again while its backward recomputes it (the peak's addition:
+    one use at a time)."""
+    keeper = _Keeper(shapes, batch, dtype)
+    for i in graph.inputs:
+        keeper.add_input(i.name, i.shape, inputs_need_grad and i.shape.is_float)
+    segments = _segments(graph, set(uses))
+    kept: dict[str, int] = {}
+    recomputed = 0
+    for index, layer in enumerate(graph.layers):
+        segment = segments.get(index)
+        if segment is None:
+            kept[layer.name] = keeper.run(layer)
+            continue
+        start, reads = segment
+        if start == index:
+            kept[layer.name] = sum(keeper.keep(name) for name in reads)
+            recomputed = max(recomputed, keeper.fork(reads).run_all(graph.layers, index, segments))
+        else:
+            kept[layer.name] = 0
+        keeper.run(layer, count=False)
+    return kept, recomputed
+
+
+def _segments(graph: Graph, uses: set[str]) -> dict[int, tuple[int, list[str]]]:
+    """For each layer inside a checkpointed use (by index): the index of the use's first
+    layer, and the tensors the use reads that it does not make (shared, in reading order)."""
+    segments: dict[int, tuple[int, list[str]]] = {}
+    current: str | None = None
+    start, made, reads = -1, set[str](), list[str]()
+    for index, layer in enumerate(graph.layers):
+        use = next((name for name in layer.block_path if name in uses), None)
+        if use is None:
+            current = None
+            continue
+        if use != current:
+            current, start, made, reads = use, index, set(), []
+        reads += [name for name in dict.fromkeys(layer.inputs) if name not in made and name not in reads]
+        made.add(layer.name)
+        segments[index] = (start, reads)
+    return segments
+
+
 class _Keeper:
     """The tensors so far, which need gradients, and the storages already counted."""
 
@@ -64,7 +124,9 @@ class _Keeper:
         self._new(name, shape, None)
         self.needs_grad[name] = needs_grad
 
-    def run(self, layer: Layer) -> int:
+    def run(self, layer: Layer, count: bool = True) -> int:
+        """The layer's output made; with `count`, the bytes of what it keeps that no earlier
+        layer kept."""
         opdef = LOOKUP[layer.op]
         a = layer.attrs or {}
         ins = tuple(self._shape(n) for n in layer.inputs)
@@ -74,7 +136,34 @@ class _Keeper:
                       tuple(layer.inputs.index(n) for n in layer.inputs))
         self._output(layer, ins, out)
         self.needs_grad[layer.name] = out.is_float and (weights or any(grads.inputs))
-        return sum(self._bytes(layer, item) for item in opdef.saves(a, ins, out, grads))
+        return sum(self._bytes(layer, item) for item in opdef.saves(a, ins, out, grads)) if count else 0
+
+    def keep(self, name: str) -> int:
+        """The bytes of tensor `name`'s storage, kept now, if no layer kept it before."""
+        storage = self.tensors[name].storage
+        if storage in self.counted or _is_parameter(self.shapes, storage):
+            return 0
+        self.counted.add(storage)
+        return self.storage_bytes[storage]
+
+    def fork(self, names: list[str]) -> _Keeper:
+        """A keeper that holds only the tensors `names`, already kept (a checkpointed block's
+        inputs, alive through its recomputation)."""
+        fork = _Keeper(self.shapes, self.batch, self.dtype)
+        for name in names:
+            tensor = fork.tensors[name] = self.tensors[name]
+            fork.storage_bytes[tensor.storage] = self.storage_bytes[tensor.storage]
+            fork.needs_grad[name] = self.needs_grad[name]
+            fork.counted.add(tensor.storage)
+        return fork
+
+    def run_all(self, layers: tuple[Layer, ...], start: int, segments: Mapping[int, tuple[int, list[str]]]) -> int:
+        """What the checkpointed use starting at `start` keeps, run from its inputs."""
+        total, index = 0, start
+        while index < len(layers) and segments.get(index, (None,))[0] == start:
+            total += self.run(layers[index])
+            index += 1
+        return total
 
     def _shape(self, name: str) -> Shape:
         shape = self.shapes[name]
@@ -156,18 +245,29 @@ class Training:
 
     optimizer: str = "adam"
     grad_dtype: str | None = None
+    checkpoint: str | None = None  # a block type whose uses run under torch.utils.checkpoint
 
     def record(self, dtype: str) -> dict[str, str | int]:
         master = master_dtype(dtype)
         return {"optimizer": self.optimizer, "optimizer_states": OPTIMIZER_STATES[self.optimizer],
-                "master_dtype": master, "grad_dtype": self.grad_dtype or master}
+                "master_dtype": master, "grad_dtype": self.grad_dtype or master,
+                **({"checkpoint": self.checkpoint} if self.checkpoint else {})}
 
-    def totals(self, totals: Mapping[str, int], saved: int, dtype: str) -> dict[str, int]:
+    def saved(self, graph: Graph, shapes: Mapping[str, Shape | None], batch: int,
+              dtype: str) -> tuple[dict[str, int], int]:
+        """Per layer what autograd keeps through the forward pass, and what a checkpointed
+        use keeps again while it is recomputed (0 without --checkpoint)."""
+        if self.checkpoint is None:
+            return saved_bytes(graph, shapes, batch, dtype), 0
+        return checkpointed_saved_bytes(graph, shapes, batch, dtype, checkpointed_uses(graph, self.checkpoint))
+
+    def totals(self, totals: Mapping[str, int], saved: int, dtype: str, recomputed: int = 0) -> dict[str, int]:
         """What one step holds at its peak, after forward: the weights (in the master type),
         buffers, a gradient per trainable parameter, the optimizer's states and what
         autograd saved. Not counted: the gradients of activations in flight during backward
         (at most a few layers' outputs at once), autocast's half copies of the weights,
-        the allocator's rounding and the kernels' workspaces."""
+        the allocator's rounding and the kernels' workspaces. With --checkpoint, the most
+        one use keeps again while its backward recomputes it adds to the peak."""
         master = DTYPE_BYTES[master_dtype(dtype)]
         trainable = totals["trainable_params"]
         weights = totals["params"] * master
@@ -178,5 +278,6 @@ class Training:
             "gradient_bytes": gradients,
             "optimizer_state_bytes": states,
             "saved_activation_bytes": saved,
-            "train_memory_bytes": weights + totals["buffer_bytes"] + gradients + states + saved,
+            **({"recomputed_bytes": recomputed} if self.checkpoint else {}),
+            "train_memory_bytes": weights + totals["buffer_bytes"] + gradients + states + saved + recomputed,
         }
