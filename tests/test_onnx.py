@@ -721,3 +721,86 @@ def test_upsampling_round_trips_through_torch_at_opset_18(tmp_path: Path) -> Non
     assert [(layer.op, dict(layer.attrs), read.shapes[layer.name]) for layer in read.graph.layers] == \
         [(layer.op, dict(layer.attrs), spec.shapes[layer.name]) for layer in spec.graph.layers]
     assert read.totals() == spec.totals()
+
+
+# --- stacked recurrences: nn.LSTM(num_layers=N) is one node per layer, read back as one layer ---
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer", [
+    "lstm hidden=16 layers=3",                      # Squeeze between the nodes
+    "lstm hidden=16 layers=2 bidirectional=true",   # Transpose (0, 2, 1, 3) and Reshape to L x B x 32
+    "gru hidden=16 layers=2 bidirectional=true",
+    "rnn hidden=16 layers=2 nonlinearity=relu",
+    "lstm hidden=16 layers=2 bias=false",
+])
+def test_a_stacked_recurrence_exported_by_torch_is_one_layer(tmp_path: Path, layer: str) -> None:
+    """torch writes one node per layer; read back, the one layer of the spec with its layers,
+    parameters, MACs and FLOPs. lstm hidden=16 layers=3 on 8 features, by hand: 4*16*(8 + 16
+    + 2) + 2 * 4*16*(16 + 16 + 2) = 1664 + 4352 = 6016 parameters."""
+    spec = analyze_source(f"input x=10x8\n{layer}\nlinear out=2\n", "stack.net")
+    read = analyze(str(exported(spec, tmp_path / "model.onnx", opset=17)))
+    assert errors(read) == []
+    recurrent = [entry for entry in read.graph.layers if entry.op in ("lstm", "gru", "rnn")]
+    source = spec.graph.layers[0]
+    assert [(entry.name, entry.op, dict(entry.attrs)) for entry in recurrent] == \
+        [(source.name, source.op, dict(source.attrs))]
+    a, b = spec.costs[source.name], read.costs[source.name]
+    assert (a.params, a.macs, a.flops) == (b.params, b.macs, b.flops)
+    assert {k: spec.totals()[k] for k in ("params", "macs", "flops")} == \
+        {k: read.totals()[k] for k in ("params", "macs", "flops")}
+    if layer == "lstm hidden=16 layers=3":
+        assert b.params == 6016
+
+
+@pytest.mark.torch
+def test_two_recurrent_modules_in_a_row_stay_two_layers(tmp_path: Path) -> None:
+    """Two nn.LSTM modules (batch first, each its own module): separate layers, as written."""
+    spec = analyze_source("input x=10x8\nlstm hidden=16\nlstm hidden=16\n", "two.net")
+    read = analyze(str(exported(spec, tmp_path / "model.onnx", opset=17)))
+    assert errors(read) == []
+    assert [(e.name, e.attrs["layers"]) for e in read.graph.layers if e.op == "lstm"] == \
+        [("lstm_1", 1), ("lstm_2", 1)]
+    assert read.totals()["params"] == spec.totals()["params"]
+
+
+def _lstm_stack(tmp_path: Path, hidden_above: int = 5, name: str = "m") -> Path:
+    """Two LSTM nodes on 6 x 8, the second reading the first's Y squeezed (L x 1 x 5)."""
+    nodes = [node("Transpose", ["x"], ["t"], perm=[1, 0, 2]),
+             node("LSTM", ["t", "W0", "R0", "B0"], ["y0"], hidden_size=5),
+             _ints("axis", [1]), node("Squeeze", ["y0", "axis"], ["s"]),
+             node("LSTM", ["s", "W1", "R1", "B1"], ["y1"], hidden_size=hidden_above),
+             node("Squeeze", ["y1", "axis"], ["s1"]), node("Transpose", ["s1"], ["out"], perm=[1, 0, 2])]
+    weights = {"W0": [1, 20, 8], "R0": [1, 20, 5], "B0": [1, 40],
+               "W1": [1, 4 * hidden_above, 5], "R1": [1, 4 * hidden_above, hidden_above], "B1": [1, 8 * hidden_above]}
+    return write_model(tmp_path, nodes, S, ["out"], weights, name=name)
+
+
+def test_lstm_nodes_stack_only_where_the_wiring_says_so(tmp_path: Path) -> None:
+    """Stacked: 4*5*(8 + 5 + 2) + 4*5*(5 + 5 + 2) = 300 + 240 = 540 parameters in one lstm of
+    layers=2. A node above of another hidden size (a module nn.LSTM cannot make) stays its
+    own layer: 300 + 4*3*(5 + 3 + 2) = 420."""
+    stacked = analyze(str(_lstm_stack(tmp_path)))
+    assert errors(stacked) == []
+    assert [(e.op, e.attrs["layers"]) for e in stacked.graph.layers if e.op == "lstm"] == [("lstm", 2)]
+    assert stacked.totals()["params"] == 540
+    assert stacked.shapes[stacked.graph.outputs[0]].dims == (6, 5)
+    assert runtime_shape(_lstm_stack(tmp_path, name="again"), S) in ((6, 5), None)
+    apart = analyze(str(_lstm_stack(tmp_path, hidden_above=3, name="apart")))
+    assert errors(apart) == []
+    assert [e.attrs["layers"] for e in apart.graph.layers if e.op == "lstm"] == [1, 1]
+    assert apart.totals()["params"] == 420
+
+
+@pytest.mark.torch
+def test_the_lstm_classifiers_two_bidirectional_layers_read_back_as_its_one_lstm(tmp_path: Path) -> None:
+    """lstm_classifier's nn.LSTM(128, 256, num_layers=2, bidirectional=True): two ONNX LSTM
+    nodes, read back as its one `lstm` of layers=2: 2 * 4*256*(128 + 256 + 2) + 2 * 4*256*(512
+    + 256 + 2) = 790528 + 1576960 = 2367488 parameters."""
+    spec = analyze("lstm_classifier")
+    read = analyze(str(exported(spec, tmp_path / "model.onnx", opset=17)))
+    assert errors(read) == []
+    assert [(e.name, e.attrs["layers"], e.attrs["bidirectional"]) for e in read.graph.layers if e.op == "lstm"] == \
+        [("lstm", 2, True)]
+    a, b = spec.costs["lstm"], read.costs["lstm"]
+    assert (a.params, a.macs, a.flops, spec.shapes["lstm"]) == (b.params, b.macs, b.flops, read.shapes["lstm"])
+    assert b.params == 2367488

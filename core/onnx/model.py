@@ -183,7 +183,10 @@ class Reader:
         self.pool_pads: dict[str, tuple[str, list[list[int]]]] = {}
         self.consumers: dict[str, list[int]] = {}  # value -> the indices (from 1) of the nodes that read it
         self.skipped: set[int] = set()  # nodes a pattern has read already (GELU's arithmetic)
+        self.producers: dict[str, int] = {}  # value -> the index (from 1) of the node that gives it
+        self.recurrences: dict[str, str] = {}  # a recurrent node's output Y -> the layer it is the output of
         for index, node in enumerate(graph.node, start=1):
+            self.producers.update((name, index) for name in node.output if name)
             for name in node.input:
                 self.readers[name] = self.readers.get(name, 0) + 1
                 self.consumers.setdefault(name, []).append(index)
@@ -453,6 +456,18 @@ class Reader:
         if len(readers) != 1:
             return None
         return self._node(readers[0], self.graph.node[readers[0] - 1])
+
+    def producer(self, value: str) -> Node | None:
+        index = self.producers.get(value)
+        return None if index is None else self._node(index, self.graph.node[index - 1])
+
+    def read_only_by(self, value: str, node: Node) -> bool:
+        """Whether `node` is the one node that reads the value's elements (a Shape reads only
+        its shape), and the value is no graph output."""
+        if any(output.name == value for output in self.graph.output):
+            return False
+        readers = [i for i in self.consumers.get(value, []) if self.graph.node[i - 1].op_type != "Shape"]
+        return readers == [node.index]
 
     @staticmethod
     def layer_name(name: str) -> str:

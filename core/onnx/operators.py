@@ -547,14 +547,19 @@ def erf_gelu(r: Reader, n: Node) -> None:
 
 
 def recurrent(op: str, gates: int) -> Handler:
-    """An LSTM, GRU or RNN node: one layer (a stack is one node per layer), sequence first
-    (layout 0: X is L x batch x F) or batch first (layout 1). Y is given as ONNX has it
-    (L x directions x batch x hidden); the final states (Y_h, Y_c) are not mapped."""
+    """An LSTM, GRU or RNN node: one layer, sequence first (layout 0: X is L x batch x F) or
+    batch first (layout 1). Y is given as ONNX has it (L x directions x batch x hidden);
+    the final states (Y_h, Y_c) are not mapped. A node stacked on another as torch writes
+    `num_layers` (see _stacked_on) is one more layer of that one."""
     def handler(r: Reader, n: Node) -> None:
         w = _weight(r, n, 1, "weight W")
         hidden, directions = n.attrs["hidden_size"], 2 if n.attrs.get("direction") == "bidirectional" else 1
         if w.dims[:2] != (directions, gates * hidden):
             raise Unmapped(f"its weight W of shape {list(w.dims)} is not {directions} x {gates * hidden}")
+        below = _stacked_on(r, n, gates)
+        if below is not None:
+            _stack(r, n, below)
+            return
         batch_first = n.attrs.get("layout", 0) == 1
         sequence = r.drop_batch(n.inputs[0], n, 0 if batch_first else 1)
         args: dict[str, Any] = {"hidden": hidden, "bidirectional": directions == 2, "bias": _present(n, 3)}
@@ -566,12 +571,90 @@ def recurrent(op: str, gates: int) -> Handler:
         if op == "gru" and not n.attrs.get("linear_before_reset", 0):
             raise Unmapped("linear_before_reset=0 is no nn.GRU (PyTorch applies the reset gate after the product)")
         output = f"{n.outputs[0]}#sequence"
-        tensor = r.emit(n, op, args, [sequence], output=output, weight=n.inputs[1])
-        length = tensor.shape.dims[0]
-        onnx_y = [1, length, directions, hidden] if batch_first else [length, directions, 1, hidden]
-        r.emit(n, "reshape", {"shape": onnx_y}, [r.as_full(output, n)], output=n.outputs[0], full=True,
-               path=f"{tensor.layer}.output")
+        r.emit(n, op, args, [sequence], output=output, weight=n.inputs[1])
+        _recurrent_output(r, n, output)
     return handler
+
+
+def _recurrent_output(r: Reader, n: Node, sequence: str) -> None:
+    """Y as ONNX has it, from the layer's output sequence (batch first: netcalc's)."""
+    tensor = r.tensor(sequence, n)
+    directions, hidden = 2 if n.attrs.get("direction") == "bidirectional" else 1, n.attrs["hidden_size"]
+    length = tensor.shape.dims[0]
+    onnx_y = [1, length, directions, hidden] if n.attrs.get("layout", 0) == 1 else [length, directions, 1, hidden]
+    r.emit(n, "reshape", {"shape": onnx_y}, [r.as_full(sequence, n)], output=n.outputs[0], full=True,
+           path=f"{tensor.layer}.output")
+    r.recurrences[n.outputs[0]] = tensor.layer
+
+
+def _stacked_on(r: Reader, n: Node, gates: int) -> Node | None:
+    """The node below, where this one is the next layer of one nn.LSTM (GRU, RNN) of
+    num_layers, as torch writes it: the same operator, attributes and module, sequence first,
+    reading the output of the one below and nothing else: Y (L x 2 x B x H) transposed to
+    L x B x 2 x H and reshaped to L x B x 2H where bidirectional, squeezed to L x B x H
+    where not; a weight W reading that (directions x gates*H x directions*H), a bias where
+    the one below has one. Anything else (a dropout between, another hidden size, a
+    reshape read elsewhere) is separate layers, as written."""
+    if n.attrs.get("layout", 0) or _present(n, 4):  # batch first, or sequence lengths: as written
+        return None
+    chain = _links(r, n)
+    below = r.producer(chain[-1].inputs[0]) if chain else None
+    if below is None or below.op_type != n.op_type or below.attrs != n.attrs or below.scope != n.scope \
+            or chain[-1].inputs[0] != below.outputs[0] or below.outputs[0] not in r.recurrences \
+            or not r.read_only_by(below.outputs[0], chain[-1]) or _present(below, 3) != _present(n, 3):
+        return None
+    if not _reads_the_layer_below(r, n, below, gates):
+        return None
+    # the layers since the one below are its output's and the links': they are dropped
+    at = _entry_at(r, r.recurrences[below.outputs[0]])
+    if any(e.span.line not in {below.index, *(c.index for c in chain)} for e in r.entries[at + 1:]):
+        return None
+    return below
+
+
+def _links(r: Reader, n: Node) -> list[Node]:
+    """The nodes between a recurrent node and the one below, each read by the next only:
+    Squeeze, or Transpose (0, 2, 1, 3) then Reshape where bidirectional; [] where none."""
+    link = r.producer(n.inputs[0])
+    if link is None or not r.read_only_by(n.inputs[0], n):
+        return []
+    if n.attrs.get("direction") != "bidirectional":
+        return [link] if link.op_type == "Squeeze" else []
+    transpose = r.producer(link.inputs[0]) if link.op_type == "Reshape" else None
+    if transpose is None or transpose.op_type != "Transpose" or not r.read_only_by(link.inputs[0], link) \
+            or tuple(transpose.attrs.get("perm", ())) != (0, 2, 1, 3):
+        return []
+    return [link, transpose]
+
+
+def _reads_the_layer_below(r: Reader, n: Node, below: Node, gates: int) -> bool:
+    """X is the sequence the node below gives (L x batch of 1 x directions*H), and W and R
+    have the shapes nn.LSTM's upper layers have."""
+    directions, hidden = 2 if n.attrs.get("direction") == "bidirectional" else 1, n.attrs["hidden_size"]
+    x, y = r.value(n.inputs[0], n), r.value(below.outputs[0], n)
+    w = r.constant(n.inputs[1], n)
+    recurrent_w = r.constant(n.inputs[2], n) if _present(n, 2) else None
+    return isinstance(x, Tensor) and isinstance(y, Tensor) and w is not None and recurrent_w is not None \
+        and x.onnx_dims == (y.onnx_dims[0], 1, directions * hidden) \
+        and w.dims == (directions, gates * hidden, directions * hidden) \
+        and recurrent_w.dims == (directions, gates * hidden, hidden)
+
+
+def _entry_at(r: Reader, layer: str) -> int:
+    return next(i for i, e in enumerate(r.entries) if e.name == layer)
+
+
+def _stack(r: Reader, n: Node, below: Node) -> None:
+    """This node as one more layer of the one below (see _stacked_on)."""
+    at = _entry_at(r, r.recurrences[below.outputs[0]])
+    for entry in r.entries[at + 1:]:
+        r.names.discard(_name_of(entry))
+    del r.entries[at + 1:]
+    entry = r.entries[at]
+    r.entries[at] = _with_args(entry, layers=entry.args.get("layers", 1) + 1)
+    sequence = f"{n.outputs[0]}#sequence"
+    r.values[sequence] = r.values[f"{below.outputs[0]}#sequence"]
+    _recurrent_output(r, n, sequence)
 
 
 # --- layout -----------------------------------------------------------------------------
