@@ -494,7 +494,7 @@ def _scalar(name: str, value: float) -> Any:
 CHANNEL_MEANS = np.array([0.5, 0.25, 0.125], dtype=np.float32).reshape(3, 1, 1)
 
 
-# (id, nodes, the layers as (op, attributes)); X is 3 x 8 x 8: 192 elements, each layer 1 FLOP per element
+# (nodes, the layers as (op, attributes)); X is 3 x 8 x 8: 192 elements, each layer 1 FLOP per element
 @pytest.mark.parametrize("nodes, layers", [
     ([_scalar("c", 1.0), node("Add", ["x", "c"], ["y"])], [("offset", {"shape": (1,)})]),              # x + 1
     ([_scalar("c", 1.0), node("Add", ["c", "x"], ["y"])], [("offset", {"shape": (1,)})]),              # 1 + x
