@@ -83,6 +83,11 @@ def _statistics_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
     return (4 + (2 if a["affine"] else 0)) * numel(out)
 
 
+def _ln_flops(a: Attrs, ins: Shapes, out: Shape) -> int:
+    """As `_statistics_flops`, the shift left out where there is no bias."""
+    return (4 + ((2 if a["bias"] else 1) if a["affine"] else 0)) * numel(out)
+
+
 def _lrn_shape(a: Attrs, ins: Shapes) -> Shape:
     return spatial_input(ins, 1, 3)
 
@@ -186,7 +191,8 @@ OPS = table(
         attrs={"dims": Attr(POSITIVE, 1), "affine": Attr(BOOLEAN, True, aliases=("elementwise_affine",)),
                "eps": _EPS, "bias": Attr(BOOLEAN, True)},
         count_params=_ln_weights,
-        **{**_STATISTICS, "receptive_field": last_axes_statistics, "saves": _ln_saves},
+        **{**_STATISTICS, "receptive_field": last_axes_statistics, "saves": _ln_saves, "other_flops": _ln_flops,
+           "flops_rule": _STATS_RULE + " (+1 with bias=false: a scale, no shift)"},
         torch_module=_ln_module,
     ),
     op(
