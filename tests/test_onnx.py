@@ -19,7 +19,7 @@ from netcalc.core.api import analyze, analyze_source, document  # noqa: E402
 from netcalc.core.convert import to_yaml  # noqa: E402
 from netcalc.core.diff import diff  # noqa: E402
 
-from helpers import errors  # noqa: E402
+from helpers import errors, yaml_spec  # noqa: E402
 
 
 def write_model(tmp_path: Path, nodes: list[Any], inputs: dict[str, list[Any]], outputs: list[str],
@@ -145,8 +145,8 @@ def test_an_onnx_operator_maps_exactly(tmp_path: Path, case_id: str, nodes: list
     ([node("Erf", ["x"], ["y"], name="/block/Erf")], {}, ("unknown-operator", 1, 1)),
     # the batch axis moved to the output's second place: no output netcalc can state
     ([node("Relu", ["x"], ["r"]), node("Transpose", ["r"], ["y"], perm=[1, 0, 2, 3])], {}, ("unsupported-node", 2, 1)),
-    # a Div of two tensors is not mapped yet
-    ([node("Relu", ["x"], ["r"]), node("Div", ["x", "r"], ["y"])], {}, ("unsupported-node", 2, 1)),
+    # a Div by a learned tensor: a parameter or a buffer, ONNX does not say
+    ([node("Div", ["x", "w"], ["y"])], {"w": [3, 1, 1]}, ("unsupported-node", 1, 1)),
     ([node("Flatten", ["x"], ["f"]), node("Gemm", ["f", "w"], ["y"], transA=1)], {"w": [192, 4]},
      ("unsupported-node", 2, 1)),
     # 3 input channels against a weight for 4
@@ -531,8 +531,7 @@ def test_arithmetic_with_a_constant_is_an_offset_or_a_scale(tmp_path: Path, node
     # a factor that broadcasts x to a larger shape: no layer of netcalc's
     ([_constant("f", np.ones((2, 3, 8, 8), dtype=np.float32)), node("Mul", ["x", "f"], ["y"])], {},
      "to a larger shape"),
-    ([node("Relu", ["x"], ["r"]), node("Sub", ["x", "r"], ["y"])], {}, "no subtraction layer"),       # two tensors
-    ([node("Sub", ["x", "w"], ["y"])], {"w": [3, 1, 1]}, "no subtraction layer"),                    # a learned tensor
+    ([node("Sub", ["x", "w"], ["y"])], {"w": [3, 1, 1]}, "of a learned tensor"),                     # x - running_mean
 ])
 def test_arithmetic_no_netcalc_op_states_is_refused_at_its_node(tmp_path: Path, nodes: list[Any],
                                                                 weights: dict[str, Any], expected: str) -> None:
@@ -804,3 +803,34 @@ def test_the_lstm_classifiers_two_bidirectional_layers_read_back_as_its_one_lstm
     a, b = spec.costs["lstm"], read.costs["lstm"]
     assert (a.params, a.macs, a.flops, spec.shapes["lstm"]) == (b.params, b.macs, b.flops, read.shapes["lstm"])
     assert b.params == 2367488
+
+
+@pytest.mark.parametrize("op, layer", [("Sub", "sub"), ("Div", "div")])
+def test_sub_and_div_of_two_tensors_keep_their_order(tmp_path: Path, op: str, layer: str) -> None:
+    # relu(x) - x and relu(x) / x on 3x8x8: one FLOP per element, 192
+    nodes = [node("Relu", ["x"], ["r"]), node(op, ["r", "x"], ["y"])]
+    path = write_model(tmp_path, nodes, X, ["y"])
+    report = analyze(str(path))
+    assert errors(report) == []
+    read = report.graph.layers[-1]
+    assert (read.op, read.inputs) == (layer, (report.graph.layers[0].name, report.graph.inputs[0].name))
+    assert report.costs[read.name].flops == 192 and report.shape(read.name).dims == (3, 8, 8)
+    assert runtime_shape(path, X) in ((3, 8, 8), None)
+
+
+@pytest.mark.torch
+def test_sub_and_div_round_trip_through_torch(tmp_path: Path) -> None:
+    spec = yaml_spec("""
+input: 4x6x6
+layers:
+  - conv out=4 k=3 p=1 name=c
+  - {gap: {}, name: mean}
+  - {sub: {}, from: [c, mean], name: centred}
+  - {mul: {}, from: [centred, centred], name: square}
+  - {gap: {}, name: variance}
+  - {div: {}, from: [centred, variance], name: normalised}
+""")
+    read = analyze(str(exported(spec, tmp_path / "m.onnx", 17)))
+    assert errors(read) == []
+    assert [layer.op for layer in read.graph.layers] == [layer.op for layer in spec.graph.layers]
+    assert read.totals() == spec.totals()

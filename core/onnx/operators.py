@@ -372,10 +372,10 @@ def elementwise(op: str) -> Handler:
             return
         if len(n.inputs) == 2 and _with_constant(r, n, op):
             return
-        if op in ("sub", "div"):
-            raise Unmapped(f"{n.op_type} of two tensors, or of a learned tensor (an initializer), is not mapped: "
-                           f"netcalc has no {'subtraction' if op == 'sub' else 'division'} layer")
         names = [name for name in n.inputs if name]
+        if op in ("sub", "div") and not all(isinstance(r.values.get(name), Tensor) for name in names):
+            raise Unmapped(f"{n.op_type} of a learned tensor (an initializer) is not mapped: ONNX does not say "
+                           "whether it is a parameter or a buffer (x - running_mean), and either would be counted")
         r.emit(n, op, {}, _same_layout(r, n, [_data(r, n, name, names[1 - i] if len(names) == 2 else names[0])
                                               for i, name in enumerate(names)]))
     return handler

@@ -1,4 +1,4 @@
-"""Merges: `add`, `mul` of two or more inputs (PyTorch broadcasting: C x 1 x 1 against
+"""Merges: `add`, `mul` of two or more inputs, `sub` and `div` of two (PyTorch broadcasting: C x 1 x 1 against
 C x H x W; a `param` of fewer axes against a batched tensor) and `concat` along `dim` of one or more
 (`torch.cat([x])`, which PyTorch accepts, is `x`)."""
 
@@ -84,6 +84,11 @@ def _mul_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]
     return tuple(kept)
 
 
+def _div_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
+    """x / y: both gradients read the divisor; the divisor's reads the dividend too."""
+    return ((Saved(1),) if any(g.inputs) else ()) + ((Saved(0),) if g.inputs[1] else ())
+
+
 _MERGE = {"inputs": (2, None), "count_params": NO_WEIGHTS, "count_macs": NO_MACS, "receptive_field": ELEMENTWISE,
           "reads": "any"}  # int + int stays int, int + float is float (position ids plus an offset)
 
@@ -94,6 +99,13 @@ OPS = table(
     op("mul", "Elementwise product of two or more inputs, with broadcasting (a gate).", _broadcast,
        other_flops=_elementwise, flops_rule="output elements x (inputs - 1)", **_MERGE,
        saves=_mul_saves, torch_expression=lambda a, args: " * ".join(args)),
+    op("sub", "Elementwise difference of two inputs, the first minus the second, with broadcasting "
+       "(ONNX's Sub of two tensors).", _broadcast, other_flops=_elementwise, flops_rule="output elements",
+       **{**_MERGE, "inputs": (2, 2)}, saves=SAVES_NOTHING, torch_expression=lambda a, args: " - ".join(args)),
+    op("div", "Elementwise quotient of two inputs, the first divided by the second, with broadcasting "
+       "(ONNX's Div of two tensors).", _broadcast, other_flops=_elementwise, flops_rule="output elements",
+       **{**_MERGE, "inputs": (2, 2), "reads": "float"}, saves=_div_saves,
+       torch_expression=lambda a, args: " / ".join(args)),
     op("concat", "Concatenation of one or more inputs along `dim` (PyTorch's convention: 1 = channels).",
        _concat, attrs={"dim": Attr(INTEGER, 1)}, count_params=NO_WEIGHTS, count_macs=NO_MACS,
        other_flops=NO_OTHER_FLOPS, flops_rule="0 (a copy)", receptive_field=ELEMENTWISE, inputs=(1, None), reads="any",
