@@ -28,6 +28,11 @@ Inputs = Annotated[
     list[str] | None,
     typer.Option("--input", "-i", help="Override the input shape: 3x512x512, or NAME=3x512x512 for a named input."),
 ]
+AllowUnknown = Annotated[
+    bool,
+    typer.Option("--allow-unknown", help="ONNX: read an operator netcalc does not map as identity, with a warning, "
+                 "where the file declares its output with its input's shape (its costs are not counted)."),
+]
 Batch = Annotated[int, typer.Option(min=1, help="Batch size: multiplies activations, memory, MACs and FLOPs.")]
 DtypeOpt = Annotated[Dtype, typer.Option(help="Element type for byte counts.")]
 Depth = Annotated[

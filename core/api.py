@@ -149,12 +149,12 @@ def source_text(spec: str) -> str:
     return "" if is_onnx(spec) else load(spec)[0]
 
 
-def document(spec: str, inputs: Sequence[str] = ()) -> Document:
+def document(spec: str, inputs: Sequence[str] = (), allow_unknown: bool = False) -> Document:
     """The spec as written (for `convert`), or an ONNX model as a spec (`import`)."""
     if is_onnx(spec):
         from .onnx.spec import to_spec
 
-        return to_spec(read_model(spec, inputs)[0])
+        return to_spec(read_model(spec, inputs, allow_unknown)[0])
     return parse(*load(spec))[0]
 
 
@@ -166,15 +166,17 @@ def parse_input_option(text: str) -> tuple[str | None, tuple[int, ...], str | No
     return (name if sep else None), dims, (dtype if ":" in shape else None)
 
 
-def analyze(spec: str, inputs: Sequence[str] = ()) -> Report:
-    return _read_and_analyze(spec, inputs)[0]
+def analyze(spec: str, inputs: Sequence[str] = (), allow_unknown: bool = False) -> Report:
+    """`allow_unknown`: an ONNX model's unmapped operators as identity where it can
+    (--allow-unknown, `onnx.model.Reader.unknown`)."""
+    return _read_and_analyze(spec, inputs, allow_unknown)[0]
 
 
-def _read_and_analyze(spec: str, inputs: Sequence[str]) -> tuple[Report, str]:
+def _read_and_analyze(spec: str, inputs: Sequence[str], allow_unknown: bool = False) -> tuple[Report, str]:
     """The report and the source; a spec that cannot even be read (not UTF-8, too large)
     is a report of that one error, with no source. An ONNX model has no source text."""
     if is_onnx(spec):
-        return analyze_document(*read_model(spec, inputs), inputs), ""
+        return analyze_document(*read_model(spec, inputs, allow_unknown), inputs), ""
     try:
         source, file, stem = load(spec)
     except SpecUnreadable as exc:
@@ -189,11 +191,11 @@ def is_onnx(spec: str) -> bool:
         return False
 
 
-def read_model(spec: str, inputs: Sequence[str] = ()) -> tuple[Document, list[Diagnostic]]:
+def read_model(spec: str, inputs: Sequence[str] = (), allow_unknown: bool = False) -> tuple[Document, list[Diagnostic]]:
     """An ONNX file as the Document a spec would parse to (see netcalc.core.onnx)."""
     from .onnx.model import read_onnx
 
-    return read_onnx(Path(spec), spec, inputs)
+    return read_onnx(Path(spec), spec, inputs, allow_unknown)
 
 
 def analyze_source(source: str, file: str, stem: str = "spec", inputs: Sequence[str] = ()) -> Report:
@@ -326,11 +328,12 @@ def check_limits(options: dict[str, str | None]) -> dict[str, tuple[object, Span
 
 
 def check(
-    spec: str, options: dict[str, tuple[object, Span]], config: Config | None = None, inputs: Sequence[str] = ()
+    spec: str, options: dict[str, tuple[object, Span]], config: Config | None = None, inputs: Sequence[str] = (),
+    allow_unknown: bool = False,
 ) -> tuple[Report, list[Diagnostic]]:
     """A spec analysed, then its CI rules run (`findings`). Returns the report and every
     diagnostic."""
-    report, source = _read_and_analyze(spec, inputs)
+    report, source = _read_and_analyze(spec, inputs, allow_unknown)
     return report, findings(report, source, options, config)
 
 

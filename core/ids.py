@@ -248,6 +248,8 @@ _SPEC_ERRORS = {
 }
 _OTHER_WARNINGS = {
     "unknown-rule": "an inline `# netcalc: disable=` names no rule: it silences nothing",
+    "allowed-unknown-operator": "an ONNX operator netcalc does not map, read as identity with --allow-unknown "
+                                "(the file declares its output with its input's shape): its costs are not counted",
 }
 
 IDS: dict[str, DiagnosticId] = {

@@ -298,7 +298,7 @@ class Summary:
 
 def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",
             depth: int | None = None, train: str | None = None, grad_dtype: str | None = None,
-            checkpoint: str | None = None) -> Summary:
+            checkpoint: str | None = None, allow_unknown: bool = False) -> Summary:
     """The summary of a spec file (YAML or text), a built-in spec name (`resnet50`), or an
     ONNX model (`model.onnx`, with the onnx package), as `netcalc summary SPEC` gives it.
 
@@ -308,7 +308,8 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
     folds rows nested deeper into their block, as `--depth` does; `train` (an optimizer:
     sgd, sgd-momentum, adam, adamw) adds the training memory, as `--train --optimizer` does
     (each row's `saved_bytes`, the totals' training figures), `grad_dtype` the gradients'
-    type, `checkpoint` a block type run under activation checkpointing (`--checkpoint`).
+    type, `checkpoint` a block type run under activation checkpointing (`--checkpoint`);
+    `allow_unknown` reads an ONNX model's unmapped operators as `--allow-unknown` does.
     Raises SpecNotFound, SpecError, and ValueError or TypeError for an argument out of range
     or of the wrong type."""
     _check_options(batch, dtype, depth)
@@ -316,7 +317,7 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
     inputs = _input_options(input)
     path = _spec_path(spec)
     try:
-        report = api.analyze(path, inputs)
+        report = api.analyze(path, inputs, allow_unknown)
     except api.SpecNotFound as exc:
         raise SpecNotFound(str(exc)) from None
     if not report.ok:

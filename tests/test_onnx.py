@@ -834,3 +834,53 @@ layers:
     assert errors(read) == []
     assert [layer.op for layer in read.graph.layers] == [layer.op for layer in spec.graph.layers]
     assert read.totals() == spec.totals()
+
+
+def _declaring(path: Path, name: str, dims: list[Any]) -> Path:
+    """The model at `path`, declaring value `name`'s shape (value_info), as exporters do."""
+    model = onnx.load(str(path))
+    model.graph.value_info.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+    onnx.save(model, str(path))
+    return path
+
+
+# an operator netcalc does not map (a custom domain's), between a conv and a relu on 3x8x8
+UNKNOWN = [node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+           helper.make_node("Swish", ["c"], ["s"], name="/block/Swish", domain="com.example"),
+           node("Relu", ["s"], ["y"])]
+
+
+@pytest.mark.parametrize("declared, allowed", [
+    ([1, 4, 8, 8], True), (["N", 4, 8, 8], True),  # its input's shape (any batch): identity
+    ([1, 4, 4, 4], False),  # not its input's: no identity
+    (None, False),  # not declared
+])
+def test_allow_unknown_reads_an_unmapped_operator_as_identity_where_the_file_says_so(
+        tmp_path: Path, declared: list[Any] | None, allowed: bool) -> None:
+    path = write_model(tmp_path, UNKNOWN, X, ["y"], {"w": [4, 3, 3, 3]}, name="unknown")
+    if declared is not None:
+        _declaring(path, "s", declared)
+    assert errors(analyze(str(path))) == [("unknown-operator", 2, 1)]  # by default, always refused
+    report = analyze(str(path), allow_unknown=True)
+    if not allowed:
+        assert errors(report) == [("unknown-operator", 2, 1)]
+        assert "only where the file declares its one output" in report.diagnostics[0].message
+        return
+    assert errors(report) == []
+    assert [(layer.op, report.shape(layer.name).dims) for layer in report.graph.layers] == [
+        ("conv", (4, 8, 8)), ("identity", (4, 8, 8)), ("relu", (4, 8, 8))]
+    assert report.totals()["params"] == 4 * 3 * 9  # the conv's weight (no bias): the unknown node counts nothing
+    [warned] = [d for d in report.diagnostics if d.id == "allowed-unknown-operator"]
+    assert (warned.span.line, warned.severity.value) == (2, "warning") and "not counted" in warned.message
+
+
+def test_cli_allow_unknown(tmp_path: Path) -> None:
+    from test_cli import netcalc
+
+    path = _declaring(write_model(tmp_path, UNKNOWN, X, ["y"], {"w": [4, 3, 3, 3]}, name="unknown"), "s",
+                      [1, 4, 8, 8])
+    assert netcalc("shapes", str(path)).exit_code == 2
+    result = netcalc("shapes", str(path), "--allow-unknown")
+    assert result.exit_code == 0 and "allowed-unknown-operator" in result.stderr
+    for command in (("check",), ("rf",), ("import",), ("summary", "--train")):
+        assert netcalc(*command, str(path), "--allow-unknown").exit_code in (0, 1), command  # 1: check's warning

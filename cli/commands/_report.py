@@ -12,14 +12,14 @@ import typer
 from .. import exit_codes
 
 
-def load(spec: str, inputs: Sequence[str] | None) -> Any:
+def load(spec: str, inputs: Sequence[str] | None, allow_unknown: bool = False) -> Any:
     """The analysed spec, or exit 2 with its problems on stderr."""
     from netcalc.core.api import SpecNotFound, analyze
 
     from ..render import diagnostics
 
     try:
-        report = analyze(spec, inputs or ())
+        report = analyze(spec, inputs or (), allow_unknown)
     except SpecNotFound as exc:
         fail(str(exc))
     diagnostics.emit(report.diagnostics, sys.stderr)
@@ -88,7 +88,8 @@ def chosen_columns(text: str) -> list[str]:
 
 def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
         fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc",
-        training: tuple[str, str | None, str | None] | None = None, torchinfo: bool = False) -> None:
+        training: tuple[str, str | None, str | None] | None = None, torchinfo: bool = False,
+        allow_unknown: bool = False) -> None:
     """`training`: (optimizer, gradient type, checkpointed block) for --train; `torchinfo`:
     torchinfo's figures too (--memory torchinfo)."""
     from ..options import COLUMNS
@@ -98,7 +99,7 @@ def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: 
         fail("--columns saved_bytes: the bytes autograd saves are a training figure: add --train")
     if training is not None and dtype == "int8":
         fail("--train: int8 is no type to train in; use float32, float16, bfloat16 or float64")
-    report = load(spec, inputs)
+    report = load(spec, inputs, allow_unknown)
     if training is not None and training[2] is not None:
         known = sorted({b.block for b in report.graph.blocks})
         if training[2] not in known:

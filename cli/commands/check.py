@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import exit_codes
-from ..options import Inputs
+from ..options import AllowUnknown, Inputs
 from ..render import names
 from ._report import fail
 
@@ -28,6 +28,7 @@ def check(
     expect_output: Annotated[str | None, typer.Option(help="The output shape expected, like 1000.")] = None,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
     format: Annotated[
         str,
         typer.Option(
@@ -56,7 +57,7 @@ def check(
                "output": expect_output}
     try:
         limits, config = check_limits(options), find_config(Path.cwd())
-        findings = [_check_one(spec, limits, config, input or ()) for spec in spec_files(paths)]
+        findings = [_check_one(spec, limits, config, input or (), allow_unknown) for spec in spec_files(paths)]
     except ConfigError as exc:
         emit([exc.diagnostic], sys.stderr)
         raise typer.Exit(exit_codes.USAGE_OR_INVALID) from None
@@ -72,7 +73,8 @@ def check(
 INTERNAL_ERROR = "internal-error"
 
 
-def _check_one(spec: str, limits: Any, config: Any, inputs: Sequence[str]) -> tuple[str, bool, list[Any]]:
+def _check_one(spec: str, limits: Any, config: Any, inputs: Sequence[str],
+               allow_unknown: bool) -> tuple[str, bool, list[Any]]:
     """(spec, valid, findings). A bug that one file triggers is that file's finding, and
     every other file is still checked: CI must see all of them."""
     from netcalc.core.api import SpecNotFound
@@ -82,7 +84,7 @@ def _check_one(spec: str, limits: Any, config: Any, inputs: Sequence[str]) -> tu
     from ..app import internal_error
 
     try:
-        report, found = check_spec(spec, limits, config, inputs)
+        report, found = check_spec(spec, limits, config, inputs, allow_unknown)
     except SpecNotFound:
         raise
     except Exception as exc:  # noqa: BLE001 - reported as a finding, and the run exits 3

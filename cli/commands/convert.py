@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import Inputs, Spec
+from ..options import AllowUnknown, Inputs, Spec
 from ._report import fail, load, write
 
 
@@ -22,6 +22,7 @@ def convert(
     to: Annotated[Syntax, typer.Option(help="The syntax to write.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
 ) -> None:
     """Convert a spec between YAML and text: blocks, expressions, repeats and checks kept.
 
@@ -30,8 +31,8 @@ def convert(
     from netcalc.core.api import document
     from netcalc.core.convert import WRITERS
 
-    load(spec, input)  # a spec is converted only once it is valid: exit 2 with its errors otherwise
-    write(WRITERS[to.value](document(spec, input or ())), output)
+    load(spec, input, allow_unknown)  # a spec is converted only once it is valid: exit 2 with its errors otherwise
+    write(WRITERS[to.value](document(spec, input or (), allow_unknown)), output)
 
 
 def import_(
@@ -40,6 +41,7 @@ def import_(
     to: Annotated[Syntax | None, typer.Option(help="The syntax to write (default: by the suffix of -o, else yaml).")]
     = None,
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
 ) -> None:
     """Write an ONNX model as a spec: one layer per node, named by its module path, modules
     as blocks (identical ones shared, chains of them repeated).
@@ -51,6 +53,6 @@ def import_(
 
     if not is_onnx(model):
         fail(f"'{model}' is not an .onnx file (`netcalc convert` converts a spec between syntaxes)")
-    load(model, input)  # a model is imported only once it reads: exit 2 with its errors otherwise
+    load(model, input, allow_unknown)  # a model is imported only once it reads: exit 2 with its errors otherwise
     syntax = to.value if to is not None else "text" if output is not None and output.suffix == ".net" else "yaml"
-    write(WRITERS[syntax](document(model, input or ())), output)
+    write(WRITERS[syntax](document(model, input or (), allow_unknown)), output)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import TABLE, FormatOpt, Inputs
+from ..options import TABLE, AllowUnknown, FormatOpt, Inputs
 from ._report import load, show
 
 COLUMNS = ("name", "status", "type", "shape", "params", "macs", "rf")
@@ -16,6 +16,7 @@ def diff(
     old: Annotated[str, typer.Argument(help="The spec before (a file or a built-in name).")],
     new: Annotated[str, typer.Argument(help="The spec after.")],
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
     format: FormatOpt = TABLE,
 ) -> None:
     """Per-layer and total changes in shape, parameters, MACs and receptive field.
@@ -24,4 +25,5 @@ def diff(
     """
     from netcalc.core.diff import diff as compare
 
-    show(format.value, compare(load(old, input), load(new, input)), COLUMNS, footer="diff")
+    before, after = load(old, input, allow_unknown), load(new, input, allow_unknown)
+    show(format.value, compare(before, after), COLUMNS, footer="diff")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from .. import exit_codes
-from ..options import Inputs, Spec
+from ..options import AllowUnknown, Inputs, Spec
 from ._report import load, write
 
 
@@ -23,6 +23,7 @@ def export(
     to: Annotated[Target, typer.Option(help="What to write.")] = Target.torch,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="A file to write (default: stdout).")] = None,
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
 ) -> None:
     """Write a self-contained PyTorch module whose module paths are the spec's layer names.
 
@@ -32,7 +33,7 @@ def export(
 
     from ..render import diagnostics
 
-    report = load(spec, input)
+    report = load(spec, input, allow_unknown)
     problems = unexportable(report)
     if problems:
         diagnostics.emit(problems, sys.stderr)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import Depth, Inputs, Spec
+from ..options import AllowUnknown, Depth, Inputs, Spec
 from ..render import names
 from ._report import fail, load, write
 
@@ -25,6 +25,7 @@ def graph(
         str, typer.Option(help="Figures on each node: shape, params, macs, rf (comma separated).")
     ] = "shape",
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
 ) -> None:
     """Draw the network: a node per layer (or block at --depth), clusters for blocks.
 
@@ -48,7 +49,7 @@ def graph(
     figures = tuple(a.strip() for a in annotate.split(",") if a.strip())
     if not set(figures) <= set(ANNOTATIONS):
         fail(f"--annotate takes {', '.join(ANNOTATIONS)}")
-    report = load(spec, input)
+    report = load(spec, input, allow_unknown)
     try:  # the findings `check` reports, under the same configuration
         found = findings(report, source_text(spec), {}, find_config(Path.cwd()))
     except ConfigError as exc:

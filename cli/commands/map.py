@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import TABLE, FormatOpt, Inputs, Spec
+from ..options import TABLE, AllowUnknown, FormatOpt, Inputs, Spec
 from ._report import fail, load, show
 
 UNIT = ("name", "unit", "start", "end", "centre", "clipped")
@@ -17,6 +17,7 @@ def map(
     spec: Spec,
     layer: Annotated[str, typer.Option(help="The layer (or block use: its last layer) whose units are mapped.")],
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
     at: Annotated[str | None, typer.Option(help="A unit of the layer, one index per axis: 3,4.")] = None,
     pixel: Annotated[str | None, typer.Option(help="An input pixel, one index per axis: 100,50.")] = None,
     format: FormatOpt = TABLE,
@@ -33,7 +34,7 @@ def map(
         coordinates = tuple(int(part) for part in (at or pixel or "").split(","))
     except ValueError:
         fail(f"expected indices like 3,4, got '{at or pixel}'")
-    report = load(spec, input)
+    report = load(spec, input, allow_unknown)
     try:
         target, _ = report.window_target(layer)
         records = mapping(report, target, coordinates if at else None, coordinates if pixel else None)

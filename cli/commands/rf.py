@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..options import TABLE, FormatOpt, Inputs, Spec
+from ..options import TABLE, AllowUnknown, FormatOpt, Inputs, Spec
 from ._report import fail, load, show
 
 FIELDS = ("name", "type", "shape", "window", "rf.size", "rf.jump", "rf.start", "rf.padding", "rf.global")
@@ -16,6 +16,7 @@ REGIONS = ("name", "type", "shape", "region")
 def rf(
     spec: Spec,
     input: Inputs = None,
+    allow_unknown: AllowUnknown = False,
     from_back: Annotated[
         bool, typer.Option("--from-back", help="The region a window of --layer covers in every earlier layer.")
     ] = False,
@@ -32,7 +33,7 @@ def rf(
 
     Example: netcalc rf resnet18, or netcalc rf seed_rf --from-back --layer conv2
     """
-    report = load(spec, input)
+    report = load(spec, input, allow_unknown)
     if not from_back and (layer is not None or size != 1):
         fail("--layer and --size go with --from-back (front to back, every layer is shown)")
     if not from_back:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.shapes import bounded, typed
-from ..diagnostics import Diagnostic, Span, error
+from ..diagnostics import Diagnostic, Span, error, warning
 from ..ir import Shape
 from ..ops import LOOKUP
 from ..ops.registry import REQUIRED, OpError, normalize_attrs
@@ -110,9 +111,12 @@ def onnx_module() -> Any:
     return onnx
 
 
-def read_onnx(path: Path, file: str, options: Sequence[str] = ()) -> tuple[Document, list[Diagnostic]]:
+def read_onnx(path: Path, file: str, options: Sequence[str] = (),
+              allow_unknown: bool = False) -> tuple[Document, list[Diagnostic]]:
     """The model at `path` as a Document, with the diagnostics of reading it. `options` are
-    the --input values, which give symbolic dimensions their sizes."""
+    the --input values, which give symbolic dimensions their sizes; `allow_unknown`
+    (--allow-unknown) reads an unmapped operator as identity where the file declares its
+    output of its input's shape (`Reader.unknown`)."""
     onnx = onnx_module()
     where = Span(file, 1, 1)
     if onnx is None:
@@ -124,7 +128,7 @@ def read_onnx(path: Path, file: str, options: Sequence[str] = ()) -> tuple[Docum
     except Exception as exc:  # protobuf's DecodeError, or a truncated file: say so, positioned at the file
         return _empty(file, path.stem, where), [error("invalid-onnx", f"{file} is not a readable ONNX model "
                                                       f"({type(exc).__name__}: {exc})", where)]
-    reader = Reader(model.graph, file, path.stem, options, str(path.parent), lifted_constants(model))
+    reader = Reader(model.graph, file, path.stem, options, str(path.parent), lifted_constants(model), allow_unknown)
     return reader.read()
 
 
@@ -159,12 +163,13 @@ def _empty(file: str, stem: str, span: Span) -> Document:
 
 class Reader:
     def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str], folder: str = "",
-                 lifted: frozenset[str] = frozenset()) -> None:
+                 lifted: frozenset[str] = frozenset(), allow_unknown: bool = False) -> None:
         from .operators import BATCH_FIRST, FOLDERS, HANDLERS
 
         self.graph, self.file, self.stem = graph, file, stem
         self.folder = folder  # where a constant stored as external data is, beside the model
         self.lifted = lifted  # initializers the file records as constants, not parameters (lifted_constants)
+        self.allow_unknown = allow_unknown
         self.handlers, self.folders, self.batch_first = HANDLERS, FOLDERS, BATCH_FIRST
         self.options = _input_options(options)
         self.values: dict[str, Value] = {}
@@ -246,8 +251,8 @@ class Reader:
         import numpy as np
 
         if node.domain not in ("", "ai.onnx"):
-            raise Unmapped(f"operator {node.domain}::{node.op_type} of a custom domain is not mapped",
-                           id="unknown-operator")
+            self.unknown(node, f"operator {node.domain}::{node.op_type} of a custom domain is not mapped")
+            return
         try:
             with np.errstate(all="ignore"):  # numpy's warnings on a file's odd constants: the error says it
                 self._dispatch(node)
@@ -264,14 +269,40 @@ class Reader:
             return
         handler = self.handlers.get(node.op_type)
         if handler is None:
-            self._unknown(node)
+            self.unknown(node, f"ONNX operator {node.op_type} is not mapped onto netcalc's layers")
             return
         if node.op_type in self.batch_first and node.inputs and isinstance(self.values.get(node.inputs[0]), Tensor):
             node = replace(node, inputs=(self.as_batched(node.inputs[0], node), *node.inputs[1:]))
         handler(self, node)
 
-    def _unknown(self, node: Node) -> None:
-        raise Unmapped(f"ONNX operator {node.op_type} is not mapped onto netcalc's layers", id="unknown-operator")
+    def unknown(self, node: Node, why: str) -> None:
+        """An operator netcalc does not map: an error, or with --allow-unknown, where the file
+        declares the node's one output with its first input's shape, an identity layer and a
+        warning that its costs are not counted."""
+        if not self.allow_unknown:
+            raise Unmapped(why, id="unknown-operator")
+        data = next((name for name in node.inputs if isinstance(self.values.get(name), Tensor)), None)
+        declared = self._declared(node.outputs[0]) if len(node.outputs) == 1 else None
+        x = self.tensor(data, node) if data is not None else None
+        if x is None or x.full or declared is None or declared[1:] != x.shape.dims:
+            raise Unmapped(f"{why}; --allow-unknown reads it as identity only where the file declares its one "
+                           "output with the shape of its first computed input", id="unknown-operator")
+        weights = sum(prod(c.dims) for name in node.inputs if isinstance(c := self.values.get(name), Constant))
+        uncounted = f" (nor its {weights:,} constant elements)" if weights else ""
+        self.diags.append(warning("allowed-unknown-operator", f"{node.label}: {why}: read as identity "
+                                  f"(--allow-unknown); its parameters, MACs and FLOPs are not counted{uncounted}",
+                                  node.span))
+        assert data is not None
+        self.emit(node, "identity", {}, [data])
+
+    def _declared(self, name: str) -> tuple[int | str, ...] | None:
+        """The shape the file declares for value `name` (value_info or a graph output),
+        symbolic axes by name; None where it declares none."""
+        for info in (*self.graph.value_info, *self.graph.output):
+            if info.name == name and info.type.HasField("tensor_type") and info.type.tensor_type.HasField("shape"):
+                return tuple(d.dim_value if d.HasField("dim_value") else d.dim_param
+                             for d in info.type.tensor_type.shape.dim)
+        return None
 
     def _node(self, index: int, proto: Any) -> Node:
         from onnx import helper
