@@ -33,6 +33,11 @@ AllowUnknown = Annotated[
     typer.Option("--allow-unknown", help="ONNX: read an operator netcalc does not map as identity, with a warning, "
                  "where the file declares its output with its input's shape (its costs are not counted)."),
 ]
+FoldBn = Annotated[
+    bool,
+    typer.Option("--fold-bn", help="The network as deployed: each BatchNorm after a convolution folded into it "
+                 "(its bias), as torch.export's ONNX files and fuse_conv_bn_eval have it."),
+]
 Batch = Annotated[int, typer.Option(min=1, help="Batch size: multiplies activations, memory, MACs and FLOPs.")]
 DtypeOpt = Annotated[Dtype, typer.Option(help="Element type for byte counts.")]
 Depth = Annotated[

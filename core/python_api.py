@@ -23,6 +23,7 @@ from . import api
 from .analysis.training import OPTIMIZER_STATES, Training
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .dtypes import DTYPE_BYTES
+from .fold import fold_batchnorm
 from .report import Report, human, totals_footer
 
 __all__ = ["ReceptiveField", "Row", "SpecError", "SpecNotFound", "Summary", "Totals", "analyze", "analyze_text"]
@@ -298,7 +299,7 @@ class Summary:
 
 def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",
             depth: int | None = None, train: str | None = None, grad_dtype: str | None = None,
-            checkpoint: str | None = None, allow_unknown: bool = False) -> Summary:
+            checkpoint: str | None = None, allow_unknown: bool = False, fold_bn: bool = False) -> Summary:
     """The summary of a spec file (YAML or text), a built-in spec name (`resnet50`), or an
     ONNX model (`model.onnx`, with the onnx package), as `netcalc summary SPEC` gives it.
 
@@ -309,7 +310,8 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
     sgd, sgd-momentum, adam, adamw) adds the training memory, as `--train --optimizer` does
     (each row's `saved_bytes`, the totals' training figures), `grad_dtype` the gradients'
     type, `checkpoint` a block type run under activation checkpointing (`--checkpoint`);
-    `allow_unknown` reads an ONNX model's unmapped operators as `--allow-unknown` does.
+    `allow_unknown` reads an ONNX model's unmapped operators as `--allow-unknown` does;
+    `fold_bn` folds each BatchNorm after a convolution into it, as `--fold-bn` does.
     Raises SpecNotFound, SpecError, and ValueError or TypeError for an argument out of range
     or of the wrong type."""
     _check_options(batch, dtype, depth)
@@ -323,7 +325,7 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
     if not report.ok:
         raise SpecError(report.diagnostics)
     _check_checkpoint(report, training)
-    return Summary(report, batch, dtype, depth, training)
+    return Summary(fold_batchnorm(report) if fold_bn else report, batch, dtype, depth, training)
 
 
 def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",

@@ -57,7 +57,7 @@ LAYERS = [
     {"analysis"},
     {"report"},
     {"checks", "config", "graph_view", "calculator", "convert", "diff", "export", "schema", "onnx",
-     "torchinfo"},
+     "torchinfo", "fold"},
     {"api"},
     {"python_api"},
 ]

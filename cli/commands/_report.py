@@ -89,7 +89,7 @@ def chosen_columns(text: str) -> list[str]:
 def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
         fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc",
         training: tuple[str, str | None, str | None] | None = None, torchinfo: bool = False,
-        allow_unknown: bool = False) -> None:
+        allow_unknown: bool = False, fold_bn: bool = False) -> None:
     """`training`: (optimizer, gradient type, checkpointed block) for --train; `torchinfo`:
     torchinfo's figures too (--memory torchinfo)."""
     from ..options import COLUMNS
@@ -100,6 +100,10 @@ def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: 
     if training is not None and dtype == "int8":
         fail("--train: int8 is no type to train in; use float32, float16, bfloat16 or float64")
     report = load(spec, inputs, allow_unknown)
+    if fold_bn:
+        from netcalc.core.fold import fold_batchnorm
+
+        report = fold_batchnorm(report)
     if training is not None and training[2] is not None:
         known = sorted({b.block for b in report.graph.blocks})
         if training[2] not in known:

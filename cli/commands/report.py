@@ -12,6 +12,7 @@ from ..options import (
     ColumnsOpt,
     Depth,
     DtypeOpt,
+    FoldBn,
     FormatOpt,
     GradDtype,
     Inputs,
@@ -34,39 +35,45 @@ SUMMARY = ("name", "type", "shape", "params", "buffers", "macs", "flops", "activ
 
 def shapes(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
            depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
-           types: TypesOpt = Types.netcalc, allow_unknown: AllowUnknown = False) -> None:
+           types: TypesOpt = Types.netcalc, allow_unknown: AllowUnknown = False,
+           fold_bn: FoldBn = False) -> None:
     """Output shape of every layer.
 
     Example: netcalc shapes resnet18 --input 3x512x512
     """
-    run(spec, input, batch, dtype.value, depth, format.value, SHAPES, columns, types.value, allow_unknown=allow_unknown)
+    run(spec, input, batch, dtype.value, depth, format.value, SHAPES, columns, types.value, allow_unknown=allow_unknown,
+        fold_bn=fold_bn)
 
 
 def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
            depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
-           types: TypesOpt = Types.netcalc, allow_unknown: AllowUnknown = False) -> None:
+           types: TypesOpt = Types.netcalc, allow_unknown: AllowUnknown = False,
+           fold_bn: FoldBn = False) -> None:
     """Parameters and buffers of every layer, as PyTorch counts them.
 
     Example: netcalc params resnet50 --depth 1
     """
-    run(spec, input, batch, dtype.value, depth, format.value, PARAMS, columns, types.value, allow_unknown=allow_unknown)
+    run(spec, input, batch, dtype.value, depth, format.value, PARAMS, columns, types.value, allow_unknown=allow_unknown,
+        fold_bn=fold_bn)
 
 
 def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
           depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
-          types: TypesOpt = Types.netcalc, allow_unknown: AllowUnknown = False) -> None:
+          types: TypesOpt = Types.netcalc, allow_unknown: AllowUnknown = False,
+           fold_bn: FoldBn = False) -> None:
     """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see docs/conventions.md).
 
     Example: netcalc flops mobilenet_v2 --batch 8 --format csv
     """
-    run(spec, input, batch, dtype.value, depth, format.value, FLOPS, columns, types.value, allow_unknown=allow_unknown)
+    run(spec, input, batch, dtype.value, depth, format.value, FLOPS, columns, types.value, allow_unknown=allow_unknown,
+        fold_bn=fold_bn)
 
 
 def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
             depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
             types: TypesOpt = Types.netcalc, memory: MemoryOpt = Memory.netcalc, train: Train = False,
             optimizer: OptimizerOpt = Optimizer.adam, grad_dtype: GradDtype = None,
-            checkpoint: Checkpoint = None, allow_unknown: AllowUnknown = False) -> None:
+            checkpoint: Checkpoint = None, allow_unknown: AllowUnknown = False, fold_bn: FoldBn = False) -> None:
     """Every column and a totals and memory footer, like torchinfo's summary.
 
     Example: netcalc summary resnet50 --depth 2 --dtype float16;
@@ -77,4 +84,4 @@ def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt 
         fail(f"{'--checkpoint' if checkpoint is not None else '--grad-dtype'} is a training setting: add --train")
     training = (optimizer.value, grad_dtype.value if grad_dtype else None, checkpoint) if train else None
     run(spec, input, batch, dtype.value, depth, format.value, SUMMARY + (("saved_bytes",) if train else ()),
-        columns, types.value, training, memory is Memory.torchinfo, allow_unknown)
+        columns, types.value, training, memory is Memory.torchinfo, allow_unknown, fold_bn)
