@@ -146,6 +146,7 @@ class Totals:
     saved_activation_bytes: int | None = None
     recomputed_bytes: int | None = None  # with checkpoint=
     master_param_bytes: int | None = None
+    master_buffer_bytes: int | None = None
     gradient_bytes: int | None = None
     optimizer_state_bytes: int | None = None
     train_memory_bytes: int | None = None
@@ -351,7 +352,7 @@ def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype:
 def _training(optimizer: str | None, grad_dtype: str | None, dtype: str, checkpoint: str | None) -> Training | None:
     """The `train=`, `grad_dtype=` and `checkpoint=` arguments, checked as the command line
     checks them."""
-    if optimizer is None:
+    if not optimizer:  # train=None or train=False: no training
         if grad_dtype is not None or checkpoint is not None:
             given = "grad_dtype=" if grad_dtype is not None else "checkpoint="
             raise ValueError(f"{given} needs train= (an optimizer)")
@@ -360,8 +361,8 @@ def _training(optimizer: str | None, grad_dtype: str | None, dtype: str, checkpo
         raise ValueError(f"train={optimizer!r} is not one of {', '.join(OPTIMIZER_STATES)}")
     if dtype == "int8":
         raise ValueError("int8 is no type to train in; use float32, float16, bfloat16 or float64")
-    if grad_dtype is not None and grad_dtype not in DTYPE_BYTES:
-        raise ValueError(f"grad_dtype {grad_dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
+    if grad_dtype is not None and (grad_dtype not in DTYPE_BYTES or grad_dtype == "int8"):
+        raise ValueError(f"grad_dtype {grad_dtype!r} is not one of {', '.join(d for d in DTYPE_BYTES if d != 'int8')}")
     return Training(optimizer, grad_dtype, checkpoint)
 
 

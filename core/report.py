@@ -184,7 +184,7 @@ class Report:
             saved = list(per_layer.values())
             for r, layer in zip(rows, layers, strict=True):
                 layer["saved_bytes"] = sum(saved[r.members.start:r.members.stop])
-            totals.update(training.totals(totals, sum(saved), dtype, recomputed))
+            totals.update(training.totals(self.total(), sum(saved), dtype, recomputed))
         typed = {i.name: i.shape.dtype for i in self.graph.inputs if i.shape.dtype != "float32"}
         return {
             "name": self.graph.name,
@@ -375,7 +375,7 @@ def training_footer(records: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [
         (f"Saved for backward (autograd, batch {records['batch']}, {records['dtype']})",
          human(t["saved_activation_bytes"], "B")),
-        (f"Weights ({master})", human(t["master_param_bytes"], "B")),
+        (f"Weights and buffers ({master})", human(t["master_param_bytes"] + t["master_buffer_bytes"], "B")),
         (f"Gradients ({settings['grad_dtype']})", human(t["gradient_bytes"], "B")),
         (f"Optimizer states ({settings['optimizer']}: {states} per trainable parameter, {master})",
          human(t["optimizer_state_bytes"], "B")),

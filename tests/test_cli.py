@@ -214,7 +214,7 @@ def test_shell_completion_completes_commands_and_options() -> None:
         return done.stdout.split()
 
     assert complete("netcalc su") == ["summary"]
-    assert complete("netcalc summary --fo") == ["--format"]
+    assert complete("netcalc summary --fo") == ["--format", "--fold-bn"]
     assert "--install-completion" in netcalc("--help").output
 
 

@@ -82,3 +82,10 @@ def test_the_terminal_tables_show_the_tree_and_the_machine_formats_do_not() -> N
 def test_tree_golden(update_golden: bool) -> None:
     assert_golden("summary_resnet18_tree_depth2.txt", ("summary", "resnet18", "--depth", "2", "-f", "plain"),
                   update_golden)
+
+
+def test_the_tree_indents_the_name_column_wherever_it_is() -> None:
+    lines = netcalc("shapes", "resnet18", "--depth", "2", "--columns", "shape,name", "-f", "plain").stdout.splitlines()
+    stage, block = (next(line for line in lines if line.rstrip().endswith(name)) for name in (" layer1", " layer1.0"))
+    assert stage.startswith("  64x56x56") and block.startswith("  64x56x56")  # the shapes stay in place
+    assert len(block) - len("layer1.0") == len(stage) - len("layer1") + 2  # the name one level in

@@ -80,8 +80,12 @@ def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt 
     netcalc summary resnet50 --train --optimizer adam --batch 32;
     netcalc summary resnet18 --memory torchinfo
     """
-    if not train and (checkpoint is not None or grad_dtype is not None):
-        fail(f"{'--checkpoint' if checkpoint is not None else '--grad-dtype'} is a training setting: add --train")
+    given = [name for name, value in (("--optimizer", optimizer is not Optimizer.adam), ("--grad-dtype", grad_dtype),
+                                      ("--checkpoint", checkpoint)) if value]
+    if not train and given:
+        fail(f"{given[0]} is a training setting: add --train")
+    if grad_dtype is not None and grad_dtype.value == "int8":
+        fail("--grad-dtype: int8 is no type for gradients; use float32, float16, bfloat16 or float64")
     training = (optimizer.value, grad_dtype.value if grad_dtype else None, checkpoint) if train else None
     run(spec, input, batch, dtype.value, depth, format.value, SUMMARY + (("saved_bytes",) if train else ()),
         columns, types.value, training, memory is Memory.torchinfo, allow_unknown, fold_bn)

@@ -198,8 +198,9 @@ def table_grid(records: dict[str, Any], view: View) -> Grid:
     """The records as the text table's cells, a column at a time."""
     layers = records["layers"]
     columns = [[cell(k, lookup(layer, k)) for layer in layers] for k in view.columns]
-    if view.columns and any(layer.get("depth") for layer in layers):  # a folded block's rows sit under it
-        columns[0] = ["  " * layer.get("depth", 0) + name for layer, name in zip(layers, columns[0], strict=True)]
+    if "name" in view.columns and any(layer.get("depth") for layer in layers):  # a block's rows sit under it
+        at = view.columns.index("name")
+        columns[at] = ["  " * layer.get("depth", 0) + name for layer, name in zip(layers, columns[at], strict=True)]
     return Grid(title(records), [HEADERS[k] for k in view.columns], [k not in TEXT_COLUMNS for k in view.columns],
                 columns, FOOTERS[view.footer](records), elsewhere="--format csv or a wider terminal")
 

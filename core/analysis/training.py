@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
 
-from ..dtypes import DTYPE_BYTES, TENSOR_BYTES
+from ..dtypes import COUNTER_BYTES, DTYPE_BYTES, TENSOR_BYTES
 from ..ir import Graph, Layer, Shape
 from ..ops import LOOKUP
-from ..ops.saved import ACCUMULATE, OUTPUT, Grads, Saved, contiguous_strides, is_contiguous, view_strides
+from ..ops.saved import ACCUMULATE, OUTPUT, Grads, Saved, contiguous_strides, dense_like, is_contiguous, view_strides
+from .cost import Cost
 
 HALF = frozenset({"float16", "bfloat16"})
 # the states an optimizer keeps per trainable parameter (torch.optim: momentum_buffer;
@@ -132,7 +133,7 @@ class _Keeper:
         ins = tuple(self._shape(n) for n in layer.inputs)
         out = self._shape(layer.name)
         weights = layer.trainable and opdef.count_params(a, ins).params > 0
-        grads = Grads(tuple(self.needs_grad[n] for n in layer.inputs), weights, self.batch,
+        grads = Grads(tuple(self.needs_grad[n] for n in layer.inputs), weights,
                       tuple(layer.inputs.index(n) for n in layer.inputs))
         self._output(layer, ins, out)
         self.needs_grad[layer.name] = out.is_float and (weights or any(grads.inputs))
@@ -179,8 +180,17 @@ class _Keeper:
             if strides is not None:
                 self.tensors[layer.name] = Tensor(source.storage, sizes, strides)
                 return
-        layout = opdef.output_strides(a, self._sizes(out)) if opdef.output_strides else None
-        self._new(layer.name, out, layout)
+        self._new(layer.name, out, self._layout(layer, out))
+
+    def _layout(self, layer: Layer, out: Shape) -> tuple[int, ...] | None:
+        """The strides of a new output that is not contiguous, else None."""
+        opdef, sizes = LOOKUP[layer.op], self._sizes(out)
+        if opdef.output_strides is not None:
+            return opdef.output_strides(layer.attrs or {}, sizes)
+        if opdef.keeps_layout:
+            like = next((self.tensors[n] for n in layer.inputs if self.tensors[n].sizes == sizes), None)
+            return dense_like(sizes, like.strides) if like is not None else None
+        return None
 
     def _new(self, name: str, shape: Shape, strides: tuple[int, ...] | None) -> None:
         sizes = self._sizes(shape)
@@ -202,6 +212,8 @@ class _Keeper:
             return (item.elements * self.batch + item.fixed) * self._element_bytes(item.dtype)
         name = layer.name if item.kept == OUTPUT else layer.inputs[item.kept]
         tensor = self.tensors[name]
+        if item.moved:  # positions before the batch: a transposed view
+            tensor = _moved(tensor)
         if item.expanded is not None:
             tensor = _expand(tensor, (self.batch, *item.expanded))
         if item.folded and not _folds(tensor, item.folded):
@@ -211,6 +223,12 @@ class _Keeper:
             return 0
         self.counted.add(tensor.storage)
         return self.storage_bytes[tensor.storage]
+
+
+def _moved(tensor: Tensor) -> Tensor:
+    """Tensor.transpose(0, 1): the batch and positions axes swapped."""
+    sizes, strides = tensor.sizes, tensor.strides
+    return Tensor(tensor.storage, (sizes[1], sizes[0], *sizes[2:]), (strides[1], strides[0], *strides[2:]))
 
 
 def _expand(tensor: Tensor, lead: tuple[int, ...]) -> Tensor:
@@ -261,23 +279,26 @@ class Training:
             return saved_bytes(graph, shapes, batch, dtype), 0
         return checkpointed_saved_bytes(graph, shapes, batch, dtype, checkpointed_uses(graph, self.checkpoint))
 
-    def totals(self, totals: Mapping[str, int], saved: int, dtype: str, recomputed: int = 0) -> dict[str, int]:
-        """What one step holds at its peak, after forward: the weights (in the master type),
-        buffers, a gradient per trainable parameter, the optimizer's states and what
-        autograd saved. Not counted: the gradients of activations in flight during backward
-        (at most a few layers' outputs at once), autocast's half copies of the weights,
-        the allocator's rounding and the kernels' workspaces. With --checkpoint, the most
-        one use keeps again while its backward recomputes it adds to the peak."""
+    def totals(self, cost: Cost, saved: int, dtype: str, recomputed: int = 0) -> dict[str, int]:
+        """What one step holds at its peak, after forward: the weights and buffers (in the
+        master type: autocast leaves BatchNorm's running statistics float32), a gradient per
+        trainable parameter, the optimizer's states and what autograd saved. Not counted:
+        the gradients of activations in flight during backward (at most a few layers'
+        outputs at once), autocast's half copies of the weights, the allocator's rounding
+        and the kernels' workspaces. With --checkpoint, the most one use keeps again while
+        its backward recomputes it adds to the peak."""
         master = DTYPE_BYTES[master_dtype(dtype)]
-        trainable = totals["trainable_params"]
-        weights = totals["params"] * master
+        trainable = cost.params - cost.frozen_params
+        weights = cost.params * master
+        buffers = (cost.buffers - cost.counters) * master + cost.counters * COUNTER_BYTES
         gradients = trainable * DTYPE_BYTES[self.grad_dtype or master_dtype(dtype)]
         states = trainable * OPTIMIZER_STATES[self.optimizer] * master
         return {
             "master_param_bytes": weights,
+            "master_buffer_bytes": buffers,
             "gradient_bytes": gradients,
             "optimizer_state_bytes": states,
             "saved_activation_bytes": saved,
             **({"recomputed_bytes": recomputed} if self.checkpoint else {}),
-            "train_memory_bytes": weights + totals["buffer_bytes"] + gradients + states + saved + recomputed,
+            "train_memory_bytes": weights + buffers + gradients + states + saved + recomputed,
         }

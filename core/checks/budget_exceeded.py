@@ -34,7 +34,7 @@ def _train_memory(report: Report, limit: tuple[Any, Any]) -> Iterator[Diagnostic
     from ..analysis.training import Training, saved_bytes
 
     saved = sum(saved_bytes(report.graph, report.shapes, 1, "float32").values())
-    figure = Training().totals(report.totals(), saved, "float32")["train_memory_bytes"]
+    figure = Training().totals(report.total(), saved, "float32")["train_memory_bytes"]
     if figure > limit[0]:
         yield finding(ID, f"train memory {figure:,} bytes (batch 1, float32, Adam) exceed max_train_memory "
                       f"{limit[0]:,}", limit[1])

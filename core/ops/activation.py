@@ -75,6 +75,7 @@ def _activation(name: str, doc: str, **fields: Any) -> OpDef:
     """An activation: no weights (prelu says its own), no MACs, position by position (softmax
     says its own), one FLOP per element unless it says otherwise; each says what its
     derivative reads (`saves`)."""
+    fields.setdefault("keeps_layout", True)
     return op(name, doc, fields.pop("infer_shape", _same), count_params=fields.pop("count_params", NO_WEIGHTS),
               count_macs=NO_MACS, other_flops=fields.pop("other_flops", _per_element),
               receptive_field=fields.pop("receptive_field", ELEMENTWISE),
@@ -111,10 +112,12 @@ OPS = table(
                 attrs={"dim": Attr(INTEGER, 1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
                 receptive_field=_softmax_reach,
                 flops_rule="3 per element", torch_module=lambda a, ins: f"nn.Softmax(dim={a['dim']})",
+                keeps_layout=False,
                 saves=output_for_input_grad),
     _activation("logsoftmax", "LogSoftmax over `dim` (default the last axis, as a language model's head).",
                 attrs={"dim": Attr(INTEGER, -1)}, infer_shape=_softmax_shape, other_flops=_softmax_flops,
                 receptive_field=_softmax_reach,
                 flops_rule="3 per element", torch_module=lambda a, ins: f"nn.LogSoftmax(dim={a['dim']})",
+                keeps_layout=False,
                 saves=output_for_input_grad),
 )

@@ -232,21 +232,20 @@ def _sdpa_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...
 
 
 def _mha_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
-    """F.multi_head_attention_forward, batch_first: each input moved positions first and
-    folded (`Grads.moved_copy`), once per tensor where the projection is packed
-    (kdim = vdim = E: self-attention projects q, k, v in one product, key-is-value
-    cross-attention k and v in one), once per projection otherwise; the projections; the
-    attention core on them; the out projection's input (the attention's output, or with
-    dropout a copy of it)."""
+    """F.multi_head_attention_forward, batch_first: for the weights' gradients, each input
+    moved positions first and folded (a copy unless it is stored so), once per tensor where
+    the projection is packed (kdim = vdim = E: self-attention projects q, k, v in one
+    product, key-is-value cross-attention k and v in one), once per projection otherwise;
+    the projections; the attention core on them; the out projection's input (the
+    attention's output, or with dropout a copy of it, for its weight's gradient)."""
     if not g.any:
         return ()
     query, key, value = _qkv(ins)
     (length, source), e, heads = _lengths(ins), query.dims[-1], a["heads"]
     tensor = (0, 0, 0) if len(ins) == 1 else g.first or (0, 1, 2)  # the tensor q, k and v are
-    roles = ((query, length), (key, source), (value, source))
     packed = _kv_dims(a, ins) == (e, e)
     read = [r for r in range(3) if not packed or tensor.index(tensor[r]) == r]
-    moved = tuple(g.moved_copy(tensor[r], roles[r][1], roles[r][1] * roles[r][0].dims[-1]) for r in read)
+    moved = tuple(Saved(tensor[r], folded=1, moved=True) for r in read) if g.weights else ()
     if packed and tensor[0] == tensor[1] == tensor[2]:
         projections: tuple[Saved, ...] = (Saved(elements=3 * length * e),)
     elif packed and tensor[1] == tensor[2]:
@@ -255,7 +254,7 @@ def _mha_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]
         projections = (Saved(elements=length * e), Saved(elements=source * e), Saved(elements=source * e))
     core = _attention_core(heads, length, source, e // heads, e // heads, a["dropout"])
     if a["dropout"]:  # the math path's copy of v is the projection's view; its output a new tensor
-        core = core[:-1] + (Saved(elements=length * e),)
+        core = core[:-1] + ((Saved(elements=length * e),) if g.weights else ())
     return moved + projections + core
 
 OPS = table(

@@ -37,7 +37,7 @@ from .registry import (
     torch_nd,
     window,
 )
-from .saved import Grads, Saved, input_for_weight_grad
+from .saved import Grads, Saved, input_for_any_grad
 
 _WINDOW = {
     "k": Attr(AXES, aliases=("kernel_size",)),
@@ -168,10 +168,11 @@ def convt_torch(a: Attrs, ins: Shapes) -> str:
 
 
 def conv_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
-    """The weight's gradient reads the input the module got: padded, where forward pads
-    first, or where PyTorch's own `same` pads unevenly (it pads the odd unit at the end
-    into a copy, the rest as usual); the input's gradient reads only the weight."""
-    if not g.weights:
+    """The input the module got: padded, where forward pads first, or where PyTorch's own
+    `same` pads unevenly (it pads the odd unit at the end into a copy, the rest as usual).
+    PyTorch saves it for either gradient (one backward computes both), so a frozen
+    convolution in the middle of a network keeps it too."""
+    if not g.any:
         return ()
     pad = conv_torch_pad(a, ins)
     odd = tuple((0, (before + after) % 2) for before, after in sliding(a, ins[0]).pads)
@@ -221,7 +222,7 @@ OPS = table(
         count_params=convt_params,
         count_macs=convt_macs,
         receptive_field=convt_reach,
-        saves=input_for_weight_grad,
+        saves=input_for_any_grad,
         macs_rule="INPUT elements x out/g x prod(k)",
         other_flops=bias_adds,
         flops_rule="output elements (bias), if bias",

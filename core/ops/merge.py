@@ -89,8 +89,9 @@ def _div_saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]
     return ((Saved(1),) if any(g.inputs) else ()) + ((Saved(0),) if g.inputs[1] else ())
 
 
+# "any": int + int stays int, int + float is float (position ids plus an offset)
 _MERGE = {"inputs": (2, None), "count_params": NO_WEIGHTS, "count_macs": NO_MACS, "receptive_field": ELEMENTWISE,
-          "reads": "any"}  # int + int stays int, int + float is float (position ids plus an offset)
+          "reads": "any", "keeps_layout": True}
 
 OPS = table(
     op("add", "Elementwise sum of two or more inputs, with broadcasting.", _broadcast,

@@ -157,19 +157,22 @@ _STEP_KEPT = {4: 6, 3: 6, 1: 0}
 
 def _saves(gates: int) -> Callable[[Attrs, Shapes, Shape, Grads], tuple[Saved, ...]]:
     """PyTorch's per-step implementation (aten/src/ATen/native/RNN.cpp; oneDNN's fused LSTM,
-    the CPU default where it applies, keeps an opaque workspace instead): each direction of
-    the first layer folds the input it moved positions first (a copy unless N or L is 1),
-    each later layer the previous one's output; per step, the state it reads (r, the
-    initial one zeros of all layers) and what the cell keeps (_STEP_KEPT; with proj, also
-    the state before the projection)."""
+    the CPU default where it applies, keeps an opaque workspace instead). For the weights'
+    gradients: each direction of the first layer folds the input it moved positions first
+    (a copy unless it is stored so: a recurrence's output), each later layer the previous
+    one's output; per step, the state it reads (r, the initial one zeros of all layers),
+    with proj the state before the projection. For the input's, what the cell keeps
+    (_STEP_KEPT; rnn its new state)."""
 
     def saves(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
         if not g.any:
             return ()
-        length, features = ins[0].dims
+        length = ins[0].dims[0]
         hidden, r, layers, directions = a["hidden"], _fed_back(a), a["layers"], _directions(a)
-        first = g.moved_copy(0, length, length * features)
-        inputs = (first,) if first.kept is not None else (first,) * directions
+        if not g.weights:  # frozen: only what the input's gradient reads
+            per_step = _STEP_KEPT[gates] * hidden + (hidden if gates == 1 else 0)
+            return (Saved(elements=layers * directions * length * per_step),)
+        inputs = (Saved(0, folded=1, moved=True),) * directions
         later = (Saved(elements=length * directions * r),) * (layers - 1)
         per_step = r + _STEP_KEPT[gates] * hidden + (hidden if a.get("proj") else 0)
         steps = Saved(elements=layers * directions * (length * per_step + (hidden if gates == 1 else 0)))

@@ -297,6 +297,9 @@ class OpDef:
     # the strides of a new output that is not contiguous (a batch_first module's, moved back
     # from positions first), from its sizes with the batch; None: contiguous
     output_strides: Callable[[Attrs, tuple[int, ...]], tuple[int, ...]] | None = None
+    # elementwise: a new output laid out as its first input of the output's sizes (PyTorch's
+    # TensorIterator: a permuted input gives a permuted output, which a later fold copies)
+    keeps_layout: bool = False
 
     @property
     def merges(self) -> bool:

@@ -230,7 +230,7 @@ OPS = table(
         "Dropout; a no-op for shapes and at inference.",
         _same,
         attrs={"p": Attr(PROBABILITY, 0.5)},
-        **{**_MOVES_VALUES, "saves": _dropout_saves},
+        **{**_MOVES_VALUES, "saves": _dropout_saves, "keeps_layout": True},
         receptive_field=ELEMENTWISE,
         torch_module=lambda a, ins: f"nn.Dropout({a['p']})",
     ),

@@ -36,23 +36,19 @@ class Saved(NamedTuple):
     # kept and folded: first broadcast to these leading sizes (per sample; torch.matmul's
     # expand): axes of size 1 and missing ones repeat with stride 0, which a fold may copy
     expanded: tuple[int, ...] | None = None
+    # kept and folded: first its batch and positions axes swapped (a batch_first module's
+    # transpose): a view where the tensor is stored positions first (a recurrence's output)
+    moved: bool = False
 
 
 class Grads(NamedTuple):
-    """Which inputs require gradients and whether the layer's weights do; for the rules
-    whose layout depends on them, the batch size and which inputs are one tensor
-    (`first[i]`: the first input reading the tensor input i reads; mha's self-attention)."""
+    """Which inputs require gradients and whether the layer's weights do; which inputs are
+    one tensor (`first[i]`: the first input reading the tensor input i reads; mha's
+    self-attention)."""
 
     inputs: tuple[bool, ...]
     weights: bool
-    batch: int = 1
     first: tuple[int, ...] = ()
-
-    def moved_copy(self, i: int, positions: int, elements: int) -> Saved:
-        """What a batch_first module keeps of input i after moving its positions before the
-        batch and folding them (a transpose, then a reshape): the input itself where the
-        batch or the positions are 1, else a copy."""
-        return Saved(i) if self.batch == 1 or positions == 1 else Saved(elements=elements)
 
     @property
     def any(self) -> bool:
@@ -80,12 +76,13 @@ def output_for_input_grad(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[
 
 
 def input_for_weight_grad(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
-    """Convolutions: the weight's gradient reads the input; the input's reads only the weight."""
+    """Embeddings: the weight's gradient reads the ids."""
     return (Saved(0),) if g.weights else ()
 
 
 def input_for_any_grad(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
-    """PReLU: both gradients read the input."""
+    """PReLU, whose gradients both read the input; convolutions, which compute both in one
+    backward and save the input for it whichever is needed."""
     return (Saved(0),) if g.any else ()
 
 
@@ -124,6 +121,17 @@ def is_contiguous(sizes: tuple[int, ...], strides: tuple[int, ...]) -> bool:
                 return False
             step *= n
     return True
+
+
+def dense_like(sizes: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...]:
+    """The strides of an elementwise result (TensorIterator's): dense, its axes in the order
+    of the input's strides, so that a permuted input gives a permuted output."""
+    order = sorted(range(len(sizes)), key=lambda axis: -strides[axis])
+    dense, step = [0] * len(sizes), 1
+    for axis in reversed(order):
+        dense[axis] = step
+        step *= sizes[axis]
+    return tuple(dense)
 
 
 def same(a: Attrs, sizes: tuple[int, ...], strides: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, ...]:
