@@ -45,9 +45,7 @@ def saved_bytes(graph: Graph, shapes: Mapping[str, Shape | None], batch: int, dt
     """Per layer, the bytes autograd keeps for backward that no earlier layer keeps, at
     `batch` and with activations in `dtype`, in training mode. `inputs_need_grad`: the
     inputs' float tensors require gradients (the network is part of a larger one)."""
-    keeper = _Keeper(shapes, batch, dtype)
-    for i in graph.inputs:
-        keeper.add_input(i.name, i.shape, inputs_need_grad and i.shape.is_float)
+    keeper = _Keeper.of_inputs(graph, shapes, batch, dtype, inputs_need_grad)
     return {layer.name: keeper.run(layer) for layer in graph.layers}
 
 
@@ -71,9 +69,7 @@ def checkpointed_saved_bytes(graph: Graph, shapes: Mapping[str, Shape | None], b
     inputs), its layers nothing; the other layers keep what they keep. Also returns the
     most that one use keeps again while its backward recomputes it (the peak's addition:
     one use at a time)."""
-    keeper = _Keeper(shapes, batch, dtype)
-    for i in graph.inputs:
-        keeper.add_input(i.name, i.shape, inputs_need_grad and i.shape.is_float)
+    keeper = _Keeper.of_inputs(graph, shapes, batch, dtype, inputs_need_grad)
     segments = _segments(graph, set(uses))
     kept: dict[str, int] = {}
     recomputed = 0
@@ -121,9 +117,15 @@ class _Keeper:
         self.needs_grad: dict[str, bool] = {}
         self.counted: set[str] = set()
 
-    def add_input(self, name: str, shape: Shape, needs_grad: bool) -> None:
-        self._new(name, shape, None)
-        self.needs_grad[name] = needs_grad
+    @classmethod
+    def of_inputs(cls, graph: Graph, shapes: Mapping[str, Shape | None], batch: int, dtype: str,
+                  inputs_need_grad: bool) -> _Keeper:
+        """A keeper holding the network's inputs (float ones needing gradients, if said so)."""
+        keeper = cls(shapes, batch, dtype)
+        for i in graph.inputs:
+            keeper._new(i.name, i.shape, None)
+            keeper.needs_grad[i.name] = inputs_need_grad and i.shape.is_float
+        return keeper
 
     def run(self, layer: Layer, count: bool = True) -> int:
         """The layer's output made; with `count`, the bytes of what it keeps that no earlier
