@@ -57,7 +57,7 @@ COLUMNS = {
     "input": "input_shapes",
     "inputs": "inputs",
     "shape": "shape",
-    "kernel": "window",
+    "kernel": "kernel",
     "params": "params",
     "params_percent": "params_percent",
     "trainable": "trainable",

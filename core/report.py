@@ -259,15 +259,28 @@ def _open_containers(rows: list[Row], containers: list[int], above: tuple[str, .
 def column_figures(row: Row, shapes: Mapping[str, Shape | None], total_params: int) -> dict[str, Any]:
     """What `--columns` adds to a layer's record, as torchinfo's columns state it:
     `input_shapes`, the shapes the row reads (a folded block: its first layer's inputs);
+    `kernel`, a window's kernel on every spatial axis, then its stride and padding
+    (`7x7 s2 p3`; "" for a layer without a window);
     `params_percent`, its share of the network's parameters in percent (torchinfo's
     "Param %"; None without parameters); `trainable`, True, False, "partial" or None
     (no parameters), torchinfo's True/False/Partial/--."""
     params, frozen = row.cost.params, row.cost.frozen_params
+    first = shapes.get(row.inputs[0]) if row.inputs else None
     return {
         "input_shapes": [list(shape.dims) for shape in (shapes[n] for n in row.inputs) if shape is not None],
+        "kernel": kernel_text(row.window, first.rank - 1 if first is not None else 1),
         "params_percent": 100 * params / total_params if params and total_params else None,
         "trainable": None if not params else (not frozen or (False if frozen == params else "partial")),
     }
+
+
+def kernel_text(window: str, axes: int) -> str:
+    """`k7 s2 p3` as torchinfo users read a kernel: `7x7 s2 p3`, the kernel on every axis."""
+    if not window.startswith("k"):
+        return window
+    kernel, _, rest = window.partition(" ")
+    sizes = kernel[1:] if "x" in kernel else "x".join([kernel[1:]] * max(axes, 1))
+    return f"{sizes} {rest}".rstrip()
 
 
 def number(value: int | Fraction) -> int | str:

@@ -66,9 +66,11 @@ def test_trainable_as_torchinfo_shows_it(tmp_path: Path) -> None:
 def test_input_and_kernel_columns() -> None:
     doc = json.loads(netcalc("summary", "resnet18", "--columns", "name,input,kernel", "-f", "json").stdout)
     layers = {layer["name"]: layer for layer in doc["layers"]}
-    assert layers["conv1"] == {"name": "conv1", "input_shapes": [[3, 224, 224]], "window": "k7 s2 p3"}
+    assert layers["conv1"] == {"name": "conv1", "input_shapes": [[3, 224, 224]], "kernel": "7x7 s2 p3"}
     assert layers["layer1.0.add_1"]["input_shapes"] == [[64, 56, 56], [64, 56, 56]]
-    assert layers["maxpool"]["window"] == "k3 s2 p1"
+    assert layers["maxpool"]["kernel"] == "3x3 s2 p1"
+    conv1d = json.loads(netcalc("shapes", "tf-slim/mobilenet_v1", "--columns", "kernel", "-f", "json").stdout)
+    assert conv1d["layers"][0]["kernel"] == "3x3 s2 psame"  # TensorFlow's SAME, as the spec writes it
     assert doc["totals"]["params"] == 11689512  # the rest of the document is whole
 
 

@@ -33,6 +33,7 @@ HEADERS = {
     "activation_bytes": "Activation bytes",
     "saved_bytes": "Saved for backward",
     "window": "Window",
+    "kernel": "Kernel",
     "rf.size": "RF",
     "rf.jump": "Jump",
     "rf.start": "Start",
@@ -56,7 +57,8 @@ HEADERS = {
     "nearest": "Nearest centre",
     "status": "Change",
 }
-TEXT_COLUMNS = ("name", "type", "inputs", "input_shapes", "shape", "window", "trainable", "region", "formula", "status")
+TEXT_COLUMNS = ("name", "type", "inputs", "input_shapes", "shape", "window", "kernel", "trainable", "region", "formula",
+                "status")
 LISTS = ("inputs", "input_shapes")  # cells that join several values with ", "
 
 
