@@ -884,3 +884,212 @@ def test_cli_allow_unknown(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "allowed-unknown-operator" in result.stderr
     for command in (("check",), ("rf",), ("import",), ("summary", "--train")):
         assert netcalc(*command, str(path), "--allow-unknown").exit_code in (0, 1), command  # 1: check's warning
+
+
+# --- a recurrence's final hidden state Y_h: the output sequence's last step (the reverse
+# direction's first), as select, slice and concat; the cell state Y_c is refused ------------
+
+# (op, direction, layout, the nodes after the recurrence reading Y_h 'h', its output shape
+# per sample, hand-checked parameters): 6 steps of 8 features, 5 hidden units
+FINAL_STATES = [
+    # 1 x 1 x 5, squeezed on axis 0: 1 x 5; 4*5*(8 + 5 + 2) = 300
+    ("LSTM", "forward", 0, [_ints("zero", [0]), node("Squeeze", ["h", "zero"], ["out"])], (5,), 300),
+    # 2 x 1 x 5 to 1 x 2 x 5, reshaped to 1 x 10: h.transpose(0, 1).reshape(N, -1); 2*3*5*15 = 450
+    ("GRU", "bidirectional", 0, [node("Transpose", ["h"], ["ht"], perm=[1, 0, 2]),
+                                 _ints("flat", [1, 10]), node("Reshape", ["ht", "flat"], ["out"])], (10,), 450),
+    # h[-1] of 1 x 1 x 5: 1 x 5; 5*(8 + 5 + 2) = 75
+    ("RNN", "forward", 0, [_constant("last", np.array(-1, dtype=np.int64)), node("Gather", ["h", "last"], ["out"],
+                                                                                  axis=0)], (5,), 75),
+    # layout 1: Y_h is batch x 2 x 5, read as it is; 2*4*5*15 = 600
+    ("LSTM", "bidirectional", 1, [node("Identity", ["h"], ["out"])], (2, 5), 600),
+    ("GRU", "forward", 1, [node("Flatten", ["h"], ["out"], axis=1)], (5,), 225),
+]
+
+
+def _final_state_model(tmp_path: Path, op: str, direction: str, layout: int, after: list[Any],
+                       outputs: tuple[str, ...] = ("out",), name: str = "m") -> Path:
+    gates, directions = {"LSTM": 4, "GRU": 3, "RNN": 1}[op], 2 if direction == "bidirectional" else 1
+    attrs: dict[str, Any] = {"hidden_size": 5, "direction": direction, "layout": layout}
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1
+    source = "x" if layout else "t"
+    nodes = ([] if layout else [node("Transpose", ["x"], ["t"], perm=[1, 0, 2])]) + \
+        [node(op, [source, "W", "R", "B"], ["y", "h"], **attrs), *after]
+    weights = {"W": [directions, gates * 5, 8], "R": [directions, gates * 5, 5], "B": [directions, 2 * gates * 5]}
+    return write_model(tmp_path, nodes, S, list(outputs), weights, name=name)
+
+
+@pytest.mark.parametrize("op, direction, layout, after, shape, params", FINAL_STATES,
+                         ids=[f"{c[0]}-{c[1]}-layout{c[2]}" for c in FINAL_STATES])
+def test_a_recurrences_final_hidden_state_is_its_sequences_last_step(
+        tmp_path: Path, op: str, direction: str, layout: int, after: list[Any], shape: tuple[int, ...],
+        params: int) -> None:
+    path = _final_state_model(tmp_path, op, direction, layout, after)
+    report = analyze(str(path))
+    assert errors(report) == [] and not report.diagnostics
+    assert report.shapes[report.graph.outputs[0]].dims == shape
+    if layout == 0:  # onnxruntime runs no recurrence of layout 1 ("Batchwise recurrent operations")
+        assert runtime_shape(path, S) in (shape, None)
+    recurrent = [layer.name for layer in report.graph.layers if layer.op == op.lower()]
+    assert len(recurrent) == 1
+    # the layers that state Y_h are views and a copy: the totals are the recurrence's
+    others = [report.costs[layer.name] for layer in report.graph.layers if layer.name not in recurrent]
+    assert sum(c.params + c.macs + c.flops for c in others) == 0
+    assert report.totals()["params"] == report.costs[recurrent[0]].params == params
+    names = {layer.name: layer.op for layer in report.graph.layers}
+    assert names[f"{recurrent[0]}.h_n"] == ("concat" if direction == "bidirectional" else "select")
+
+
+@pytest.mark.parametrize("op, direction", [("LSTM", "bidirectional"), ("GRU", "bidirectional"), ("RNN", "forward")])
+def test_onnxruntimes_final_state_is_the_forward_last_step_and_the_reverse_first(
+        tmp_path: Path, op: str, direction: str) -> None:
+    """The rule netcalc's layers state, checked on onnxruntime's numbers: Y_h is Y at the
+    last step for the forward direction, at the first for the reverse one."""
+    ort = pytest.importorskip("onnxruntime")
+    path = _final_state_model(tmp_path, op, direction, 0, [], outputs=("y", "h"))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    y, h = session.run(None, {"x": np.random.rand(1, 6, 8).astype(np.float32)})  # L x D x 1 x H, D x 1 x H
+    np.testing.assert_array_equal(h[0], y[-1, 0])
+    if direction == "bidirectional":
+        np.testing.assert_array_equal(h[1], y[0, 1])
+
+
+def test_an_lstms_final_cell_state_is_refused_at_its_node(tmp_path: Path) -> None:
+    """Y_c is no function of the output sequence netcalc's lstm gives."""
+    nodes = [node("Transpose", ["x"], ["t"], perm=[1, 0, 2]),
+             node("LSTM", ["t", "W", "R", "B"], ["y", "h", "c"], hidden_size=5),
+             node("Concat", ["h", "c"], ["out"], axis=2)]
+    path = write_model(tmp_path, nodes, S, ["out"], {"W": [1, 20, 8], "R": [1, 20, 5], "B": [1, 40]})
+    report = analyze(str(path))
+    assert errors(report) == [("unsupported-node", 2, 1)]
+    assert "final cell state Y_c ('c')" in report.diagnostics[0].message
+    assert "no function of" in report.diagnostics[0].message
+
+
+def test_a_final_state_with_shorter_sequences_or_a_contradicting_initial_state_is_refused(tmp_path: Path) -> None:
+    """sequence_lens of 4 in 6 steps: Y_h is the 4th step, no netcalc layer's; an initial_c
+    of another hidden size (as torch.export writes an LSTM with proj_size) contradicts the node."""
+    lengths = numpy_helper.from_array(np.array([4], dtype=np.int32), "lengths")
+    nodes = [node("Transpose", ["x"], ["t"], perm=[1, 0, 2]), node("Constant", [], ["lens"], value=lengths),
+             node("LSTM", ["t", "W", "R", "B", "lens"], ["y", "h"], hidden_size=5)]
+    weights = {"W": [1, 20, 8], "R": [1, 20, 5], "B": [1, 40]}
+    report = analyze(str(write_model(tmp_path, nodes, S, ["h"], weights, name="lens")))
+    assert errors(report) == [("unsupported-node", 3, 1)] and "sequence_lens" in report.diagnostics[0].message
+    nodes = [node("Transpose", ["x"], ["t"], perm=[1, 0, 2]),
+             node("LSTM", ["t", "W", "R", "B", "", "h0", "c0"], ["y", "h"], hidden_size=5)]
+    report = analyze(str(write_model(tmp_path, nodes, S, ["h"], {**weights, "h0": [1, 1, 5], "c0": [1, 1, 16]},
+                                     name="initial")))
+    assert errors(report) == [("shape-mismatch", 2, 1)] and "initial_c" in report.diagnostics[0].message
+
+
+def test_a_lower_layers_final_state_read_keeps_the_stack_apart(tmp_path: Path) -> None:
+    """_lstm_stack's two nodes with both final states concatenated (as torch writes h_n of
+    num_layers=2): the lower one's is not in a merged layer's output, so two layers, 300 +
+    240 = 540 parameters as the one of layers=2; the upper one's alone keeps them one."""
+    stack = onnx.load(str(_lstm_stack(tmp_path)))
+    for proto, hidden in ((stack.graph.node[1], "h0"), (stack.graph.node[4], "h1")):
+        proto.output.append(hidden)
+    both = onnx.ModelProto()
+    both.CopyFrom(stack)
+    both.graph.node.extend([node("Concat", ["h0", "h1"], ["hn"], axis=0),
+                            node("Transpose", ["hn"], ["hb"], perm=[1, 0, 2])])
+    both.graph.output.append(helper.make_tensor_value_info("hb", TensorProto.FLOAT, None))
+    onnx.save(both, str(tmp_path / "both.onnx"))
+    apart = analyze(str(tmp_path / "both.onnx"))
+    assert errors(apart) == []
+    assert [e.attrs["layers"] for e in apart.graph.layers if e.op == "lstm"] == [1, 1]
+    assert apart.totals()["params"] == 540
+    assert apart.shapes[apart.graph.outputs[1]].dims == (2, 5)  # h_n of both layers, batch first
+    stack.graph.output.append(helper.make_tensor_value_info("h1", TensorProto.FLOAT, None))
+    onnx.save(stack, str(tmp_path / "top.onnx"))
+    top = analyze(str(tmp_path / "top.onnx"))
+    assert errors(top) == []
+    assert [e.attrs["layers"] for e in top.graph.layers if e.op == "lstm"] == [2]
+    assert top.totals()["params"] == 540 and top.shapes[top.graph.outputs[1]].dims == (1, 5)
+
+
+class _FinalStates:
+    """Modules of the usual PyTorch shape reading h_n, and the specs that state them."""
+
+    @staticmethod
+    def modules() -> dict[str, tuple[Any, str]]:
+        torch = pytest.importorskip("torch")
+        nn = torch.nn
+
+        class LastHidden(nn.Module):  # out, (h, c) = self.lstm(x); self.fc(h[-1])
+            def __init__(self, layers: int = 1) -> None:
+                super().__init__()
+                self.lstm, self.fc = nn.LSTM(8, 16, num_layers=layers, batch_first=True), nn.Linear(16, 3)
+
+            def forward(self, x: Any) -> Any:
+                out, (h, c) = self.lstm(x)
+                return self.fc(h[-1])
+
+        class BothDirections(nn.Module):  # _, h = self.gru(x); h.transpose(0, 1).reshape(N, -1)
+            def __init__(self) -> None:
+                super().__init__()
+                self.gru, self.fc = nn.GRU(8, 16, batch_first=True, bidirectional=True), nn.Linear(32, 3)
+
+            def forward(self, x: Any) -> Any:
+                _, h = self.gru(x)
+                return self.fc(h.transpose(0, 1).reshape(x.shape[0], -1))
+
+        class Squeezed(nn.Module):  # _, h = self.rnn(x); h.squeeze(0)
+            def __init__(self) -> None:
+                super().__init__()
+                self.rnn = nn.RNN(8, 16, batch_first=True)
+
+            def forward(self, x: Any) -> Any:
+                _, h = self.rnn(x)
+                return h.squeeze(0)
+
+        return {
+            # lstm 4*16*(8 + 16 + 2) = 1664, fc 16*3 + 3 = 51: 1715 parameters; MACs 10 steps x
+            # 4*16*(8 + 16) = 15360, + 48; FLOPs 2 x 15360 + 10*16*(4 + 8 + 9) = 34080, fc 2*48 + 3 = 99
+            "lstm": (LastHidden(), "input x=10x8\nlstm hidden=16\nselect dim=1 index=-1\nlinear out=3\n"),
+            # layer 1 reads 16: 4*16*(16 + 16 + 2) = 2176; 1664 + 2176 + 51 = 3891; MACs 15360 +
+            # 10*4*16*32 = 20480, + 48 = 35888
+            "lstm2": (LastHidden(2), "input x=10x8\nlstm hidden=16 layers=2\nselect dim=1 index=-1\nlinear out=3\n"),
+            # gru 2 x 3*16*(8 + 16 + 2) = 2496, fc 32*3 + 3 = 99: 2595; MACs 10 x 2 x 3*16*24 = 23040,
+            # + 96 = 23136; FLOPs 2 x 23040 + 10*2*16*(3 + 6 + 7) = 51200, fc 195: 51395
+            "gru": (BothDirections(), "input x=10x8\ngru hidden=16 bidirectional=true name=gru\n"
+                    "select dim=1 index=-1\nslice dim=1 end=16 name=forward\n"
+                    "select dim=1 index=0 from=gru\nslice dim=1 start=16 name=reverse\n"
+                    "concat dim=1 from=forward,reverse\nlinear out=3\n"),
+            # rnn 16*(8 + 16 + 2) = 416; MACs 10 x 16*24 = 3840 (torch.export writes no RNN node
+            # but the steps unrolled, as MatMul, Add and Tanh: TorchScript's file only)
+            "rnn": (Squeezed(), "input x=10x8\nrnn hidden=16\nselect dim=1 index=-1\n"),
+        }
+
+
+FIGURES = {"lstm": (1715, 15408, 34179, (3,)), "lstm2": (3891, 35888, None, (3,)),
+           "gru": (2595, 23136, 51395, (3,)), "rnn": (416, 3840, None, (16,))}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "torch.export"])
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_final_states_read_by_torch_modules_round_trip(tmp_path: Path, name: str, dynamo: bool) -> None:
+    """A module reading h_n, exported by torch at opset 17 and read back: the spec's totals
+    (the spec states h_n with select on the output sequence) and output shape."""
+    torch = pytest.importorskip("torch")
+    if dynamo:
+        pytest.importorskip("onnxscript")
+        if name == "rnn":
+            pytest.skip("torch.export unrolls nn.RNN into its steps: no RNN node")
+    module, text = _FinalStates.modules()[name]
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (torch.randn(1, 10, 8),), str(path), dynamo=dynamo, opset_version=17)
+    read, spec = analyze(str(path)), analyze_source(text, f"{name}.net")
+    assert errors(read) == [] and errors(spec) == []
+    keys = ("params", "macs", "flops")
+    assert {k: read.totals()[k] for k in keys} == {k: spec.totals()[k] for k in keys}
+    params, macs, flops, shape = FIGURES[name]
+    assert (spec.totals()["params"], spec.totals()["macs"]) == (params, macs)
+    assert flops is None or spec.totals()["flops"] == flops
+    assert read.shapes[read.graph.outputs[0]].dims == spec.shapes[spec.graph.outputs[0]].dims == shape
+    # the lower layer's h_n is read (torch concatenates each layer's): two layers, as written
+    layers = [e.attrs["layers"] for e in read.graph.layers if e.op in ("lstm", "gru", "rnn")]
+    assert layers == ([1, 1] if name == "lstm2" else [1])

@@ -370,7 +370,7 @@ class Reader:
         found = self.values.get(name)
         if found is None:
             raise Unmapped(f"reads '{name}', which no earlier node or initializer gives (or one netcalc does not "
-                           "map, such as a recurrence's final states)", id="invalid-onnx")
+                           "map)", id="invalid-onnx")
         return found
 
     def tensor(self, name: str, node: Node) -> Tensor:

@@ -548,14 +548,20 @@ def erf_gelu(r: Reader, n: Node) -> None:
 
 def recurrent(op: str, gates: int) -> Handler:
     """An LSTM, GRU or RNN node: one layer, sequence first (layout 0: X is L x batch x F) or
-    batch first (layout 1). Y is given as ONNX has it (L x directions x batch x hidden);
-    the final states (Y_h, Y_c) are not mapped. A node stacked on another as torch writes
-    `num_layers` (see _stacked_on) is one more layer of that one."""
+    batch first (layout 1). Y is given as ONNX has it (L x directions x batch x hidden), and
+    the final hidden state Y_h where it is read, from Y (see _final_state); the final cell
+    state Y_c is refused (no function of the output sequence). A node stacked on another as
+    torch writes `num_layers` (see _stacked_on) is one more layer of that one."""
     def handler(r: Reader, n: Node) -> None:
         w = _weight(r, n, 1, "weight W")
         hidden, directions = n.attrs["hidden_size"], 2 if n.attrs.get("direction") == "bidirectional" else 1
         if w.dims[:2] != (directions, gates * hidden):
             raise Unmapped(f"its weight W of shape {list(w.dims)} is not {directions} x {gates * hidden}")
+        _initial_states_fit(r, n, directions, hidden)
+        if op == "lstm" and len(n.outputs) > 2 and _is_read(r, n.outputs[2]):
+            raise Unmapped(f"its final cell state Y_c ('{n.outputs[2]}') is read: netcalc's lstm gives the output "
+                           "sequence (and from it the final hidden state Y_h), and the cell state is no function of "
+                           "that sequence, so no netcalc layer states it")
         below = _stacked_on(r, n, gates)
         if below is not None:
             _stack(r, n, below)
@@ -585,6 +591,65 @@ def _recurrent_output(r: Reader, n: Node, sequence: str) -> None:
     r.emit(n, "reshape", {"shape": onnx_y}, [r.as_full(sequence, n)], output=n.outputs[0], full=True,
            path=f"{tensor.layer}.output")
     r.recurrences[n.outputs[0]] = tensor.layer
+    if len(n.outputs) > 1 and _is_read(r, n.outputs[1]):
+        _final_state(r, n, tensor.layer)
+
+
+def _is_read(r: Reader, value: str) -> bool:
+    """Whether a node or the graph's outputs read the (optional) output `value`."""
+    return bool(value) and (bool(r.consumers.get(value)) or any(o.name == value for o in r.graph.output))
+
+
+def _initial_states_fit(r: Reader, n: Node, directions: int, hidden: int) -> None:
+    """initial_h and initial_c, where given, are directions x batch x hidden (batch x
+    directions x hidden at layout 1): torch.export writes an LSTM with proj_size as a node
+    of hidden_size proj whose initial_c keeps the hidden size (the projection's weight
+    dropped), a file that contradicts itself and computes nothing."""
+    for index, what in ((5, "initial_h"), (6, "initial_c")):
+        if not _present(n, index):
+            continue
+        value = r.value(n.inputs[index], n)
+        dims = value.dims if isinstance(value, Constant) else value.onnx_dims
+        per_sample = (dims[1], dims[2]) if n.attrs.get("layout", 0) == 1 and len(dims) == 3 else dims[::2]
+        if len(dims) != 3 or per_sample != (directions, hidden):
+            raise Unmapped(f"its {what} of shape {list(dims)} is not {directions} x batch x {hidden} (directions "
+                           "x batch x hidden_size): the file contradicts itself (torch.export writes an LSTM "
+                           "with proj_size so, without its projection)", id="shape-mismatch")
+
+
+def _final_state(r: Reader, n: Node, layer: str) -> None:
+    """Y_h, the final hidden state of each direction (directions x batch x H; batch x
+    directions x H at layout 1), from Y, the output sequence as ONNX has it: the forward
+    direction's last step and the reverse direction's first (ONNX, as PyTorch, keeps the
+    reverse direction's outputs in the input's order). Views and a copy: select, and where
+    bidirectional, a slice of each direction and their concat. Exact where every sequence
+    is the whole length: sequence_lens, where given, must be constants of L."""
+    y = r.tensor(n.outputs[0], n)
+    batch_first = n.attrs.get("layout", 0) == 1
+    time = 1 if batch_first else 0  # Y's axes: L x D x batch x H, or batch x L x D x H
+    length = y.onnx_dims[time]
+    if _present(n, 4):
+        if not r.readable(n.inputs[4]) or any(size != length for size in r.ints(n.inputs[4], n)):
+            raise Unmapped(f"its final state Y_h is read with sequence_lens '{n.inputs[4]}': netcalc states it as "
+                           f"the last step of the whole sequence ({length}), which it is only where every length "
+                           "is that, a constant")
+    h = n.outputs[1]
+    directions = y.onnx_dims[time + 1]
+    if directions == 1:
+        r.emit(n, "select", {"dim": _dim(r, n, time, n.outputs[0]), "index": -1}, [n.outputs[0]], output=h,
+               path=f"{layer}.h_n")
+        return
+    # the steps keep the direction axis: D x batch x H (layout 0), batch x D x H (layout 1)
+    axis = 1 if batch_first else 0
+    parts = []
+    for index, (step, name) in enumerate(((-1, "forward"), (0, "reverse"))):
+        at = f"{h}#{name}_step"
+        r.emit(n, "select", {"dim": _dim(r, n, time, n.outputs[0]), "index": step}, [n.outputs[0]], output=at,
+               path=f"{layer}.h_n_{name}_step")
+        parts.append(f"{h}#{name}")
+        r.emit(n, "slice", {"dim": _dim(r, n, axis, at), "start": index, "end": None if index else 1}, [at],
+               output=parts[-1], path=f"{layer}.h_n_{name}")
+    r.emit(n, "concat", {"dim": _dim(r, n, axis, parts[0])}, parts, output=h, path=f"{layer}.h_n")
 
 
 def _stacked_on(r: Reader, n: Node, gates: int) -> Node | None:
@@ -601,7 +666,8 @@ def _stacked_on(r: Reader, n: Node, gates: int) -> Node | None:
     below = r.producer(chain[-1].inputs[0]) if chain else None
     if below is None or below.op_type != n.op_type or below.attrs != n.attrs or below.scope != n.scope \
             or chain[-1].inputs[0] != below.outputs[0] or below.outputs[0] not in r.recurrences \
-            or not r.read_only_by(below.outputs[0], chain[-1]) or _present(below, 3) != _present(n, 3):
+            or not r.read_only_by(below.outputs[0], chain[-1]) or _present(below, 3) != _present(n, 3) \
+            or any(_is_read(r, state) for state in below.outputs[1:]):  # a lower layer's final states
         return None
     if not _reads_the_layer_below(r, n, below, gates):
         return None
