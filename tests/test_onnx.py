@@ -1075,14 +1075,16 @@ def test_final_states_read_by_torch_modules_round_trip(tmp_path: Path, name: str
     torch = pytest.importorskip("torch")
     if dynamo:
         pytest.importorskip("onnxscript")
-        if name == "rnn":
-            pytest.skip("torch.export unrolls nn.RNN into its steps: no RNN node")
     module, text = _FinalStates.modules()[name]
     path = tmp_path / f"{name}.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval(), (torch.randn(1, 10, 8),), str(path), dynamo=dynamo, opset_version=17)
     read, spec = analyze(str(path)), analyze_source(text, f"{name}.net")
+    if dynamo and name == "rnn":  # torch.export writes no RNN node, its steps unrolled: refused at a node
+        # h0 (1 x N x H) plus a step (N x H): which axis is the batch, netcalc cannot tell
+        assert [id for id, _, _ in errors(read)] == ["shape-mismatch"]
+        return
     assert errors(read) == [] and errors(spec) == []
     keys = ("params", "macs", "flops")
     assert {k: read.totals()[k] for k in keys} == {k: spec.totals()[k] for k in keys}
