@@ -57,7 +57,6 @@ class Grads(NamedTuple):
 
 Attrs = dict[str, Any]
 Shapes = tuple[Shape, ...]
-Rule = Callable[[Any, Shapes, Shape, Grads], tuple[Saved, ...]]
 
 
 def nothing(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Saved, ...]:
@@ -84,10 +83,6 @@ def input_for_any_grad(a: Attrs, ins: Shapes, out: Shape, g: Grads) -> tuple[Sav
     """PReLU, whose gradients both read the input; convolutions, which compute both in one
     backward and save the input for it whichever is needed."""
     return (Saved(0),) if g.any else ()
-
-
-def elements(shape: Shape) -> int:
-    return prod(shape.dims)
 
 
 def positions_first(a: Attrs, sizes: tuple[int, ...]) -> tuple[int, ...]:
