@@ -1,5 +1,6 @@
 """Scale benchmark: `netcalc summary --format json` as a whole process on generated chains,
-branchy DAGs and transformer stacks of 1,000, 10,000 and 100,000 layers; the default table against csv on the
+branchy DAGs and transformer stacks of 1,000, 10,000 and 100,000 layers (and with --train,
+the saved-tensor pass, at 100,000); the default table against csv on the
 100,000-layer chain; the refusal of 50 MB specs past the layer limit (time and peak
 memory); and `netcalc --help` against `python -c "import typer"`. Prints figures; asserts
 nothing.
@@ -127,6 +128,10 @@ def main() -> None:
                 print(f"{kind:11} {n:>7,} layers: {results[kind, n]:7.2f} s")
         for kind in ("chain", "branchy", "transformer"):
             print(f"{kind:11} 100k/10k ratio: {results[kind, 100_000] / results[kind, 10_000]:.1f} (linear: 10)")
+        for kind, suffix in (("chain", ".net"), ("branchy", ".yaml"), ("transformer", ".yaml")):
+            spec = str(Path(folder) / f"{kind}100000{suffix}")
+            train = timed([netcalc, "summary", spec, "--format", "json", "--train"], repeat)[0]
+            print(f"{kind:11} 100,000 layers --train: {train:7.2f} s: ratio {train / results[kind, 100_000]:.2f}")
         chain100k = str(Path(folder) / "chain100000.net")
         table = timed([netcalc, "summary", chain100k], repeat)[0]
         csv = timed([netcalc, "summary", chain100k, "--format", "csv"], repeat)[0]
