@@ -6,9 +6,10 @@ is an affine map per channel, which the convolution absorbs: its weight scaled, 
 TensorRT all do it. The folded network has the convolution's parameters plus a bias per
 output channel, and neither the BatchNorm's parameters and buffers nor its FLOPs.
 
-A BatchNorm folds where it reads a conv, dwconv or convT that nothing else reads (and that
-is no output, and no module called twice), and where it keeps running statistics (without
-them it normalises by the batch's, even in inference).
+A BatchNorm folds where it reads a conv, dwconv, convT or linear layer (a BatchNorm1d
+after a Linear: `fuse_linear_bn_eval`, a Gemm in torch.export's files) that nothing else
+reads (and that is no output, and no module called twice), and where it keeps running
+statistics (without them it normalises by the batch's, even in inference).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .analysis.receptive_field import receptive_fields
 from .ir import Graph, Layer
 from .report import Report
 
-FOLDS_INTO = frozenset({"conv", "dwconv", "convT"})
+FOLDS_INTO = frozenset({"conv", "dwconv", "convT", "linear"})
 
 
 def fold_batchnorm(report: Report) -> Report:

@@ -30,6 +30,9 @@ CASES = [
     # a conv read by the bn and by another layer: its raw output is needed, nothing folds
     ("conv out=8 k=3 p=1 bias=false name=c\nbn name=b\nadd from=c,b name=a\n", ["c", "b", "a"], 232, 17,
      2 * 27 * 128 + 2 * 128 + 128),
+    # a linear then BatchNorm1d (flattened 48 features, 5 out): 48*5 + 5 = 245 params, the bn's 10
+    # and 11 buffers folded away; FLOPs 2*240 + 5 bias, the bn's 2*5 gone
+    ("flatten name=f\nlinear out=5 name=fc\nbn name=b\n", ["f", "fc"], 245, 0, 2 * 240 + 5),
     # batch statistics (track=false) normalise even in inference: nothing folds
     ("conv out=8 k=3 p=1 bias=false name=c\nbn track=false name=b\n", ["c", "b"], 232, 0, 2 * 27 * 128 + 2 * 128),
 ]
@@ -69,21 +72,27 @@ def test_cli_fold_bn() -> None:
     assert netcalc("diff", "resnet18", "resnet18", "--fold-bn").exit_code == 0
 
 
+LINEAR_BN = "input 12\nlinear out=5 name=fc\nbn name=b\n"  # a Linear and a BatchNorm1d
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("name", sorted(builtin_specs()))
+@pytest.mark.parametrize("name", [*sorted(builtin_specs()), "linear-bn"])
 def test_each_folded_conv_has_the_parameters_of_pytorchs_fusion(name: str) -> None:
     torch = pytest.importorskip("torch")
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
     from torch_model import module_for
 
-    report = analyze(name)
+    report = text_spec(LINEAR_BN) if name == "linear-bn" else analyze(name)
     folded = fold_batchnorm(report)
+    assert name != "linear-bn" or _foldable(report.graph) == {"fc": "b"}
     layers = {layer.name: layer for layer in report.graph.layers}
     for conv, bn in _foldable(report.graph).items():
         modules = [module_for(layers[n], tuple(report.shape(i) for i in layers[n].inputs)).eval() for n in (conv, bn)]
         modules = [m[-1] if isinstance(m, torch.nn.Sequential) else m for m in modules]  # after its F.pad
-        fused = fuse_conv_bn_eval(*modules, transpose=layers[conv].op == "convT")
+        op = layers[conv].op
+        fused = (fuse_linear_bn_eval(*modules) if op == "linear"
+                 else fuse_conv_bn_eval(*modules, transpose=op == "convT"))
         assert folded.costs[conv].params == sum(p.numel() for p in fused.parameters())
         TORCH_COMPARED["layers"] += 1
 
@@ -120,3 +129,8 @@ def test_python_api_fold_bn() -> None:
 
     assert netcalc.analyze("resnet18", fold_bn=True).totals.params == 11_684_712
     assert netcalc.analyze("resnet18").totals.params == 11_689_512
+
+
+def test_fold_bn_is_no_training_setting() -> None:
+    result = netcalc("summary", "resnet18", "--fold-bn", "--train")
+    assert result.exit_code == 2 and "--fold-bn is the network as deployed" in result.output

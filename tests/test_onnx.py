@@ -532,6 +532,9 @@ def test_arithmetic_with_a_constant_is_an_offset_or_a_scale(tmp_path: Path, node
     ([_constant("f", np.ones((2, 3, 8, 8), dtype=np.float32)), node("Mul", ["x", "f"], ["y"])], {},
      "to a larger shape"),
     ([node("Sub", ["x", "w"], ["y"])], {"w": [3, 1, 1]}, "of a learned tensor"),                     # x - running_mean
+    # a constant of more axes: the result gains one in front of the batch (1 x 1 x 3 x 8 x 8)
+    ([_constant("z", np.zeros((1, 1, 3, 8, 8), dtype=np.float32)), node("Add", ["x", "z"], ["y"])], {},
+     "would gain an axis in front of the batch"),
 ])
 def test_arithmetic_no_netcalc_op_states_is_refused_at_its_node(tmp_path: Path, nodes: list[Any],
                                                                 weights: dict[str, Any], expected: str) -> None:
@@ -853,6 +856,7 @@ UNKNOWN = [node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
 @pytest.mark.parametrize("declared, allowed", [
     ([1, 4, 8, 8], True), (["N", 4, 8, 8], True),  # its input's shape (any batch): identity
     ([1, 4, 4, 4], False),  # not its input's: no identity
+    ([2, 4, 8, 8], False),  # another batch than the file's (a Tile of the batch): no identity
     (None, False),  # not declared
 ])
 def test_allow_unknown_reads_an_unmapped_operator_as_identity_where_the_file_says_so(
@@ -1095,3 +1099,25 @@ def test_final_states_read_by_torch_modules_round_trip(tmp_path: Path, name: str
     # the lower layer's h_n is read (torch concatenates each layer's): two layers, as written
     layers = [e.attrs["layers"] for e in read.graph.layers if e.op in ("lstm", "gru", "rnn")]
     assert layers == ([1, 1] if name == "lstm2" else [1])
+
+
+def test_allow_unknown_refuses_a_declared_type_other_than_its_inputs(tmp_path: Path) -> None:
+    path = write_model(tmp_path, UNKNOWN, X, ["y"], {"w": [4, 3, 3, 3]}, name="unknown")
+    model = onnx.load(str(path))
+    model.graph.value_info.append(helper.make_tensor_value_info("s", TensorProto.BOOL, [1, 4, 8, 8]))  # IsNaN-like
+    onnx.save(model, str(path))
+    report = analyze(str(path), allow_unknown=True)
+    assert errors(report) == [("unknown-operator", 2, 1)]
+    assert "declares 's' of type bool, not its input's float32" in report.diagnostics[0].message
+
+
+def test_an_initializer_the_file_records_as_a_buffer_is_no_param(tmp_path: Path) -> None:
+    """torch.export's signature says which initializers are buffers: one added to x (a
+    running mean) is refused at its node, not counted as a learned `param`."""
+    path = write_model(tmp_path, [node("Add", ["x", "mean"], ["y"])], X, ["y"], {"mean": [1, 3, 1, 1]}, name="buffer")
+    model = onnx.load(str(path))
+    model.graph.metadata_props.add(key="pkg.torch.export.ExportedProgram.graph_signature",
+                                   value="InputSpec(kind=<InputKind.BUFFER: 3>, target='mean')  BUFFER target='mean'")
+    onnx.save(model, str(path))
+    report = analyze(str(path))
+    assert errors(report) == [("unsupported-node", 1, 1)] and "is a buffer" in report.diagnostics[0].message

@@ -84,6 +84,8 @@ def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt 
                                       ("--checkpoint", checkpoint)) if value]
     if not train and given:
         fail(f"{given[0]} is a training setting: add --train")
+    if train and fold_bn:
+        fail("--fold-bn is the network as deployed, for inference: training keeps its BatchNorms (drop one option)")
     if grad_dtype is not None and grad_dtype.value == "int8":
         fail("--grad-dtype: int8 is no type for gradients; use float32, float16, bfloat16 or float64")
     training = (optimizer.value, grad_dtype.value if grad_dtype else None, checkpoint) if train else None

@@ -128,8 +128,19 @@ def read_onnx(path: Path, file: str, options: Sequence[str] = (),
     except Exception as exc:  # protobuf's DecodeError, or a truncated file: say so, positioned at the file
         return _empty(file, path.stem, where), [error("invalid-onnx", f"{file} is not a readable ONNX model "
                                                       f"({type(exc).__name__}: {exc})", where)]
-    reader = Reader(model.graph, file, path.stem, options, str(path.parent), lifted_constants(model), allow_unknown)
+    reader = Reader(model.graph, file, path.stem, options, str(path.parent), lifted_constants(model), allow_unknown,
+                    recorded_buffers(model))
     return reader.read()
+
+
+def recorded_buffers(model: Any) -> frozenset[str]:
+    """The initializers a torch.export file records as buffers (its graph signature): read
+    as data they are no `param` (a running mean added to x), so they are refused there."""
+    import re
+
+    signature = next((p.value for p in model.graph.metadata_props
+                      if p.key == "pkg.torch.export.ExportedProgram.graph_signature"), "")
+    return frozenset(re.findall(r"BUFFER target='([^']*)'", signature))
 
 
 def lifted_constants(model: Any) -> frozenset[str]:
@@ -163,13 +174,15 @@ def _empty(file: str, stem: str, span: Span) -> Document:
 
 class Reader:
     def __init__(self, graph: Any, file: str, stem: str, options: Sequence[str], folder: str = "",
-                 lifted: frozenset[str] = frozenset(), allow_unknown: bool = False) -> None:
+                 lifted: frozenset[str] = frozenset(), allow_unknown: bool = False,
+                 buffers: frozenset[str] = frozenset()) -> None:
         from .operators import BATCH_FIRST, FOLDERS, HANDLERS
 
         self.graph, self.file, self.stem = graph, file, stem
         self.folder = folder  # where a constant stored as external data is, beside the model
         self.lifted = lifted  # initializers the file records as constants, not parameters (lifted_constants)
         self.allow_unknown = allow_unknown
+        self.buffers = buffers  # initializers the file records as buffers (recorded_buffers)
         self.handlers, self.folders, self.batch_first = HANDLERS, FOLDERS, BATCH_FIRST
         self.options = _input_options(options)
         self.values: dict[str, Value] = {}
@@ -282,11 +295,10 @@ class Reader:
         if not self.allow_unknown:
             raise Unmapped(why, id="unknown-operator")
         data = next((name for name in node.inputs if isinstance(self.values.get(name), Tensor)), None)
-        declared = self._declared(node.outputs[0]) if len(node.outputs) == 1 else None
-        x = self.tensor(data, node) if data is not None else None
-        if x is None or x.full or declared is None or declared[1:] != x.shape.dims:
-            raise Unmapped(f"{why}; --allow-unknown reads it as identity only where the file declares its one "
-                           "output with the shape of its first computed input", id="unknown-operator")
+        problem = self._not_identity(node, data)
+        if problem is not None:
+            raise Unmapped(f"{why}; --allow-unknown reads it as identity only where the file declares its one output "
+                           f"with the shape and type of its first computed input, and {problem}", id="unknown-operator")
         weights = sum(prod(c.dims) for name in node.inputs if isinstance(c := self.values.get(name), Constant))
         uncounted = f" (nor its {weights:,} constant elements)" if weights else ""
         self.diags.append(warning("allowed-unknown-operator", f"{node.label}: {why}: read as identity "
@@ -294,6 +306,37 @@ class Reader:
                                   node.span))
         assert data is not None
         self.emit(node, "identity", {}, [data])
+
+    def _not_identity(self, node: Node, data: str | None) -> str | None:
+        """Why --allow-unknown cannot read `node` as identity, or None."""
+        if len(node.outputs) != 1:
+            return f"it has {len(node.outputs)} outputs"
+        if data is None:
+            return "it reads no computed tensor"
+        x = self.tensor(data, node)
+        declared, element = self._declared(node.outputs[0]), self._declared_type(node.outputs[0])
+        if x.full:
+            return f"its input '{data}' has its batch axis elsewhere than first"
+        if declared is None:
+            return f"the file declares no shape for '{node.outputs[0]}'"
+        batch = declared[0] if declared else None
+        if declared[1:] != x.shape.dims or not (isinstance(batch, str) or batch == (self.batch or 1)):
+            return (f"the file declares '{node.outputs[0]}' as {'x'.join(map(str, declared))}, not its input's "
+                    f"{'x'.join(map(str, (self.batch or 'N', *x.shape.dims)))}")
+        if element is not None and element != x.shape.dtype:
+            return f"the file declares '{node.outputs[0]}' of type {element}, not its input's {x.shape.dtype}"
+        return None
+
+    def _declared_type(self, name: str) -> str | None:
+        """The element type the file declares for value `name`, by PyTorch's name, where netcalc knows it."""
+        from onnx import helper
+
+        for info in (*self.graph.value_info, *self.graph.output):
+            if info.name == name and info.type.HasField("tensor_type") and info.type.tensor_type.elem_type:
+                numpy_type = helper.tensor_dtype_to_np_dtype(info.type.tensor_type.elem_type)
+                return {"bool": "bool", "int64": "int64", "int32": "int32", "float16": "float16",
+                        "float32": "float32", "float64": "float64"}.get(str(numpy_type), str(numpy_type))
+        return None
 
     def _declared(self, name: str) -> tuple[int | str, ...] | None:
         """The shape the file declares for value `name` (value_info or a graph output),

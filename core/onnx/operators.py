@@ -353,6 +353,9 @@ def _data(r: Reader, n: Node, name: str, other: str) -> str:
     if not value.weight:
         raise Unmapped(f"input '{name}' is a constant of {value.numel} element(s), not a learned tensor: a constant "
                        "is mapped only as the other operand of a tensor's Add, Sub (offset), Mul or Div (scale)")
+    if (value.origin or name) in r.buffers:
+        raise Unmapped(f"input '{name}' is a buffer (the file's signature says so) read as data: netcalc's `param` "
+                       "is a learned tensor, and no layer adds or multiplies by a buffer")
     dims = value.dims
     against = r.value(other, n)
     if isinstance(against, Tensor) and not against.full and len(dims) == len(against.onnx_dims):
@@ -390,6 +393,10 @@ def _with_constant(r: Reader, n: Node, op: str) -> bool:
     if found is None:
         return False
     x, c, first = found
+    rank, axes = len(r.value(c, n).dims), len(r.tensor(x, n).onnx_dims)  # type: ignore[union-attr]
+    if rank > axes:  # torch broadcasts from the right: the result gains axes before the batch's
+        raise Unmapped(f"the constant '{c}' has {rank} axes, the tensor {axes}: the result would gain an axis in "
+                       "front of the batch axis, which no netcalc layer moves")
     if op == "sub" and first:  # c - x: only 0 - x is one op (a scale by -1)
         if not r.readable(c) or r.array(c, n).any():
             raise Unmapped("a constant minus a tensor (such as 1 - x) is not mapped: netcalc's offset adds a "
