@@ -325,7 +325,7 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
         raise SpecNotFound(str(exc)) from None
     if not report.ok:
         raise SpecError(report.diagnostics)
-    _check_checkpoint(report, training)
+    _check_training(report, training, dtype)
     return Summary(fold_batchnorm(report) if fold_bn else report, batch, dtype, depth, training)
 
 
@@ -345,7 +345,7 @@ def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype:
     report = api.analyze_source(text, file, stem, inputs)
     if not report.ok:
         raise SpecError(report.diagnostics)
-    _check_checkpoint(report, training)
+    _check_training(report, training, dtype)
     return Summary(report, batch, dtype, depth, training)
 
 
@@ -359,20 +359,20 @@ def _training(optimizer: str | None, grad_dtype: str | None, dtype: str, checkpo
         return None
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"train={optimizer!r} is not one of {', '.join(OPTIMIZER_STATES)}")
-    if dtype == "int8":
-        raise ValueError("int8 is no type to train in; use float32, float16, bfloat16 or float64")
-    if grad_dtype is not None and (grad_dtype not in DTYPE_BYTES or grad_dtype == "int8"):
-        raise ValueError(f"grad_dtype {grad_dtype!r} is not one of {', '.join(d for d in DTYPE_BYTES if d != 'int8')}")
+    if grad_dtype is not None and grad_dtype not in DTYPE_BYTES:
+        raise ValueError(f"grad_dtype {grad_dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
     return Training(optimizer, grad_dtype, checkpoint)
 
 
-def _check_checkpoint(report: Report, training: Training | None) -> None:
-    if training is None or training.checkpoint is None:
+def _check_training(report: Report, training: Training | None, dtype: str) -> None:
+    """The core's check of the training settings against the network (`Training.problem`)."""
+    if training is None:
         return
-    known = sorted({b.block for b in report.graph.blocks})
-    if training.checkpoint not in known:
-        raise ValueError(f"checkpoint={training.checkpoint!r}: {report.graph.name} has no such block"
-                         + (f"; its blocks: {', '.join(known)}" if known else ""))
+    problem = training.problem(dtype, report.graph)
+    if problem is not None:
+        setting, why = problem
+        given = {"dtype": dtype, "grad_dtype": training.grad_dtype, "checkpoint": training.checkpoint}[setting]
+        raise ValueError(f"{setting}={given!r}: {why}")
 
 
 def _spec_path(spec: str | os.PathLike[str]) -> str:

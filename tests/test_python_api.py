@@ -499,7 +499,8 @@ def test_train_adds_saved_bytes_and_the_training_totals() -> None:
     ({"train": "adam", "dtype": "int8"}, "int8 is no type to train in"),
     ({"train": "adam", "grad_dtype": "half"}, "grad_dtype 'half' is not one of"),
     ({"checkpoint": "basic"}, "checkpoint= needs train="),
-    ({"train": "adam", "checkpoint": "GPT2Block"}, "checkpoint='GPT2Block': seed_rf has no such block"),
+    ({"train": "adam", "checkpoint": "GPT2Block"}, "checkpoint='GPT2Block': seed_rf has no block 'GPT2Block'"),
+    ({"train": "adam", "grad_dtype": "int8"}, "grad_dtype='int8': int8 is no type for gradients"),
 ])
 def test_train_arguments_are_checked(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

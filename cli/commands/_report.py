@@ -86,43 +86,38 @@ def chosen_columns(text: str) -> list[str]:
     return names
 
 
+# the option that gives each training setting the core checks (`Training.problem`)
+TRAINING_OPTIONS = {"dtype": "--train", "grad_dtype": "--grad-dtype", "checkpoint": "--checkpoint"}
+
+
 def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
         fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc",
-        training: tuple[str, str | None, str | None] | None = None, torchinfo: bool = False,
-        allow_unknown: bool = False, fold_bn: bool = False) -> None:
-    """`training`: (optimizer, gradient type, checkpointed block) for --train; `torchinfo`:
-    torchinfo's figures too (--memory torchinfo)."""
+        training: Any = None, torchinfo: bool = False, allow_unknown: bool = False, fold_bn: bool = False) -> None:
+    """`training`: the core's Training settings for --train; `torchinfo`: torchinfo's
+    figures too (--memory torchinfo)."""
     from ..options import COLUMNS
 
     picked = chosen_columns(chosen) if chosen is not None else None
     if picked and "saved_bytes" in picked and training is None:
         fail("--columns saved_bytes: the bytes autograd saves are a training figure: add --train")
-    if training is not None and dtype == "int8":
-        fail("--train: int8 is no type to train in; use float32, float16, bfloat16 or float64")
     report = load(spec, inputs, allow_unknown)
     if fold_bn:
         from netcalc.core.fold import fold_batchnorm
 
         report = fold_batchnorm(report)
-    if training is not None and training[2] is not None:
-        known = sorted({b.block for b in report.graph.blocks})
-        if training[2] not in known:
-            fail(f"--checkpoint: {report.graph.name} has no block '{training[2]}'"
-                 + (f"; its blocks: {', '.join(known)}" if known else "; it has no blocks"))
+    problem = training.problem(dtype, report.graph) if training is not None else None
+    if problem is not None:
+        setting, why = problem
+        fail(f"{TRAINING_OPTIONS[setting]}: {why}")
     names = None
     if types == "torch":
         from netcalc.core.export import torch_types
 
         names = torch_types(report)
-    settings = None
-    if training is not None:
-        from netcalc.core.analysis.training import Training
-
-        settings = Training(*training)
     # the terminal's tables show block uses as container rows, indented; JSON, CSV and
     # markdown (whose cells lose their indentation) stay one row per layer
     tree = fmt in ("table", "plain")
-    records = report.as_records(batch, dtype, depth, types=names, columns=picked is not None, training=settings,
+    records = report.as_records(batch, dtype, depth, types=names, columns=picked is not None, training=training,
                                 tree=tree)
     if torchinfo:
         from netcalc.core.torchinfo import torchinfo_figures

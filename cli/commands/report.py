@@ -60,7 +60,7 @@ def params(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt =
 def flops(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt = FLOAT32,
           depth: Depth = None, format: FormatOpt = TABLE, columns: ColumnsOpt = None,
           types: TypesOpt = Types.netcalc, allow_unknown: AllowUnknown = False,
-           fold_bn: FoldBn = False) -> None:
+          fold_bn: FoldBn = False) -> None:
     """MACs and FLOPs of every layer (FLOPs = 2 x MACs + other work; see docs/conventions.md).
 
     Example: netcalc flops mobilenet_v2 --batch 8 --format csv
@@ -86,8 +86,10 @@ def summary(spec: Spec, input: Inputs = None, batch: Batch = 1, dtype: DtypeOpt 
         fail(f"{given[0]} is a training setting: add --train")
     if train and fold_bn:
         fail("--fold-bn is the network as deployed, for inference: training keeps its BatchNorms (drop one option)")
-    if grad_dtype is not None and grad_dtype.value == "int8":
-        fail("--grad-dtype: int8 is no type for gradients; use float32, float16, bfloat16 or float64")
-    training = (optimizer.value, grad_dtype.value if grad_dtype else None, checkpoint) if train else None
+    training = None
+    if train:
+        from netcalc.core.analysis.training import Training
+
+        training = Training(optimizer.value, grad_dtype.value if grad_dtype else None, checkpoint)
     run(spec, input, batch, dtype.value, depth, format.value, SUMMARY + (("saved_bytes",) if train else ()),
         columns, types.value, training, memory is Memory.torchinfo, allow_unknown, fold_bn)

@@ -23,6 +23,7 @@ from ..ops.saved import ACCUMULATE, OUTPUT, Grads, Saved, contiguous_strides, de
 from .cost import Cost
 
 HALF = frozenset({"float16", "bfloat16"})
+TRAINING_DTYPES = tuple(d for d in DTYPE_BYTES if d != "int8")  # int8 is for inference
 # the states an optimizer keeps per trainable parameter (torch.optim: momentum_buffer;
 # Adam's exp_avg and exp_avg_sq), held in the master weights' type
 OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2, "adamw": 2}
@@ -266,6 +267,21 @@ class Training:
     optimizer: str = "adam"
     grad_dtype: str | None = None
     checkpoint: str | None = None  # a block type whose uses run under torch.utils.checkpoint
+
+    def problem(self, dtype: str, graph: Graph) -> tuple[str, str] | None:
+        """(the setting at fault: dtype, grad_dtype or checkpoint, and why) where these
+        settings cannot train `graph` at `dtype`; None where they can. The one check the
+        command line and the Python API make."""
+        types = ", ".join(TRAINING_DTYPES)
+        if dtype not in TRAINING_DTYPES:
+            return "dtype", f"{dtype} is no type to train in; use {types}"
+        if self.grad_dtype is not None and self.grad_dtype not in TRAINING_DTYPES:
+            return "grad_dtype", f"{self.grad_dtype} is no type for gradients; use {types}"
+        known = sorted({b.block for b in graph.blocks})
+        if self.checkpoint is not None and self.checkpoint not in known:
+            return "checkpoint", (f"{graph.name} has no block '{self.checkpoint}'"
+                                  + (f"; its blocks: {', '.join(known)}" if known else "; it has no blocks"))
+        return None
 
     def record(self, dtype: str) -> dict[str, str | int]:
         master = master_dtype(dtype)
