@@ -323,15 +323,14 @@ def analyze(spec: str | os.PathLike[str], *, input: InputShapes = None, batch: i
         report = api.analyze(path, inputs, allow_unknown)
     except api.SpecNotFound as exc:
         raise SpecNotFound(str(exc)) from None
-    if not report.ok:
+    if not report.ok:  # raised here: the user's traceback ends at the call they wrote
         raise SpecError(report.diagnostics)
-    _check_training(report, training, dtype)
-    return Summary(fold_batchnorm(report) if fold_bn else report, batch, dtype, depth, training)
+    return _summary(report, batch, dtype, depth, training, fold_bn)
 
 
 def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype: str = "float32",
                  depth: int | None = None, file: str = TEXT_FILE, train: str | None = None,
-                 grad_dtype: str | None = None, checkpoint: str | None = None) -> Summary:
+                 grad_dtype: str | None = None, checkpoint: str | None = None, fold_bn: bool = False) -> Summary:
     """The summary of a spec given as a string, YAML or the text syntax (YAML when a line
     starts with a top-level key such as `input:` or `layers:`). `file` names the spec in
     messages, and by its suffix (.yaml, .yml, .net) says which syntax it is; a spec without
@@ -345,8 +344,17 @@ def analyze_text(text: str, *, input: InputShapes = None, batch: int = 1, dtype:
     report = api.analyze_source(text, file, stem, inputs)
     if not report.ok:
         raise SpecError(report.diagnostics)
+    return _summary(report, batch, dtype, depth, training, fold_bn)
+
+
+def _summary(report: Report, batch: int, dtype: str, depth: int | None, training: Training | None,
+             fold_bn: bool) -> Summary:
+    """The Summary of a valid report; ValueError for training settings the network cannot
+    take (`Training.problem`), or training a network folded for inference."""
+    if training is not None and fold_bn:
+        raise ValueError("fold_bn=True is the network as deployed, for inference: training keeps its BatchNorms")
     _check_training(report, training, dtype)
-    return Summary(report, batch, dtype, depth, training)
+    return Summary(fold_batchnorm(report) if fold_bn else report, batch, dtype, depth, training)
 
 
 def _training(optimizer: str | None, grad_dtype: str | None, dtype: str, checkpoint: str | None) -> Training | None:

@@ -134,3 +134,12 @@ def test_python_api_fold_bn() -> None:
 def test_fold_bn_is_no_training_setting() -> None:
     result = netcalc("summary", "resnet18", "--fold-bn", "--train")
     assert result.exit_code == 2 and "--fold-bn is the network as deployed" in result.output
+
+
+def test_python_api_refuses_training_a_folded_network() -> None:
+    import netcalc
+
+    with pytest.raises(ValueError, match="fold_bn=True is the network as deployed"):
+        netcalc.analyze("resnet18", train="adam", fold_bn=True)
+    text = "input 3x4x4\nconv out=8 k=3 p=1 bias=false\nbn\n"  # 216 weights, 8 folded biases
+    assert netcalc.analyze_text(text, fold_bn=True).totals.params == 224
