@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from .. import exit_codes
+
+if TYPE_CHECKING:  # imported when a command runs: `netcalc --help` loads no core
+    from netcalc.core.analysis.training import Training
 
 
 def load(spec: str, inputs: Sequence[str] | None, allow_unknown: bool = False) -> Any:
@@ -92,7 +95,8 @@ TRAINING_OPTIONS = {"dtype": "--train", "grad_dtype": "--grad-dtype", "checkpoin
 
 def run(spec: str, inputs: Sequence[str] | None, batch: int, dtype: str, depth: int | None,
         fmt: str, columns: Sequence[str], chosen: str | None = None, types: str = "netcalc",
-        training: Any = None, torchinfo: bool = False, allow_unknown: bool = False, fold_bn: bool = False) -> None:
+        training: Training | None = None, torchinfo: bool = False, allow_unknown: bool = False,
+        fold_bn: bool = False) -> None:
     """`training`: the core's Training settings for --train; `torchinfo`: torchinfo's
     figures too (--memory torchinfo)."""
     from ..options import COLUMNS
